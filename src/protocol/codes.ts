@@ -1,0 +1,68 @@
+/**
+ * Close codes and error codes: one table each, stable, documented in PROTOCOL.md.
+ */
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  Abnormal: 1006,
+  MessageTooBig: 1009,
+  ServiceRestart: 1012,
+  /** Set locally when the heartbeat bound passed; never sent on the wire. */
+  HeartbeatTimeout: 4001,
+  ProtocolViolation: 4400,
+  Unauthenticated: 4401,
+  HelloTimeout: 4408,
+  SessionReplaced: 4409,
+  UnsupportedVersion: 4426,
+  TooManyConnections: 4429,
+  InternalError: 4500,
+  Unavailable: 4503,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close codes after which the client must not reconnect. Every other code is retried. */
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.Normal,
+  CloseCode.ProtocolViolation,
+  CloseCode.Unauthenticated,
+  CloseCode.SessionReplaced,
+  CloseCode.UnsupportedVersion,
+]);
+
+/** Whether a client may reconnect after a close with this code. */
+export function isRetryableClose(code: number): boolean {
+  return !FINAL_CLOSE_CODES.has(code);
+}
+
+export const ErrorCode = {
+  MalformedFrame: 'MALFORMED_FRAME',
+  InvalidFrame: 'INVALID_FRAME',
+  HelloRequired: 'HELLO_REQUIRED',
+  DuplicateHello: 'DUPLICATE_HELLO',
+  UnsupportedVersion: 'UNSUPPORTED_VERSION',
+  Unauthenticated: 'UNAUTHENTICATED',
+  HelloTimeout: 'HELLO_TIMEOUT',
+  SessionReplaced: 'SESSION_REPLACED',
+  TooManyConnections: 'TOO_MANY_CONNECTIONS',
+  ServerShutdown: 'SERVER_SHUTDOWN',
+  Internal: 'INTERNAL',
+  UnknownFrameType: 'UNKNOWN_FRAME_TYPE',
+  InvalidTopic: 'INVALID_TOPIC',
+  UnknownTopic: 'UNKNOWN_TOPIC',
+  Forbidden: 'FORBIDDEN',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
+  RateLimited: 'RATE_LIMITED',
+  UnknownMethod: 'UNKNOWN_METHOD',
+  HandlerError: 'HANDLER_ERROR',
+  DuplicateRequest: 'DUPLICATE_REQUEST',
+  StoreUnavailable: 'STORE_UNAVAILABLE',
+  OutboxFull: 'OUTBOX_FULL',
+  RequestTimeout: 'REQUEST_TIMEOUT',
+  ClientClosed: 'CLIENT_CLOSED',
+  ReconnectExhausted: 'RECONNECT_EXHAUSTED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,169 @@
+/**
+ * Every frame of the Holdfast protocol, version 1, exactly as PROTOCOL.md describes it.
+ * A frame not listed here does not exist.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Delivery mode of a topic, chosen by the server. */
+export type TopicMode = 'reliable' | 'latest' | 'volatile';
+
+// ---- client to server ----
+
+export interface HelloFrame {
+  type: 'hello';
+  v: number;
+  auth?: unknown;
+  resume?: { session: string; token: string };
+}
+
+export interface SubFrame {
+  type: 'sub';
+  topic: string;
+  epoch?: string;
+  offset?: number;
+  from?: 'now' | 'start';
+}
+
+export interface UnsubFrame {
+  type: 'unsub';
+  topic: string;
+}
+
+export interface PubFrame {
+  type: 'pub';
+  topic: string;
+  data: unknown;
+  key?: string;
+  /** Present together with `id` on a reliable publish. */
+  seq?: number;
+  id?: string;
+}
+
+export interface ReqFrame {
+  type: 'req';
+  seq: number;
+  id: string;
+  method: string;
+  data: unknown;
+}
+
+export interface ClientAckFrame {
+  type: 'ack';
+  offsets?: Record<string, number>;
+  replies?: number[];
+}
+
+export interface PingFrame {
+  type: 'ping';
+}
+
+export interface PongFrame {
+  type: 'pong';
+}
+
+export type ClientFrame =
+  | HelloFrame
+  | SubFrame
+  | UnsubFrame
+  | PubFrame
+  | ReqFrame
+  | ClientAckFrame
+  | PingFrame
+  | PongFrame;
+
+// ---- server to client ----
+
+export interface HeartbeatSettings {
+  /** ms of outbound silence after which the server pings. */
+  interval: number;
+  /** ms added to `interval` before the server gives up on a silent client. */
+  timeout: number;
+}
+
+export interface ServerLimits {
+  maxPayload: number;
+  maxSubscriptions: number;
+  maxInFlight: number;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  v: number;
+  session: string;
+  token: string;
+  resumed: boolean;
+  heartbeat: HeartbeatSettings;
+  limits: ServerLimits;
+}
+
+export interface SubscribedFrame {
+  type: 'subscribed';
+  topic: string;
+  mode: TopicMode;
+  epoch: string;
+  offset: number;
+  recovering: boolean;
+  recovered: boolean;
+  snapshot?: unknown;
+}
+
+export interface UnsubscribedFrame {
+  type: 'unsubscribed';
+  topic: string;
+}
+
+export interface MsgFrame {
+  type: 'msg';
+  topic: string;
+  data: unknown;
+  offset?: number;
+  key?: string;
+}
+
+export interface ServerAckFrame {
+  type: 'ack';
+  seq: number;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+export type ReplyFrame =
+  | { type: 'reply'; seq: number; ok: true; data: unknown }
+  | { type: 'reply'; seq: number; ok: false; error: ErrorBody };
+
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+  topic?: string;
+  retryAfter?: number;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | SubscribedFrame
+  | UnsubscribedFrame
+  | MsgFrame
+  | ServerAckFrame
+  | ReplyFrame
+  | ErrorFrame
+  | PingFrame
+  | PongFrame;
+
+/** Topic names: 1–256 characters, no control characters (PROTOCOL.md, Concepts). */
+export const MAX_TOPIC_LENGTH = 256;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+export function isValidTopic(topic: unknown): topic is string {
+  return (
+    typeof topic === 'string' &&
+    topic.length > 0 &&
+    topic.length <= MAX_TOPIC_LENGTH &&
+    !CONTROL_CHARS.test(topic)
+  );
+}

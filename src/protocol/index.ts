@@ -1,0 +1,8 @@
+/**
+ * `holdfast`: the protocol's types, codes and errors. No runtime dependencies; safe in a browser.
+ */
+export * from './frames.js';
+export * from './codes.js';
+export * from './errors.js';
+export * from './codec.js';
+export * from './clock.js';

@@ -1,0 +1,50 @@
+import type { Clock, TimerHandle } from '../protocol/index.js';
+
+export interface AckTarget {
+  /** Sends the cumulative ack now. */
+  flushAck(): void;
+}
+
+/**
+ * Batches server acks for every connection with one timer: a connection's ack goes out when
+ * `batch` frames are waiting or `delay` ms after the first one, whichever is first.
+ */
+export class AckScheduler {
+  private readonly waiting = new Map<AckTarget, number>();
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly delay: number,
+    private readonly batch: number,
+  ) {}
+
+  /** One more frame is processed for `target`. */
+  note(target: AckTarget): void {
+    const count = (this.waiting.get(target) ?? 0) + 1;
+    if (count >= this.batch) {
+      this.waiting.delete(target);
+      target.flushAck();
+      return;
+    }
+    this.waiting.set(target, count);
+    if (this.timer === undefined) this.timer = this.clock.setTimeout(() => this.flushAll(), this.delay);
+  }
+
+  forget(target: AckTarget): void {
+    this.waiting.delete(target);
+  }
+
+  flushAll(): void {
+    this.timer = undefined;
+    const targets = [...this.waiting.keys()];
+    this.waiting.clear();
+    for (const target of targets) target.flushAck();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.waiting.clear();
+  }
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import type { ClientFrame, ServerFrame } from '../protocol/index.js';
+import { jsonCodec } from '../protocol/index.js';
+import type { AckTarget } from './ack-scheduler.js';
+import type { Identity } from './options.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { Session } from './session.js';
+import type { ServerSubscription } from './delivery.js';
+
+/** The five things the hub needs of a transport's socket (graphql-ws style). */
+export interface HubSocket {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Drops the connection without a closing handshake (dead peer). */
+  terminate(): void;
+  readonly bufferedAmount: number;
+  /** Stops and restarts reading frames (throttling); optional for transports that cannot. */
+  pauseReading?(): void;
+  resumeReading?(): void;
+}
+
+export interface ConnectionInfo {
+  remoteAddress?: string;
+  request?: IncomingMessage;
+}
+
+export type ConnectionState = 'greeting' | 'authenticating' | 'open' | 'closed';
+
+/** One WebSocket connection as the hub sees it. */
+export class Connection implements AckTarget {
+  state: ConnectionState = 'greeting';
+  session: Session | null = null;
+  identity: Identity | null = null;
+  readonly subscriptions = new Map<string, ServerSubscription>();
+  /** Frames that arrived while `hello` was being authenticated, handled once it is done. */
+  readonly early: Array<[frame: ClientFrame, length: number]> = [];
+  /** `authorize` answers, keyed by action and topic. */
+  readonly authorizations = new Map<string, boolean | Promise<boolean>>();
+
+  // Liveness, folded into timestamps by the sweeper so that sending costs no clock read.
+  sentSinceSweep = false;
+  receivedSinceSweep = false;
+  lastSentAt: number;
+  lastReceivedAt: number;
+  readonly openedAt: number;
+
+  /** An ack must go out even if lastSeq did not move (a resend of a processed frame). */
+  ackOwed = false;
+  lastAckSent = 0;
+  throttledUntil = 0;
+  readonly rate: RateLimiter;
+
+  constructor(
+    readonly socket: HubSocket,
+    readonly info: ConnectionInfo,
+    now: number,
+    rate: { perSecond: number; burst: number },
+  ) {
+    this.lastSentAt = now;
+    this.lastReceivedAt = now;
+    this.openedAt = now;
+    this.rate = new RateLimiter(rate.perSecond, rate.burst, now);
+  }
+
+  /** A method, not a field read, so TypeScript does not keep a state narrowed across an await. */
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendText(jsonCodec.encode(frame));
+  }
+
+  sendText(text: string): void {
+    if (this.state === 'closed') return;
+    this.sentSinceSweep = true;
+    this.socket.send(text);
+  }
+
+  flushAck(): void {
+    const session = this.session;
+    if (session === null || this.state !== 'open') return;
+    const seq = session.ledger.lastSeq;
+    if (seq === this.lastAckSent && !this.ackOwed) return;
+    this.ackOwed = false;
+    this.lastAckSent = seq;
+    this.send({ type: 'ack', seq });
+  }
+}

@@ -1,0 +1,210 @@
+import type { MsgFrame, TopicMode } from '../protocol/index.js';
+import { jsonCodec } from '../protocol/index.js';
+import type { ReadResult, StoreEvent, StoredMessage, Store } from '../store/types.js';
+import type { Connection } from './connection.js';
+
+/**
+ * How a subscription receives messages:
+ * - `live`: caught up; new messages go out straight from store events.
+ * - `pumping`: catching up by reading the store; store events are left to the pump.
+ * - `blocked`: the in-flight window or the socket buffer is full; an ack or a drain restarts it.
+ * - `held`: its position cannot be served any more; the hub repositions and restarts it.
+ */
+export type DeliveryState = 'live' | 'pumping' | 'blocked' | 'held';
+
+export class ServerSubscription {
+  state: DeliveryState = 'pumping';
+  closed = false;
+  /** A pump loop is running (it may be between store reads). */
+  pumpRunning = false;
+
+  constructor(
+    readonly connection: Connection,
+    readonly topic: string,
+    readonly mode: TopicMode,
+    /** Stream epoch this subscription's offsets belong to. */
+    public epoch: string,
+    /** Highest offset sent. */
+    public sent: number,
+    /** Highest offset the client acknowledged. */
+    public acked: number,
+  ) {}
+}
+
+/** Called when a subscription's position can no longer be served (trimmed while it lagged, or a new epoch). */
+export type GapHandler = (subscription: ServerSubscription, info: ReadResult | { epoch: string; head: number; first: number }) => void;
+
+const READ_BATCH = 500;
+
+/**
+ * Fan-out of store events to local subscriptions, and catch-up from the store for the ones that
+ * fell behind. A slow reader never grows a queue here: it is blocked and later reads the store.
+ */
+export class Delivery {
+  private readonly byTopic = new Map<string, Set<ServerSubscription>>();
+  /** Newest offset seen per topic, so a pump knows whether it is really caught up. */
+  private readonly heads = new Map<string, number>();
+  /** Topics appended to since the last retention trim. */
+  readonly touched = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly maxInFlight: number,
+    private readonly maxBufferedBytes: number,
+    private readonly onGap: GapHandler,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Registers a subscription (or restarts a held one) from its `sent` offset. */
+  start(subscription: ServerSubscription): void {
+    let set = this.byTopic.get(subscription.topic);
+    if (set === undefined) this.byTopic.set(subscription.topic, (set = new Set()));
+    set.add(subscription);
+    subscription.state = 'pumping';
+    if (subscription.mode === 'volatile') subscription.state = 'live';
+    else void this.pump(subscription);
+  }
+
+  stop(subscription: ServerSubscription): void {
+    subscription.closed = true;
+    const set = this.byTopic.get(subscription.topic);
+    if (set === undefined) return;
+    set.delete(subscription);
+    if (set.size === 0) this.byTopic.delete(subscription.topic);
+  }
+
+  subscriberCount(): number {
+    let count = 0;
+    for (const set of this.byTopic.values()) count += set.size;
+    return count;
+  }
+
+  /** The client acknowledged `offset`; may reopen the window. */
+  acknowledge(subscription: ServerSubscription, offset: number): void {
+    if (offset > subscription.acked) subscription.acked = Math.min(offset, subscription.sent);
+    if (subscription.state === 'blocked') void this.pump(subscription);
+  }
+
+  /** The connection's send buffer drained: blocked subscriptions may go on. */
+  drained(connection: Connection): void {
+    for (const subscription of connection.subscriptions.values()) {
+      if (subscription.state === 'blocked') void this.pump(subscription);
+    }
+  }
+
+  handle(event: StoreEvent): void {
+    if (event.kind === 'volatile') return this.fanOutVolatile(event.message.topic, event.message.data, event.message.key);
+    const { topic, messages } = event;
+    const last = messages[messages.length - 1];
+    if (last === undefined) return;
+    if (last.offset > (this.heads.get(topic) ?? 0)) this.heads.set(topic, last.offset);
+    this.touched.add(topic);
+    const subscriptions = this.byTopic.get(topic);
+    if (subscriptions === undefined) return;
+    // Encoded once per message for every subscriber, not once per subscriber.
+    const texts: Array<string | undefined> = new Array(messages.length);
+    for (const subscription of subscriptions) {
+      if (subscription.state !== 'live') continue;
+      if (subscription.epoch !== event.epoch) {
+        subscription.state = 'held';
+        this.onGap(subscription, { epoch: event.epoch, head: last.offset, first: messages[0]!.offset });
+        continue;
+      }
+      this.pushLive(subscription, messages, texts);
+    }
+  }
+
+  private pushLive(subscription: ServerSubscription, messages: StoredMessage[], texts: Array<string | undefined>): void {
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      if (message.offset <= subscription.sent) continue;
+      if (message.offset !== subscription.sent + 1) {
+        // Something between was not seen here (e.g. appended while this subscription started).
+        void this.pump(subscription);
+        return;
+      }
+      if (!this.hasRoom(subscription)) {
+        subscription.state = 'blocked';
+        return;
+      }
+      subscription.connection.sendText((texts[i] ??= encodeMessage(message)));
+      subscription.sent = message.offset;
+    }
+  }
+
+  private hasRoom(subscription: ServerSubscription): boolean {
+    return (
+      subscription.sent - subscription.acked < this.maxInFlight &&
+      subscription.connection.socket.bufferedAmount <= this.maxBufferedBytes
+    );
+  }
+
+  private fanOutVolatile(topic: string, data: unknown, key: string | undefined): void {
+    const subscriptions = this.byTopic.get(topic);
+    if (subscriptions === undefined) return;
+    let text: string | undefined;
+    for (const subscription of subscriptions) {
+      // A volatile message to a congested connection is dropped: that is the mode's promise.
+      if (subscription.connection.socket.bufferedAmount > this.maxBufferedBytes) continue;
+      const frame: MsgFrame = key === undefined ? { type: 'msg', topic, data } : { type: 'msg', topic, data, key };
+      subscription.connection.sendText((text ??= jsonCodec.encode(frame)));
+    }
+  }
+
+  /** Reads from the store until the subscription is caught up or its window is full. */
+  private async pump(subscription: ServerSubscription): Promise<void> {
+    if (subscription.pumpRunning) return;
+    subscription.state = 'pumping';
+    subscription.pumpRunning = true;
+    try {
+      for (;;) {
+        if (subscription.closed) return;
+        const room = this.maxInFlight - (subscription.sent - subscription.acked);
+        if (room <= 0 || subscription.connection.socket.bufferedAmount > this.maxBufferedBytes) {
+          subscription.state = 'blocked';
+          return;
+        }
+        const limit = Math.min(room, READ_BATCH);
+        const result = await this.store.read(subscription.topic, subscription.sent, limit);
+        if (subscription.closed) return;
+        if (result.head > (this.heads.get(subscription.topic) ?? 0)) this.heads.set(subscription.topic, result.head);
+        const lost = subscription.mode === 'reliable' && result.first > subscription.sent + 1 && result.head > subscription.sent;
+        if (result.epoch !== subscription.epoch || lost) {
+          subscription.state = 'held';
+          this.onGap(subscription, result);
+          return;
+        }
+        for (const message of result.messages) {
+          subscription.connection.sendText(encodeMessage(message));
+          subscription.sent = message.offset;
+        }
+        const caughtUp = result.messages.length < limit && subscription.sent >= (this.heads.get(subscription.topic) ?? 0);
+        if (caughtUp) {
+          subscription.state = 'live';
+          return;
+        }
+      }
+    } catch (error) {
+      // The store failed: leave the subscription blocked; the next ack, drain or sweep retries.
+      subscription.state = 'blocked';
+      this.onError(error);
+    } finally {
+      subscription.pumpRunning = false;
+    }
+  }
+
+  /** Called by the sweeper: restarts blocked subscriptions whose store read failed or whose buffer drained. */
+  retryBlocked(): void {
+    for (const set of this.byTopic.values()) {
+      for (const subscription of set) if (subscription.state === 'blocked' && !subscription.pumpRunning) void this.pump(subscription);
+    }
+  }
+}
+
+export function encodeMessage(message: StoredMessage): string {
+  const frame: MsgFrame =
+    message.key === undefined
+      ? { type: 'msg', topic: message.topic, offset: message.offset, data: message.data }
+      : { type: 'msg', topic: message.topic, offset: message.offset, data: message.data, key: message.key };
+  return jsonCodec.encode(frame);
+}

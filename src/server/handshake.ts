@@ -1,0 +1,96 @@
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, isHoldfastError, type HelloFrame } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import type { Hub } from './hub.js';
+import type { Identity } from './options.js';
+import { Session } from './session.js';
+import { tokenMatches } from './tokens.js';
+
+/** `hello` → authentication → resume or new session → `welcome`. */
+export class Handshake {
+  constructor(private readonly hub: Hub) {}
+
+  async hello(connection: Connection, frame: HelloFrame): Promise<void> {
+    if (frame.v !== PROTOCOL_VERSION) {
+      return this.hub.fail(connection, ErrorCode.UnsupportedVersion, CloseCode.UnsupportedVersion, `protocol version ${frame.v} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+    }
+    connection.state = 'authenticating';
+    const identity = await this.authenticate(connection, frame.auth);
+    if (identity === undefined || connection.isClosed()) return;
+
+    let session = frame.resume === undefined ? undefined : await this.findResumable(frame.resume, identity);
+    if (connection.isClosed()) return;
+    const resumed = session !== undefined;
+    if (session === undefined) {
+      session = Session.create(identity);
+      this.hub.sessions.set(session.id, session);
+    }
+    const previous = session.connection;
+    if (previous !== null && previous !== connection) {
+      // Usually a half-open socket the client already gave up on.
+      this.hub.fail(previous, ErrorCode.SessionReplaced, CloseCode.SessionReplaced, 'a newer connection resumed this session');
+    }
+    session.connection = connection;
+    session.expiresAt = null;
+    connection.session = session;
+    connection.identity = identity;
+    connection.state = 'open';
+    const token = session.rotateToken();
+    this.hub.persist(session);
+    const { options } = this.hub;
+    connection.send({
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      session: session.id,
+      token,
+      resumed,
+      heartbeat: { interval: options.heartbeat.interval, timeout: options.heartbeat.timeout },
+      limits: {
+        maxPayload: options.limits.maxPayload,
+        maxSubscriptions: options.limits.maxSubscriptions,
+        maxInFlight: options.limits.maxInFlight,
+      },
+    });
+    for (const [early, length] of connection.early.splice(0)) this.hub.dispatch(connection, early, length);
+  }
+
+  /** The connection's identity; undefined when refused (the connection is then closed). */
+  private async authenticate(connection: Connection, auth: unknown): Promise<Identity | null | undefined> {
+    const hook = this.hub.options.authenticate;
+    if (hook === undefined) return null;
+    let result: Awaited<ReturnType<typeof hook>>;
+    let message = 'credentials refused';
+    try {
+      result = await hook({ auth, request: connection.info.request, remoteAddress: connection.info.remoteAddress });
+    } catch (error) {
+      result = null;
+      if (isHoldfastError(error)) message = error.message;
+      else this.hub.options.onError(error);
+    }
+    if (result === null || result === false || (typeof result === 'object' && typeof result.id !== 'string')) {
+      this.hub.fail(connection, ErrorCode.Unauthenticated, CloseCode.Unauthenticated, message);
+      return undefined;
+    }
+    return typeof result === 'string' ? { id: result } : result;
+  }
+
+  /**
+   * The session to resume, or undefined. Refuses an expired session, another identity's session and
+   * a token that is not the session's current one, all alike, so a guess learns nothing.
+   */
+  private async findResumable(resume: { session: string; token: string }, identity: Identity | null): Promise<Session | undefined> {
+    const { hub } = this;
+    let session = hub.sessions.get(resume.session);
+    if (session === undefined) {
+      const record = await hub.store.loadSession(resume.session);
+      if (record === undefined || record.identity !== (identity?.id ?? null)) return undefined;
+      // Another connection may have restored it while the store answered.
+      session = hub.sessions.get(resume.session) ?? Session.fromRecord(record, identity);
+      hub.sessions.set(session.id, session);
+    }
+    const now = hub.clock.now();
+    if (session.expiresAt !== null && session.expiresAt <= now) return undefined;
+    if ((session.identity?.id ?? null) !== (identity?.id ?? null)) return undefined;
+    if (!tokenMatches(resume.token, session.tokenHash)) return undefined;
+    return session;
+  }
+}

@@ -1,0 +1,326 @@
+import {
+  CloseCode,
+  ErrorCode,
+  HoldfastError,
+  isValidTopic,
+  jsonCodec,
+  payloadSize,
+  systemClock,
+  type ClientFrame,
+  type Clock,
+} from '../protocol/index.js';
+import { MemoryStore } from '../store/memory/index.js';
+import type { Store } from '../store/types.js';
+import { AckScheduler } from './ack-scheduler.js';
+import { AppendBatcher } from './append-batcher.js';
+import { Connection, type ConnectionInfo, type HubSocket } from './connection.js';
+import { Delivery } from './delivery.js';
+import { Handshake } from './handshake.js';
+import { Inbound } from './inbound.js';
+import { DEFAULT_LIMITS, DEFAULTS, type HubOptions, type RequestHandler, type ResolvedLimits } from './options.js';
+import type { Session } from './session.js';
+import { Subscriptions } from './subscriptions.js';
+import { Sweeper } from './sweeper.js';
+import { TopicDirectory } from './topics.js';
+
+export interface ResolvedHubOptions {
+  authenticate: HubOptions['authenticate'];
+  authorize: HubOptions['authorize'];
+  cacheAuthorization: boolean;
+  handlers: Record<string, RequestHandler>;
+  heartbeat: { interval: number; timeout: number };
+  sessionTtl: number;
+  dedupWindow: number;
+  helloTimeout: number;
+  sweepInterval: number;
+  limits: ResolvedLimits;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * The transport-free server core: sessions, routing, acknowledgements and heartbeats. A binding
+ * (see `ws-server.ts`) feeds it sockets and frames; it knows no WebSocket library and no store
+ * implementation.
+ */
+export class Hub {
+  readonly options: ResolvedHubOptions;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly topics: TopicDirectory;
+  readonly delivery: Delivery;
+  readonly appends: AppendBatcher;
+  readonly acks: AckScheduler;
+  readonly sessions = new Map<string, Session>();
+  readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly handshake = new Handshake(this);
+  private readonly subscriptions = new Subscriptions(this);
+  private readonly inbound = new Inbound(this);
+  private readonly sweeper = new Sweeper(this);
+  private readonly ownsStore: boolean;
+  private readonly unlisten: () => void;
+  private readonly dirty = new Set<Session>();
+  private flushScheduled = false;
+  private closing = false;
+
+  constructor(options: HubOptions = {}) {
+    this.options = {
+      authenticate: options.authenticate,
+      authorize: options.authorize,
+      cacheAuthorization: options.cacheAuthorization ?? true,
+      handlers: { ...options.handlers },
+      heartbeat: { ...DEFAULTS.heartbeat, ...options.heartbeat },
+      sessionTtl: options.sessionTtl ?? DEFAULTS.sessionTtl,
+      dedupWindow: options.dedupWindow ?? DEFAULTS.dedupWindow,
+      helloTimeout: options.helloTimeout ?? DEFAULTS.helloTimeout,
+      sweepInterval: options.sweepInterval ?? DEFAULTS.sweepInterval,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      onError: options.onError ?? ((error) => console.error('[holdfast]', error)),
+    };
+    this.clock = options.clock ?? systemClock;
+    this.ownsStore = options.store === undefined;
+    this.store = options.store ?? new MemoryStore();
+    this.topics = new TopicDirectory(options.topics);
+    this.appends = new AppendBatcher(this.store);
+    this.acks = new AckScheduler(this.clock, options.ackDelay ?? DEFAULTS.ackDelay, options.ackBatch ?? DEFAULTS.ackBatch);
+    this.delivery = new Delivery(
+      this.store,
+      this.options.limits.maxInFlight,
+      this.options.limits.maxBufferedBytes,
+      // Deferred: the gap is found inside a pump, which must finish before the restart pumps again.
+      (subscription, info) =>
+        queueMicrotask(() => {
+          const settings = this.topics.resolve(subscription.topic);
+          if (settings !== undefined) this.subscriptions.reposition(subscription, settings, info).catch(this.options.onError);
+        }),
+      this.options.onError,
+    );
+    this.unlisten = this.store.listen((event) => this.delivery.handle(event));
+  }
+
+  /** A transport accepted a socket. Returns the connection to pass to `receive`, `closed`, `drained`. */
+  open(socket: HubSocket, info: ConnectionInfo = {}): Connection {
+    const connection = new Connection(socket, info, this.clock.now(), this.options.limits.messageRate);
+    if (this.closing) {
+      this.fail(connection, ErrorCode.ServerShutdown, CloseCode.GoingAway, 'the server is shutting down');
+      return connection;
+    }
+    const address = info.remoteAddress ?? '';
+    const count = this.perAddress.get(address) ?? 0;
+    if (count >= this.options.limits.maxConnectionsPerAddress) {
+      this.fail(connection, ErrorCode.TooManyConnections, CloseCode.TooManyConnections, 'too many connections from this address', 10_000);
+      return connection;
+    }
+    this.perAddress.set(address, count + 1);
+    this.connections.add(connection);
+    this.sweeper.start();
+    return connection;
+  }
+
+  receive(connection: Connection, text: string, isBinary = false): void {
+    if (connection.state === 'closed') return;
+    connection.receivedSinceSweep = true;
+    const wait = connection.rate.take(this.clock.now());
+    if (wait > 0) this.throttle(connection, wait);
+    if (isBinary) return this.fail(connection, ErrorCode.MalformedFrame, CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
+    const decoded = jsonCodec.decodeClientFrame(text);
+    if (!decoded.ok) {
+      if (decoded.code === ErrorCode.UnknownFrameType && connection.state === 'open') return this.refuse(connection, decoded.code, decoded.message);
+      const code = connection.state === 'greeting' && decoded.code === ErrorCode.UnknownFrameType ? ErrorCode.HelloRequired : decoded.code;
+      return this.fail(connection, code, CloseCode.ProtocolViolation, decoded.message);
+    }
+    const frame = decoded.frame;
+    switch (connection.state) {
+      case 'greeting':
+        if (frame.type !== 'hello') return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, 'the first frame must be hello');
+        this.handshake.hello(connection, frame).catch((error) => this.internal(connection, error));
+        return;
+      case 'authenticating':
+        if (frame.type === 'hello') return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
+        connection.early.push([frame, text.length]);
+        return;
+      case 'open':
+        return this.dispatch(connection, frame, text.length);
+    }
+  }
+
+  /** Handles one frame of an open connection. `length` is the frame's size in characters. */
+  dispatch(connection: Connection, frame: ClientFrame, length: number): void {
+    switch (frame.type) {
+      case 'hello':
+        return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
+      case 'sub':
+        this.subscriptions.subscribe(connection, frame).catch((error) => this.internal(connection, error));
+        return;
+      case 'unsub':
+        return this.subscriptions.unsubscribe(connection, frame.topic);
+      case 'pub':
+        return this.inbound.pub(connection, frame, length);
+      case 'req':
+        return this.inbound.req(connection, frame, length);
+      case 'ack':
+        return this.subscriptions.acknowledge(connection, frame);
+      case 'ping':
+        return connection.send({ type: 'pong' });
+      case 'pong':
+        return;
+    }
+  }
+
+  /** The transport's socket closed (or errored). */
+  closed(connection: Connection): void {
+    if (connection.state === 'closed') return;
+    connection.state = 'closed';
+    if (this.connections.delete(connection)) {
+      const address = connection.info.remoteAddress ?? '';
+      const count = (this.perAddress.get(address) ?? 1) - 1;
+      if (count <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, count);
+    }
+    this.acks.forget(connection);
+    for (const subscription of connection.subscriptions.values()) this.delivery.stop(subscription);
+    connection.subscriptions.clear();
+    const session = connection.session;
+    if (session !== null && session.connection === connection) {
+      session.connection = null;
+      session.expiresAt = this.clock.now() + this.options.sessionTtl;
+      this.persist(session);
+    }
+  }
+
+  /** The transport's send buffer drained. */
+  drained(connection: Connection): void {
+    this.delivery.drained(connection);
+  }
+
+  /** A recoverable error: an `error` frame; the connection stays open. */
+  refuse(connection: Connection, code: string, message: string, topic?: string): void {
+    connection.send(topic === undefined ? { type: 'error', code, message } : { type: 'error', code, message, topic });
+  }
+
+  /** A fatal error: an `error` frame, then a close with a 4xxx code. */
+  fail(connection: Connection, code: string, closeCode: number, message: string, retryAfter?: number): void {
+    if (connection.state === 'closed') return;
+    connection.send(retryAfter === undefined ? { type: 'error', code, message } : { type: 'error', code, message, retryAfter });
+    connection.socket.close(closeCode, code);
+    this.closed(connection);
+  }
+
+  /** Drops a dead connection without a closing handshake. */
+  drop(connection: Connection, _code: number, _reason: string): void {
+    connection.socket.terminate();
+    this.closed(connection);
+  }
+
+  private internal(connection: Connection, error: unknown): void {
+    this.options.onError(error);
+    this.fail(connection, ErrorCode.Internal, CloseCode.InternalError, 'internal server error', 1000);
+  }
+
+  /** Past the frame rate: stop reading the socket until the bucket refills; tell the client once. */
+  private throttle(connection: Connection, wait: number): void {
+    const now = this.clock.now();
+    if (now < connection.throttledUntil) return;
+    connection.throttledUntil = now + wait;
+    this.refuse(connection, ErrorCode.RateLimited, `more than ${this.options.limits.messageRate.perSecond} frames per second; reading is slowed down`);
+    if (connection.socket.pauseReading === undefined) return;
+    connection.socket.pauseReading();
+    this.clock.setTimeout(() => {
+      if (connection.state !== 'closed') connection.socket.resumeReading?.();
+    }, wait);
+  }
+
+  /** Asks the `authorize` hook, caching answers per connection. */
+  authorized(connection: Connection, topic: string, action: 'subscribe' | 'publish'): boolean | Promise<boolean> {
+    const hook = this.options.authorize;
+    if (hook === undefined) return true;
+    const key = `${action}\u0000${topic}`;
+    const cache = this.options.cacheAuthorization ? connection.authorizations : undefined;
+    const cached = cache?.get(key);
+    if (cached !== undefined) return cached;
+    const context = { identity: connection.identity, topic, action, session: connection.session?.id ?? '' };
+    let answer: boolean | Promise<boolean>;
+    try {
+      const result = hook(context);
+      answer =
+        result instanceof Promise
+          ? result.then(Boolean, (error: unknown) => {
+              this.options.onError(error);
+              cache?.delete(key);
+              return false;
+            })
+          : Boolean(result);
+    } catch (error) {
+      this.options.onError(error);
+      return false;
+    }
+    if (cache !== undefined) {
+      if (cache.size >= 1000) cache.clear();
+      cache.set(key, answer);
+      if (answer instanceof Promise) void answer.then((value) => cache.get(key) === answer && cache.set(key, value));
+    }
+    return answer;
+  }
+
+  /** Saves changed sessions to the store, batched per event-loop turn. */
+  persist(session: Session): void {
+    this.dirty.add(session);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flushSessions());
+  }
+
+  private async flushSessions(): Promise<void> {
+    this.flushScheduled = false;
+    if (this.dirty.size === 0) return;
+    const records = [...this.dirty].map((session) => session.toRecord());
+    this.dirty.clear();
+    await this.store.saveSessions(records).catch(this.options.onError);
+  }
+
+  /** Publishes from application code on the server. Resolves with the offset once stored. */
+  async publish(topic: string, data: unknown, options: { key?: string } = {}): Promise<{ offset?: number }> {
+    if (!isValidTopic(topic)) throw new HoldfastError(ErrorCode.InvalidTopic, `invalid topic name "${String(topic)}"`);
+    const settings = this.topics.resolve(topic);
+    if (settings === undefined) throw new HoldfastError(ErrorCode.UnknownTopic, `unknown topic "${topic}"`);
+    if (payloadSize(data) > this.options.limits.maxPayload) {
+      throw new HoldfastError(ErrorCode.PayloadTooLarge, `data is larger than ${this.options.limits.maxPayload} bytes`);
+    }
+    const message = options.key === undefined ? { topic, data } : { topic, data, key: options.key };
+    if (settings.mode === 'volatile') {
+      await this.store.broadcast(message);
+      return {};
+    }
+    const outcome = await this.appends.add({ ...message, compact: settings.mode === 'latest', time: this.clock.now() });
+    return { offset: outcome.offset };
+  }
+
+  /** Registers (or replaces) a request handler. */
+  handle(method: string, handler: RequestHandler): void {
+    this.options.handlers[method] = handler;
+  }
+
+  /** Runs one sweep now (heartbeats, expiry, retention); the sweeper's timer does this by itself. */
+  sweep(): void {
+    this.sweeper.sweep();
+  }
+
+  stats(): { connections: number; sessions: number; subscriptions: number } {
+    return { connections: this.connections.size, sessions: this.sessions.size, subscriptions: this.delivery.subscriberCount() };
+  }
+
+  /** Closes every connection with 1001 (clients reconnect), saves sessions, stops timers. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.sweeper.stop();
+    this.acks.flushAll();
+    this.acks.stop();
+    for (const connection of [...this.connections]) {
+      this.fail(connection, ErrorCode.ServerShutdown, CloseCode.GoingAway, 'the server is shutting down', 1000);
+    }
+    await this.flushSessions();
+    this.unlisten();
+    if (this.ownsStore) await this.store.close();
+  }
+}

@@ -1,0 +1,140 @@
+import type { IncomingMessage } from 'node:http';
+import type { Clock, TopicMode } from '../protocol/index.js';
+import type { RetentionPolicy, Store } from '../store/types.js';
+
+/** Who a connection belongs to, as the `authenticate` hook decided. */
+export interface Identity {
+  id: string;
+  [detail: string]: unknown;
+}
+
+export interface AuthenticateContext {
+  /** `hello.auth` as the client sent it. */
+  auth: unknown;
+  /** The HTTP upgrade request (cookies, headers); absent when the hub is driven without HTTP. */
+  request: IncomingMessage | undefined;
+  remoteAddress: string | undefined;
+}
+
+/** Return an identity (or its id) to accept, `null`/`false` or throw to refuse (close 4401). */
+export type Authenticate = (
+  context: AuthenticateContext,
+) => Identity | string | null | false | Promise<Identity | string | null | false>;
+
+export interface AuthorizeContext {
+  identity: Identity | null;
+  topic: string;
+  action: 'subscribe' | 'publish';
+  session: string;
+}
+
+export type Authorize = (context: AuthorizeContext) => boolean | Promise<boolean>;
+
+export interface HandlerContext {
+  identity: Identity | null;
+  session: string;
+  method: string;
+}
+
+/** Handles a `req`; its return value is the reply. Throw a HoldfastError to choose the error code. */
+export type RequestHandler = (data: unknown, context: HandlerContext) => unknown;
+
+export interface SnapshotContext {
+  identity: Identity | null;
+  session: string;
+}
+
+export interface TopicOptions {
+  /** @default 'reliable' */
+  mode: TopicMode;
+  /** Retention of `reliable` topics. @default { maxCount: 10000, maxAgeMs: 86400000 } */
+  retention?: RetentionPolicy;
+  /**
+   * The current state of the topic, sent when a subscriber's position can no longer be recovered
+   * (PROTOCOL.md, Recovery). Without it the subscriber gets every message still retained.
+   */
+  snapshot?: (topic: string, context: SnapshotContext) => unknown;
+}
+
+/** Topic settings by exact name or by a prefix pattern ending in `*`, or a function. */
+export type TopicTable = Record<string, TopicOptions> | ((topic: string) => TopicOptions | undefined);
+
+export interface ServerLimitsOptions {
+  /** Largest `data`, in UTF-8 bytes of its JSON. @default 1048576 */
+  maxPayload?: number;
+  /** @default 100 */
+  maxSubscriptions?: number;
+  /** Messages sent and not yet acknowledged per subscription before pushing pauses. @default 1000 */
+  maxInFlight?: number;
+  /** Send-buffer size above which pushing pauses and volatile messages are dropped. @default 1048576 */
+  maxBufferedBytes?: number;
+  /** Frames per second per connection; beyond it reading is paused. @default { perSecond: 1000, burst: 2000 } */
+  messageRate?: { perSecond: number; burst: number };
+  /** Open connections per remote address. @default Infinity */
+  maxConnectionsPerAddress?: number;
+  /** Replies kept per session until confirmed; beyond it new requests wait. @default 1000 */
+  maxKeptReplies?: number;
+}
+
+export interface HubOptions {
+  /** Where streams, sessions and de-duplication ids live. @default new MemoryStore() */
+  store?: Store;
+  /** Topic modes and retention. @default every topic `reliable` with default retention */
+  topics?: TopicTable;
+  authenticate?: Authenticate;
+  /** @default every action allowed */
+  authorize?: Authorize;
+  /** Cache `authorize` answers per connection, topic and action. @default true */
+  cacheAuthorization?: boolean;
+  /** Request handlers by method name. */
+  handlers?: Record<string, RequestHandler>;
+  /** @default { interval: 25000, timeout: 20000 } */
+  heartbeat?: { interval?: number; timeout?: number };
+  /** How long a session outlives its connection, in ms. @default 120000 */
+  sessionTtl?: number;
+  /** How long message ids are remembered for de-duplication, in ms. @default 600000 */
+  dedupWindow?: number;
+  /** ms within which `hello` must arrive. @default 10000 */
+  helloTimeout?: number;
+  /** Ack batching. @default 50 ms / 100 frames */
+  ackDelay?: number;
+  ackBatch?: number;
+  /** How often the one sweeper checks heartbeats, sessions and retention, in ms. @default 1000 */
+  sweepInterval?: number;
+  limits?: ServerLimitsOptions;
+  clock?: Clock;
+  /** Called with errors the server recovered from (a failing hook, a store error). @default console.error */
+  onError?: (error: unknown) => void;
+}
+
+export interface ResolvedLimits {
+  maxPayload: number;
+  maxSubscriptions: number;
+  maxInFlight: number;
+  maxBufferedBytes: number;
+  messageRate: { perSecond: number; burst: number };
+  maxConnectionsPerAddress: number;
+  maxKeptReplies: number;
+}
+
+export const DEFAULT_RETENTION: Required<RetentionPolicy> = { maxCount: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 };
+
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  maxPayload: 1024 * 1024,
+  maxSubscriptions: 100,
+  maxInFlight: 1000,
+  maxBufferedBytes: 1024 * 1024,
+  messageRate: { perSecond: 1000, burst: 2000 },
+  maxConnectionsPerAddress: Infinity,
+  maxKeptReplies: 1000,
+};
+
+export const DEFAULTS = {
+  heartbeat: { interval: 25_000, timeout: 20_000 },
+  sessionTtl: 120_000,
+  dedupWindow: 600_000,
+  helloTimeout: 10_000,
+  ackDelay: 50,
+  ackBatch: 100,
+  sweepInterval: 1000,
+};

@@ -1,0 +1,25 @@
+/**
+ * Token bucket for a connection's frame rate. Refilled lazily from the clock, so it costs nothing
+ * while a connection is quiet.
+ */
+export class RateLimiter {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.updatedAt = now;
+  }
+
+  /** Takes one token; returns 0 when allowed, otherwise the ms until the bucket is positive again. */
+  take(now: number): number {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    this.updatedAt = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.perSecond);
+  }
+}

@@ -1,0 +1,67 @@
+import type { SessionRecord } from '../store/types.js';
+import { InboundLedger } from './inbound-ledger.js';
+import type { Identity } from './options.js';
+import { hashToken, randomId } from './tokens.js';
+import type { Connection } from './connection.js';
+
+export interface Cursor {
+  epoch: string;
+  offset: number;
+}
+
+/**
+ * Server-side state that outlives a connection: identity, the resume token's hash, the inbound
+ * ledger and the cursors of its subscriptions. At most one connection holds it at a time.
+ */
+export class Session {
+  readonly id: string;
+  readonly identity: Identity | null;
+  tokenHash: string;
+  /** null while a connection holds the session. */
+  expiresAt: number | null;
+  readonly ledger: InboundLedger;
+  readonly cursors: Map<string, Cursor>;
+  connection: Connection | null = null;
+  /** Publishes wait here for their turn, so asynchronous checks cannot reorder them. */
+  readonly inbound: Array<() => Promise<void> | void> = [];
+  inboundRunning = false;
+
+  private constructor(id: string, identity: Identity | null, tokenHash: string, ledger: InboundLedger, cursors: Map<string, Cursor>) {
+    this.id = id;
+    this.identity = identity;
+    this.tokenHash = tokenHash;
+    this.expiresAt = null;
+    this.ledger = ledger;
+    this.cursors = cursors;
+  }
+
+  static create(identity: Identity | null): Session {
+    return new Session(randomId(), identity, '', new InboundLedger(), new Map());
+  }
+
+  /** Restores a session from its stored record; `identity` is the connection's, already checked. */
+  static fromRecord(record: SessionRecord, identity: Identity | null): Session {
+    const ledger = new InboundLedger(record.lastSeq, record.doneAbove, record.replies);
+    return new Session(record.id, identity, record.tokenHash, ledger, new Map(Object.entries(record.cursors)));
+  }
+
+  /** Issues a new resume token; every earlier token stops working. */
+  rotateToken(): string {
+    const token = randomId();
+    this.tokenHash = hashToken(token);
+    return token;
+  }
+
+  toRecord(): SessionRecord {
+    return {
+      id: this.id,
+      identity: this.identity?.id ?? null,
+      tokenHash: this.tokenHash,
+      expiresAt: this.expiresAt,
+      lastSeq: this.ledger.lastSeq,
+      doneAbove: this.ledger.doneAboveList(),
+      replies: [...this.ledger.replies.values()],
+      cursors: Object.fromEntries(this.cursors),
+    };
+  }
+}

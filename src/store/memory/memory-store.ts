@@ -1,0 +1,347 @@
+import { ErrorCode } from '../../protocol/codes.js';
+import { HoldfastError } from '../../protocol/errors.js';
+import type {
+  AppendEntry,
+  AppendOutcome,
+  ReadResult,
+  RetentionPolicy,
+  SessionRecord,
+  Store,
+  StoreEvent,
+  StoreListener,
+  StoredMessage,
+  StreamInfo,
+  VolatileMessage,
+} from '../types.js';
+
+export interface MemoryStoreOptions {
+  /**
+   * Epoch of every topic of this store. Random by default: nothing survives the process, so a new
+   * instance is a new history.
+   */
+  epoch?: string;
+  /** Receives what a listener threw; the store carries on. Default: console.error. */
+  onListenerError?: (error: unknown) => void;
+}
+
+/** Used when an entry has a `dedupKey` but no `dedupTtlMs`: the protocol's de-duplication window. */
+export const DEFAULT_DEDUP_TTL_MS = 10 * 60 * 1000;
+
+/** Slots wasted by trimming or compaction that a topic tolerates before its array is rebuilt. */
+const MIN_WASTE_BEFORE_REBUILD = 1024;
+
+/**
+ * One topic's retained messages, in offset order. Removal never shifts the array: trimming moves
+ * `start`, compaction leaves a hole, and the array is rebuilt only once the waste outweighs the
+ * retained messages, so every removal is amortised O(1) and a read is a binary search.
+ */
+class TopicLog {
+  head = 0;
+  /** Retained messages from `start` on, ascending by offset; undefined where one was removed. */
+  private slots: (StoredMessage | undefined)[] = [];
+  /** Index of the oldest retained message, or slots.length; never points at a hole. */
+  private start = 0;
+  private live = 0;
+  /** Holes after `start`, left by compaction. */
+  private holes = 0;
+  /** Compaction key → slot index of the one retained message appended with that key. */
+  private readonly keys = new Map<string, number>();
+
+  get first(): number {
+    return this.slots[this.start]?.offset ?? this.head + 1;
+  }
+
+  push(message: StoredMessage, compact: boolean): void {
+    // Before any index is taken: a rebuild renumbers the slots.
+    this.maybeRebuild();
+    if (compact) {
+      const key = message.key ?? '';
+      const previous = this.keys.get(key);
+      if (previous !== undefined) this.removeAt(previous);
+      this.keys.set(key, this.slots.length);
+    }
+    this.slots.push(message);
+    this.live++;
+    this.head = message.offset;
+  }
+
+  read(afterOffset: number, limit: number): StoredMessage[] {
+    const messages: StoredMessage[] = [];
+    for (let i = this.indexAfter(afterOffset); i < this.slots.length && messages.length < limit; i++) {
+      const message = this.slots[i];
+      if (message !== undefined) messages.push(message);
+    }
+    return messages;
+  }
+
+  /** Drops the oldest messages the policy does not keep; age is judged by `time`, oldest first. */
+  trim(policy: RetentionPolicy, now: number): number {
+    let removed = 0;
+    if (policy.maxCount !== undefined) {
+      const keep = Math.max(0, policy.maxCount);
+      while (this.live > keep) {
+        this.dropOldest();
+        removed++;
+      }
+    }
+    if (policy.maxAgeMs !== undefined) {
+      const cutoff = now - policy.maxAgeMs;
+      // Times only grow with offsets (one clock), so the first young message ends the scan.
+      for (let oldest = this.slots[this.start]; oldest !== undefined && oldest.time < cutoff; oldest = this.slots[this.start]) {
+        this.dropOldest();
+        removed++;
+      }
+    }
+    this.maybeRebuild();
+    return removed;
+  }
+
+  private dropOldest(): void {
+    const oldest = this.slots[this.start];
+    if (oldest?.key !== undefined && this.keys.get(oldest.key) === this.start) this.keys.delete(oldest.key);
+    this.removeAt(this.start);
+  }
+
+  private removeAt(index: number): void {
+    this.slots[index] = undefined;
+    this.live--;
+    if (index !== this.start) {
+      this.holes++;
+      return;
+    }
+    this.start++;
+    while (this.start < this.slots.length && this.slots[this.start] === undefined) {
+      this.start++;
+      this.holes--;
+    }
+  }
+
+  /** First index i such that every retained message at or after i has an offset > afterOffset. */
+  private indexAfter(afterOffset: number): number {
+    let lo = this.start;
+    let hi = this.slots.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      let probe = mid;
+      while (probe < hi && this.slots[probe] === undefined) probe++;
+      const offset = this.slots[probe]?.offset;
+      // No retained message in [mid, hi): mid behaves like hi, which already satisfies the condition.
+      if (probe === hi || offset === undefined || offset > afterOffset) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  private maybeRebuild(): void {
+    const waste = this.start + this.holes;
+    if (waste < MIN_WASTE_BEFORE_REBUILD || waste < this.live) return;
+    const kept: StoredMessage[] = [];
+    for (let i = this.start; i < this.slots.length; i++) {
+      const message = this.slots[i];
+      if (message === undefined) continue;
+      if (message.key !== undefined && this.keys.get(message.key) === i) this.keys.set(message.key, kept.length);
+      kept.push(message);
+    }
+    this.slots = kept;
+    this.start = 0;
+    this.holes = 0;
+  }
+}
+
+/**
+ * The in-memory Store: fastest, and nothing survives the process. Stored messages are frozen and
+ * shared with readers and listeners; their `data` is kept by reference (not copied), so callers must
+ * not mutate data after appending it. Sessions are copied in and out.
+ */
+export class MemoryStore implements Store {
+  readonly epoch: string;
+  private readonly topics = new Map<string, TopicLog>();
+  /** dedupKey → the offset it was appended at, until `expiresAt`. Global across topics. */
+  private readonly dedup = new Map<string, { offset: number; expiresAt: number }>();
+  /** Claimed id → expiresAt. */
+  private readonly claims = new Map<string, number>();
+  private readonly sessions = new Map<string, SessionRecord>();
+  /** Wrapped so one function registered twice is two registrations, removed one at a time. */
+  private readonly listeners = new Set<{ listener: StoreListener }>();
+  private readonly onListenerError: (error: unknown) => void;
+  /** Events wait here while listeners run, so a listener that appends cannot reorder events. */
+  private readonly pending: StoreEvent[] = [];
+  private emitting = false;
+  private closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.epoch = options.epoch ?? globalThis.crypto.randomUUID();
+    this.onListenerError =
+      options.onListenerError ?? ((error) => console.error('holdfast: a store listener threw', error));
+  }
+
+  async append(entries: AppendEntry[]): Promise<AppendOutcome[]> {
+    this.ensureOpen();
+    const outcomes: AppendOutcome[] = [];
+    const appended = new Map<string, StoredMessage[]>();
+    for (const entry of entries) {
+      const seen = entry.dedupKey === undefined ? undefined : this.dedup.get(entry.dedupKey);
+      if (seen !== undefined && seen.expiresAt > entry.time) {
+        outcomes.push({ offset: seen.offset, epoch: this.epoch, duplicate: true });
+        continue;
+      }
+      const message = this.appendOne(entry);
+      if (entry.dedupKey !== undefined) {
+        const ttl = entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
+        this.dedup.set(entry.dedupKey, { offset: message.offset, expiresAt: entry.time + ttl });
+      }
+      outcomes.push({ offset: message.offset, epoch: this.epoch, duplicate: false });
+      const group = appended.get(entry.topic);
+      if (group === undefined) appended.set(entry.topic, [message]);
+      else group.push(message);
+    }
+    for (const [topic, messages] of appended) this.emit({ kind: 'appended', topic, epoch: this.epoch, messages });
+    return outcomes;
+  }
+
+  async read(topic: string, afterOffset: number, limit: number): Promise<ReadResult> {
+    this.ensureOpen();
+    const log = this.topics.get(topic);
+    if (log === undefined) return { epoch: this.epoch, head: 0, first: 1, messages: [] };
+    const messages = limit > 0 ? log.read(afterOffset, limit) : [];
+    return { epoch: this.epoch, head: log.head, first: log.first, messages };
+  }
+
+  async info(topic: string): Promise<StreamInfo> {
+    this.ensureOpen();
+    const log = this.topics.get(topic);
+    if (log === undefined) return { epoch: this.epoch, head: 0, first: 1 };
+    return { epoch: this.epoch, head: log.head, first: log.first };
+  }
+
+  async trim(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
+    this.ensureOpen();
+    return this.topics.get(topic)?.trim(policy, now) ?? 0;
+  }
+
+  async broadcast(message: VolatileMessage): Promise<void> {
+    this.ensureOpen();
+    this.emit({ kind: 'volatile', message });
+  }
+
+  listen(listener: StoreListener): () => void {
+    this.ensureOpen();
+    const registration = { listener };
+    this.listeners.add(registration);
+    return () => {
+      this.listeners.delete(registration);
+    };
+  }
+
+  async claimIds(keys: string[], ttlMs: number, now: number): Promise<boolean[]> {
+    this.ensureOpen();
+    return keys.map((key) => {
+      const expiresAt = this.claims.get(key);
+      if (expiresAt !== undefined && expiresAt > now) return false;
+      this.claims.set(key, now + ttlMs);
+      return true;
+    });
+  }
+
+  async saveSessions(records: SessionRecord[]): Promise<void> {
+    this.ensureOpen();
+    // Copy everything first: a record that cannot be cloned must not leave the batch half saved.
+    const copies = records.map((record) => structuredClone(record));
+    for (const copy of copies) this.sessions.set(copy.id, copy);
+  }
+
+  async loadSession(id: string): Promise<SessionRecord | undefined> {
+    this.ensureOpen();
+    const record = this.sessions.get(id);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    this.ensureOpen();
+    this.sessions.delete(id);
+  }
+
+  async sweep(now: number): Promise<{ sessions: number; ids: number }> {
+    this.ensureOpen();
+    let sessions = 0;
+    for (const [id, record] of this.sessions) {
+      if (record.expiresAt !== null && record.expiresAt <= now) {
+        this.sessions.delete(id);
+        sessions++;
+      }
+    }
+    // `ids` counts both kinds of idempotency key: claimed ids and append dedupKeys.
+    let ids = 0;
+    for (const [key, expiresAt] of this.claims) {
+      if (expiresAt <= now) {
+        this.claims.delete(key);
+        ids++;
+      }
+    }
+    for (const [key, seen] of this.dedup) {
+      if (seen.expiresAt <= now) {
+        this.dedup.delete(key);
+        ids++;
+      }
+    }
+    return { sessions, ids };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    this.topics.clear();
+    this.dedup.clear();
+    this.claims.clear();
+    this.sessions.clear();
+  }
+
+  private appendOne(entry: AppendEntry): StoredMessage {
+    let log = this.topics.get(entry.topic);
+    if (log === undefined) {
+      log = new TopicLog();
+      this.topics.set(entry.topic, log);
+    }
+    const compact = entry.compact === true;
+    const key = compact ? (entry.key ?? '') : entry.key;
+    const base = { topic: entry.topic, offset: log.head + 1, data: entry.data };
+    // Frozen because readers and listeners share the object; `key` is absent rather than undefined.
+    const message: StoredMessage = Object.freeze(
+      key === undefined ? { ...base, time: entry.time } : { ...base, key, time: entry.time },
+    );
+    log.push(message, compact);
+    return message;
+  }
+
+  /** Runs listeners now, before the caller's promise resolves; an event raised by a listener waits its turn. */
+  private emit(event: StoreEvent): void {
+    this.pending.push(event);
+    if (this.emitting) return;
+    this.emitting = true;
+    try {
+      for (let next = this.pending.shift(); next !== undefined; next = this.pending.shift()) {
+        for (const { listener } of this.listeners) {
+          try {
+            listener(next);
+          } catch (error) {
+            this.reportListenerError(error);
+          }
+        }
+      }
+    } finally {
+      this.emitting = false;
+    }
+  }
+
+  private reportListenerError(error: unknown): void {
+    try {
+      this.onListenerError(error);
+    } catch {
+      // A failing error reporter must not turn a completed append into a rejected one.
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new HoldfastError(ErrorCode.StoreUnavailable, 'the memory store is closed');
+  }
+}

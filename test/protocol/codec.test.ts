@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ErrorCode, isRetryableClose, isValidTopic, jsonCodec, payloadSize, utf8Length } from '../../src/protocol/index.js';
+
+const decode = (value: unknown) => jsonCodec.decodeClientFrame(typeof value === 'string' ? value : JSON.stringify(value));
+
+describe('codec: client frames', () => {
+  it('accepts every well-formed frame of PROTOCOL.md', () => {
+    const frames = [
+      { type: 'hello', v: 1 },
+      { type: 'hello', v: 1, auth: { token: 'x' }, resume: { session: 's', token: 't' } },
+      { type: 'sub', topic: 'a' },
+      { type: 'sub', topic: 'a', epoch: 'e', offset: 0 },
+      { type: 'sub', topic: 'a', from: 'start' },
+      { type: 'unsub', topic: 'a' },
+      { type: 'pub', topic: 'a', data: null },
+      { type: 'pub', topic: 'a', data: { x: 1 }, key: 'k', seq: 1, id: 'i' },
+      { type: 'req', seq: 3, id: 'i', method: 'm', data: [1] },
+      { type: 'ack', offsets: { a: 3 }, replies: [1, 2] },
+      { type: 'ack' },
+      { type: 'ping' },
+      { type: 'pong' },
+    ];
+    for (const frame of frames) assert.deepEqual(decode(frame), { ok: true, frame }, JSON.stringify(frame));
+  });
+
+  it('calls text that is not a JSON object with a type MALFORMED_FRAME', () => {
+    for (const text of ['{nope', '[]', '42', 'null', '"hello"', '{"v":1}', '{"type":5}']) {
+      const result = decode(text);
+      assert.equal(result.ok, false, text);
+      assert.equal(!result.ok && result.code, ErrorCode.MalformedFrame, text);
+    }
+  });
+
+  it('calls an unknown type UNKNOWN_FRAME_TYPE, including inherited property names', () => {
+    for (const type of ['frobnicate', 'toString', '__proto__', 'constructor']) {
+      const result = decode({ type });
+      assert.equal(!result.ok && result.code, ErrorCode.UnknownFrameType, type);
+    }
+  });
+
+  it('calls a known frame with wrong fields INVALID_FRAME and says which field', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ type: 'hello' }, /v is required/],
+      [{ type: 'hello', v: '1' }, /v must be a non-negative integer/],
+      [{ type: 'hello', v: 1, resume: { session: 1 } }, /resume/],
+      [{ type: 'sub' }, /topic is required/],
+      [{ type: 'sub', topic: 'a', offset: -1 }, /offset/],
+      [{ type: 'sub', topic: 'a', offset: 1.5 }, /offset/],
+      [{ type: 'sub', topic: 'a', from: 'yesterday' }, /from must be one of/],
+      [{ type: 'pub', topic: 'a' }, /data is required/],
+      [{ type: 'pub', topic: 'a', data: 1, seq: 1 }, /seq and id must come together/],
+      [{ type: 'pub', topic: 'a', data: 1, seq: 0, id: 'x' }, /seq starts at 1/],
+      [{ type: 'req', seq: 1, id: 'x', data: 1 }, /method is required/],
+      [{ type: 'ack', offsets: { a: 'x' } }, /offsets/],
+      [{ type: 'ack', replies: 'x' }, /replies/],
+    ];
+    for (const [frame, reason] of cases) {
+      const result = decode(frame);
+      assert.equal(!result.ok && result.code, ErrorCode.InvalidFrame, JSON.stringify(frame));
+      assert.match(!result.ok ? result.message : '', reason);
+    }
+  });
+});
+
+describe('codec: server frames', () => {
+  it('validates what a client receives', () => {
+    assert.equal(jsonCodec.decodeServerFrame('{"type":"ack","seq":3}').ok, true);
+    assert.equal(jsonCodec.decodeServerFrame('{"type":"ack"}').ok, false);
+    assert.equal(jsonCodec.decodeServerFrame('{"type":"reply","seq":1,"ok":false}').ok, false);
+    assert.equal(jsonCodec.decodeServerFrame('{"type":"msg","topic":"t","data":1,"offset":4}').ok, true);
+  });
+});
+
+describe('sizes, topics and close codes', () => {
+  it('counts UTF-8 bytes like Buffer.byteLength', () => {
+    for (const text of ['', 'abc', 'é', '€', '😀', 'a😀b€é', '\u0000']) {
+      assert.equal(utf8Length(text), Buffer.byteLength(text), text);
+    }
+    assert.equal(payloadSize({ a: 'é' }), Buffer.byteLength(JSON.stringify({ a: 'é' })));
+  });
+
+  it('checks topic names', () => {
+    assert.ok(isValidTopic('chat:lobby'));
+    assert.ok(isValidTopic('x'.repeat(256)));
+    for (const bad of ['', 'x'.repeat(257), 'a\nb', 'a\u0000', 5, null]) assert.equal(isValidTopic(bad), false, String(bad));
+  });
+
+  it('retries every close code except the final ones', () => {
+    for (const code of [1000, 4400, 4401, 4409, 4426]) assert.equal(isRetryableClose(code), false, String(code));
+    for (const code of [1001, 1006, 1009, 1012, 4001, 4408, 4429, 4500, 4503, 3000, 4999]) assert.equal(isRetryableClose(code), true, String(code));
+  });
+});

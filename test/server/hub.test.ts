@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
+import { Hub, MemoryStore, type HubOptions } from '../../src/server/index.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { FakeSocket, settle } from '../support/fake-socket.js';
+
+const hubs: Hub[] = [];
+afterEach(async () => {
+  for (const hub of hubs.splice(0)) await hub.close();
+});
+
+function setup(options: HubOptions = {}) {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const hub = new Hub({ clock, store, onError: (error) => assert.fail(String(error)), ...options });
+  hubs.push(hub);
+  const connect = async (hello: object = { type: 'hello', v: 1 }) => {
+    const socket = new FakeSocket();
+    const connection = hub.open(socket);
+    const send = (frame: object) => hub.receive(connection, JSON.stringify(frame));
+    send(hello);
+    await settle();
+    return { socket, connection, send };
+  };
+  return { clock, store, hub, connect };
+}
+
+describe('Hub heartbeat sweeper', () => {
+  it('pings an idle link and closes one that stays silent past interval + timeout', async () => {
+    // Send and receive times are folded in at each sweep, so every bound holds to one sweepInterval (1 s).
+    const { clock, hub, connect } = setup({ heartbeat: { interval: 25_000, timeout: 20_000 } });
+    const { socket, connection, send } = await connect();
+    clock.advance(25_000);
+    assert.equal(socket.ofType('ping').length, 0, 'not before the interval');
+    clock.advance(1_000);
+    assert.equal(socket.ofType('ping').length, 1, 'pinged after 25 s (+1 sweep) without sending');
+    send({ type: 'pong' });
+    clock.advance(26_000);
+    assert.equal(socket.ofType('ping').length, 2);
+    assert.equal(socket.terminated, false, 'the pong kept it alive');
+    clock.advance(44_000 - 26_000);
+    assert.equal(socket.terminated, false, 'not before interval + timeout');
+    clock.advance(2_000);
+    assert.equal(socket.terminated, true, 'silent for 45 s (+1 sweep) after its last frame: terminated');
+    assert.equal(connection.state, 'closed');
+    assert.equal(hub.stats().connections, 0, 'resources freed');
+  });
+
+  it('does not ping a link that carries traffic, and uses one timer for every connection', async () => {
+    const { clock, hub, connect } = setup({ heartbeat: { interval: 10_000, timeout: 5_000 } });
+    const peers = await Promise.all([connect(), connect(), connect()]);
+    assert.equal(clock.pending(), 1, 'one sweeper timer for three connections');
+    const [busy] = peers;
+    for (let i = 0; i < 20; i++) {
+      await hub.publish('t', i);
+      busy!.send({ type: 'ping' });
+      clock.advance(1_000);
+    }
+    assert.equal(busy!.socket.ofType('ping').length, 0, 'pongs were sent, so no ping was needed');
+    assert.equal(busy!.socket.terminated, false);
+    assert.ok(peers[1]!.socket.terminated && peers[2]!.socket.terminated, 'the silent ones were dropped');
+  });
+
+  it('closes a connection that sends no hello within helloTimeout with 4408', () => {
+    const { clock, hub } = setup({ helloTimeout: 10_000 });
+    const socket = new FakeSocket();
+    hub.open(socket);
+    hub.sweep();
+    clock.advance(10_000);
+    assert.deepEqual(socket.closedWith, { code: CloseCode.HelloTimeout, reason: ErrorCode.HelloTimeout });
+  });
+});
+
+describe('Hub flow control', () => {
+  it('sends at most maxInFlight unacknowledged messages, and the rest after acks, from the store', async () => {
+    const { hub, connect } = setup({ limits: { maxInFlight: 10 } });
+    const { socket, send } = await connect();
+    send({ type: 'sub', topic: 'chat', from: 'now' });
+    await settle();
+    for (let i = 1; i <= 35; i++) void hub.publish('chat', i);
+    await settle(5);
+    const offsets = () => socket.ofType('msg').map((m) => m.offset);
+    assert.deepEqual(offsets(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'paused at the window');
+    send({ type: 'ack', offsets: { chat: 10 } });
+    await settle(5);
+    assert.equal(offsets().length, 20);
+    send({ type: 'ack', offsets: { chat: 20 } });
+    await settle(5);
+    send({ type: 'ack', offsets: { chat: 30 } });
+    await settle(5);
+    assert.deepEqual(offsets(), Array.from({ length: 35 }, (_, i) => i + 1), 'every message once, in order');
+  });
+
+  it('coalesces a latest topic for a blocked subscriber: only the newest value per key', async () => {
+    const { hub, connect } = setup({ topics: { prices: { mode: 'latest' } }, limits: { maxInFlight: 2 } });
+    const { socket, send } = await connect();
+    send({ type: 'sub', topic: 'prices' });
+    await settle();
+    for (let i = 1; i <= 50; i++) await hub.publish('prices', { price: i }, { key: i % 2 ? 'A' : 'B' });
+    await settle(5);
+    assert.equal(socket.ofType('msg').length, 2);
+    send({ type: 'ack', offsets: { prices: 2 } });
+    await settle(5);
+    const after = socket.ofType('msg').slice(2);
+    assert.deepEqual(after.map((m) => [m.key, m.data]), [['B', { price: 50 }], ['A', { price: 49 }]].sort((a, b) => (a[1] as any).price - (b[1] as any).price));
+  });
+
+  it('drops volatile messages for a connection whose send buffer is full, and only for it', async () => {
+    const { hub, connect } = setup({ topics: { cursors: { mode: 'volatile' } }, limits: { maxBufferedBytes: 100 } });
+    const slow = await connect();
+    const fast = await connect();
+    for (const peer of [slow, fast]) peer.send({ type: 'sub', topic: 'cursors' });
+    await settle();
+    slow.socket.bufferedAmount = 1000;
+    await hub.publish('cursors', { x: 1 });
+    assert.equal(slow.socket.ofType('msg').length, 0);
+    assert.equal(fast.socket.ofType('msg').length, 1);
+  });
+});
+
+describe('Hub sessions', () => {
+  it('resumes with the current token only, rotating it each time', async () => {
+    const { connect } = setup();
+    const first = await connect();
+    const welcome = first.socket.ofType('welcome')[0]!;
+    const second = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
+    const resumed = second.socket.ofType('welcome')[0]!;
+    assert.equal(resumed.resumed, true);
+    assert.equal(resumed.session, welcome.session);
+    assert.notEqual(resumed.token, welcome.token);
+    assert.equal(first.socket.closedWith?.code, CloseCode.SessionReplaced, 'the older connection is closed');
+    const stale = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
+    assert.equal(stale.socket.ofType('welcome')[0]!.resumed, false, 'the rotated-out token is refused');
+  });
+
+  it('expires a session sessionTtl after its connection closed', async () => {
+    const { clock, hub, connect } = setup({ sessionTtl: 60_000 });
+    const peer = await connect();
+    const welcome = peer.socket.ofType('welcome')[0]!;
+    hub.closed(peer.connection);
+    clock.advance(61_000);
+    const late = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
+    assert.equal(late.socket.ofType('welcome')[0]!.resumed, false);
+    assert.equal(hub.sessions.has(welcome.session), false);
+  });
+});

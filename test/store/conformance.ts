@@ -1,0 +1,617 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { ErrorCode } from '../../src/protocol/codes.js';
+import { isHoldfastError } from '../../src/protocol/errors.js';
+import type { AppendEntry, SessionRecord, Store, StoreEvent, StoredMessage } from '../../src/store/types.js';
+
+/*
+ * The contract every Store passes, unchanged (memory, SQLite, Redis).
+ *
+ * - `makeStore` returns a fresh store per test; the test closes it (close must be idempotent).
+ *   Sessions and ids of one store must be isolated from other stores (a Redis store can use a fresh
+ *   key prefix), because `sweep` counts are asserted exactly. Topic names are unique per test anyway.
+ * - Nothing reads the wall clock: every time is passed explicitly, relative to T0.
+ * - Events may arrive asynchronously (Redis pub/sub), so tests wait for them; the timeout only turns
+ *   a hang into a failure.
+ */
+
+const T0 = 1_700_000_000_000;
+const EVENT_TIMEOUT_MS = 5_000;
+
+const newTopic = (label = 't'): string => `${label}-${randomUUID()}`;
+
+function entry(topic: string, data: unknown, extra: Partial<AppendEntry> = {}): AppendEntry {
+  return { topic, data, time: T0, ...extra };
+}
+
+/** Every retained message after `after`, read in pages so large topics exercise `limit`. */
+async function readAll(store: Store, topic: string, after = 0): Promise<StoredMessage[]> {
+  const all: StoredMessage[] = [];
+  for (;;) {
+    const { messages } = await store.read(topic, after, 1000);
+    const last = messages.at(-1);
+    if (last === undefined) return all;
+    all.push(...messages);
+    after = last.offset;
+  }
+}
+
+const offsetsOf = (messages: StoredMessage[]): number[] => messages.map((m) => m.offset);
+const dataOf = (messages: StoredMessage[]): unknown[] => messages.map((m) => m.data);
+
+interface Collector {
+  events: StoreEvent[];
+  /** Appended messages per event, for one topic. */
+  appended(topic: string): StoredMessage[][];
+  waitFor(done: (events: StoreEvent[]) => boolean): Promise<void>;
+  stop(): void;
+}
+
+/** Listens for events about `topics` only (a shared backend may carry other tests' events). */
+function collect(store: Store, topics: string[]): Collector {
+  const events: StoreEvent[] = [];
+  let wake: (() => void) | undefined;
+  const stop = store.listen((event) => {
+    const topic = event.kind === 'appended' ? event.topic : event.message.topic;
+    if (!topics.includes(topic)) return;
+    events.push(event);
+    wake?.();
+  });
+  return {
+    events,
+    stop,
+    appended: (topic) =>
+      events.flatMap((e) => (e.kind === 'appended' && e.topic === topic ? [e.messages] : [])),
+    async waitFor(done) {
+      while (!done(events)) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`timed out waiting for store events; got ${JSON.stringify(events)}`)),
+            EVENT_TIMEOUT_MS,
+          );
+          wake = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          };
+        });
+      }
+    },
+  };
+}
+
+function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: randomUUID(),
+    identity: 'ann',
+    tokenHash: 'ab'.repeat(32),
+    expiresAt: null,
+    lastSeq: 3,
+    doneAbove: [5, 7],
+    replies: [
+      { seq: 5, ok: true, data: { sum: 3, parts: [1, 2] } },
+      { seq: 7, ok: false, error: { code: 'FORBIDDEN', message: 'no' } },
+    ],
+    cursors: { chat: { epoch: 'e1', offset: 41 } },
+    ...overrides,
+  };
+}
+
+const unavailable = (error: unknown): boolean => isHoldfastError(error) && error.code === ErrorCode.StoreUnavailable;
+
+export function storeConformance(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('append', () => {
+      it('assigns dense offsets from 1 across batches', async () => {
+        const topic = newTopic();
+        const first = await store.append([entry(topic, 'a'), entry(topic, 'b')]);
+        const second = await store.append([entry(topic, 'c')]);
+        const { epoch } = await store.info(topic);
+        assert.deepEqual(first, [
+          { offset: 1, epoch, duplicate: false },
+          { offset: 2, epoch, duplicate: false },
+        ]);
+        assert.deepEqual(second, [{ offset: 3, epoch, duplicate: false }]);
+        assert.deepEqual(await store.info(topic), { epoch, head: 3, first: 1 });
+      });
+
+      it('numbers each topic separately within one batch, outcomes in entry order', async () => {
+        const [x, y] = [newTopic('x'), newTopic('y')];
+        const outcomes = await store.append([entry(x, 1), entry(y, 2), entry(x, 3), entry(y, 4), entry(y, 5)]);
+        assert.deepEqual(
+          outcomes.map((o) => o.offset),
+          [1, 1, 2, 2, 3],
+        );
+        assert.deepEqual(dataOf(await readAll(store, x)), [1, 3]);
+        assert.deepEqual(dataOf(await readAll(store, y)), [2, 4, 5]);
+      });
+
+      it('returns no outcomes for an empty batch', async () => {
+        assert.deepEqual(await store.append([]), []);
+      });
+
+      it('applies concurrent append calls in call order', async () => {
+        const [x, y] = [newTopic('x'), newTopic('y')];
+        // Fired without awaiting: the ordering promise covers calls, not settled promises.
+        const pending = Array.from({ length: 50 }, (_, i) => store.append([entry(i % 2 === 0 ? x : y, i)]));
+        const offsets = (await Promise.all(pending)).map((outcomes) => outcomes[0]?.offset);
+        assert.deepEqual(
+          offsets,
+          Array.from({ length: 50 }, (_, i) => Math.floor(i / 2) + 1),
+        );
+        const even = Array.from({ length: 25 }, (_, i) => i * 2);
+        assert.deepEqual(dataOf(await readAll(store, x)), even);
+        assert.deepEqual(
+          dataOf(await readAll(store, y)),
+          even.map((i) => i + 1),
+        );
+      });
+
+      it('stores topic, offset, data, key and time, and round-trips JSON data', async () => {
+        const topic = newTopic();
+        const data = { text: 'héllo ✓', n: -1.5, list: [1, null, { deep: true }], empty: {}, no: false };
+        await store.append([
+          entry(topic, data, { time: T0 + 1 }),
+          entry(topic, null, { key: 'k', time: T0 + 2 }),
+          entry(topic, 'plain', { time: T0 + 3 }),
+        ]);
+        assert.deepEqual(await readAll(store, topic), [
+          { topic, offset: 1, data, time: T0 + 1 },
+          { topic, offset: 2, data: null, key: 'k', time: T0 + 2 },
+          { topic, offset: 3, data: 'plain', time: T0 + 3 },
+        ]);
+      });
+
+      it('handles a batch of 10,000 entries', async () => {
+        const topic = newTopic();
+        const count = 10_000;
+        const outcomes = await store.append(Array.from({ length: count }, (_, i) => entry(topic, { i })));
+        assert.equal(outcomes.length, count);
+        assert.ok(outcomes.every((o, i) => o.offset === i + 1 && !o.duplicate));
+        const messages = await readAll(store, topic);
+        assert.equal(messages.length, count);
+        assert.ok(messages.every((m, i) => m.offset === i + 1 && (m.data as { i: number }).i === i));
+        assert.deepEqual(offsetsOf((await store.read(topic, 9_990, 100)).messages), [
+          9_991, 9_992, 9_993, 9_994, 9_995, 9_996, 9_997, 9_998, 9_999, 10_000,
+        ]);
+      });
+    });
+
+    describe('read and info', () => {
+      it('reports an unknown topic as empty', async () => {
+        const topic = newTopic();
+        const info = await store.info(topic);
+        assert.equal(typeof info.epoch, 'string');
+        assert.deepEqual(info, { epoch: info.epoch, head: 0, first: 1 });
+        assert.deepEqual(await store.read(topic, 0, 10), { ...info, messages: [] });
+      });
+
+      it('reads the messages after an offset, up to a limit', async () => {
+        const topic = newTopic();
+        await store.append(Array.from({ length: 10 }, (_, i) => entry(topic, i + 1)));
+        const page = await store.read(topic, 0, 3);
+        assert.deepEqual(offsetsOf(page.messages), [1, 2, 3]);
+        assert.equal(page.head, 10);
+        assert.equal(page.first, 1);
+        assert.deepEqual(offsetsOf((await store.read(topic, 3, 100)).messages), [4, 5, 6, 7, 8, 9, 10]);
+        assert.deepEqual(offsetsOf((await store.read(topic, 9, 1)).messages), [10]);
+      });
+
+      it('returns nothing after the head, or for a zero limit', async () => {
+        const topic = newTopic();
+        await store.append([entry(topic, 'a'), entry(topic, 'b')]);
+        assert.deepEqual((await store.read(topic, 2, 10)).messages, []);
+        assert.deepEqual((await store.read(topic, 50, 10)).messages, []);
+        assert.deepEqual((await store.read(topic, 0, 0)).messages, []);
+      });
+
+      it('keeps the epoch of a topic stable within one instance', async () => {
+        const topic = newTopic();
+        const before = (await store.info(topic)).epoch;
+        const [outcome] = await store.append([entry(topic, 'a')]);
+        await store.trim(topic, { maxCount: 0 }, T0);
+        assert.equal(outcome?.epoch, before);
+        assert.equal((await store.info(topic)).epoch, before);
+        assert.equal((await store.read(topic, 0, 1)).epoch, before);
+      });
+    });
+
+    describe('compaction', () => {
+      it('keeps only the latest value per key, offsets increasing with gaps', async () => {
+        const topic = newTopic();
+        const c = { compact: true };
+        await store.append([entry(topic, 'a1', { key: 'a', ...c }), entry(topic, 'b1', { key: 'b', ...c })]);
+        const outcomes = await store.append([entry(topic, 'a2', { key: 'a', ...c })]);
+        assert.equal(outcomes[0]?.offset, 3);
+        assert.deepEqual(await readAll(store, topic), [
+          { topic, offset: 2, data: 'b1', key: 'b', time: T0 },
+          { topic, offset: 3, data: 'a2', key: 'a', time: T0 },
+        ]);
+        const { epoch } = await store.info(topic);
+        assert.deepEqual(await store.info(topic), { epoch, head: 3, first: 2 });
+      });
+
+      it('compacts entries without a key under the key ""', async () => {
+        const topic = newTopic();
+        await store.append([entry(topic, 1, { compact: true })]);
+        await store.append([entry(topic, 2, { compact: true }), entry(topic, 3, { compact: true, key: '' })]);
+        assert.deepEqual(await readAll(store, topic), [{ topic, offset: 3, data: 3, key: '', time: T0 }]);
+      });
+
+      it('compacts within one batch', async () => {
+        const topic = newTopic();
+        const outcomes = await store.append([
+          entry(topic, 'x1', { key: 'x', compact: true }),
+          entry(topic, 'x2', { key: 'x', compact: true }),
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => o.offset),
+          [1, 2],
+        );
+        assert.deepEqual(dataOf(await readAll(store, topic)), ['x2']);
+        assert.equal((await store.info(topic)).first, 2);
+      });
+
+      it('reads across the gaps', async () => {
+        const topic = newTopic();
+        const keys = ['a', 'b', 'a', 'c', 'b'];
+        await store.append(keys.map((key, i) => entry(topic, i + 1, { key, compact: true })));
+        // Retained: a@3, c@4, b@5.
+        assert.deepEqual(offsetsOf(await readAll(store, topic)), [3, 4, 5]);
+        assert.deepEqual(offsetsOf(await readAll(store, topic, 1)), [3, 4, 5]);
+        assert.deepEqual(offsetsOf(await readAll(store, topic, 3)), [4, 5]);
+        assert.deepEqual(offsetsOf((await store.read(topic, 0, 2)).messages), [3, 4]);
+        assert.equal((await store.read(topic, 0, 1)).first, 3);
+      });
+
+      it('stays correct over many updates of few keys', async () => {
+        const topic = newTopic();
+        for (let batch = 0; batch < 15; batch++) {
+          await store.append(
+            Array.from({ length: 300 }, (_, i) => {
+              const n = batch * 300 + i;
+              return entry(topic, n, { key: `k${n % 3}`, compact: true });
+            }),
+          );
+        }
+        assert.deepEqual(await readAll(store, topic), [
+          { topic, offset: 4_498, data: 4_497, key: 'k0', time: T0 },
+          { topic, offset: 4_499, data: 4_498, key: 'k1', time: T0 },
+          { topic, offset: 4_500, data: 4_499, key: 'k2', time: T0 },
+        ]);
+        assert.deepEqual(offsetsOf((await store.read(topic, 4_498, 10)).messages), [4_499, 4_500]);
+        const { epoch } = await store.info(topic);
+        assert.deepEqual(await store.info(topic), { epoch, head: 4_500, first: 4_498 });
+      });
+    });
+
+    describe('dedupKey', () => {
+      it('appends a dedupKey once within one batch', async () => {
+        const topic = newTopic();
+        const outcomes = await store.append([
+          entry(topic, 'x', { dedupKey: 'd1', dedupTtlMs: 1000 }),
+          entry(topic, 'y', { dedupKey: 'd1', dedupTtlMs: 1000 }),
+          entry(topic, 'z', { dedupKey: 'd2', dedupTtlMs: 1000 }),
+        ]);
+        const { epoch } = await store.info(topic);
+        assert.deepEqual(outcomes, [
+          { offset: 1, epoch, duplicate: false },
+          { offset: 1, epoch, duplicate: true },
+          { offset: 2, epoch, duplicate: false },
+        ]);
+        assert.deepEqual(dataOf(await readAll(store, topic)), ['x', 'z']);
+      });
+
+      it('reports a later duplicate with the original offset, appends nothing and emits no event', async () => {
+        const topic = newTopic();
+        const events = collect(store, [topic]);
+        const dedup = { dedupKey: randomUUID(), dedupTtlMs: 1000 };
+        await store.append([entry(topic, 'x', dedup)]);
+        const [again] = await store.append([entry(topic, 'x again', { ...dedup, time: T0 + 10 })]);
+        assert.equal(again?.offset, 1);
+        assert.equal(again?.duplicate, true);
+        // Events of one topic arrive in order, so once the marker is seen nothing else can come.
+        await store.append([entry(topic, 'marker')]);
+        await events.waitFor(() => events.appended(topic).length === 2);
+        assert.deepEqual(events.appended(topic).map(offsetsOf), [[1], [2]]);
+        assert.deepEqual(dataOf(await readAll(store, topic)), ['x', 'marker']);
+        events.stop();
+      });
+
+      it('appends the same dedupKey again once its TTL passed', async () => {
+        const topic = newTopic();
+        const dedup = { dedupKey: randomUUID(), dedupTtlMs: 1000 };
+        const at = async (time: number) => (await store.append([entry(topic, time, { ...dedup, time })]))[0];
+        assert.deepEqual(await at(T0), { offset: 1, epoch: (await store.info(topic)).epoch, duplicate: false });
+        assert.equal((await at(T0 + 999))?.duplicate, true);
+        const renewed = await at(T0 + 1000);
+        assert.equal(renewed?.duplicate, false);
+        assert.equal(renewed?.offset, 2);
+        // The new append starts a new window.
+        assert.deepEqual(await at(T0 + 1500), { ...renewed, duplicate: true });
+      });
+
+      it('keeps unexpired dedupKeys through a sweep and forgets expired ones', async () => {
+        const topic = newTopic();
+        const [young, old] = [randomUUID(), randomUUID()];
+        await store.append([
+          entry(topic, 'young', { dedupKey: young, dedupTtlMs: 10_000 }),
+          entry(topic, 'old', { dedupKey: old, dedupTtlMs: 100 }),
+        ]);
+        await store.sweep(T0 + 500);
+        const outcomes = await store.append([
+          entry(topic, 'young again', { dedupKey: young, dedupTtlMs: 10_000, time: T0 + 600 }),
+          entry(topic, 'old again', { dedupKey: old, dedupTtlMs: 100, time: T0 + 600 }),
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => [o.offset, o.duplicate]),
+          [
+            [1, true],
+            [3, false],
+          ],
+        );
+      });
+    });
+
+    describe('claimIds', () => {
+      it('claims a key once, also within one call', async () => {
+        const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+        assert.deepEqual(await store.claimIds([a], 1000, T0), [true]);
+        assert.deepEqual(await store.claimIds([a, b, b, c], 1000, T0 + 1), [false, true, false, true]);
+        assert.deepEqual(await store.claimIds([], 1000, T0), []);
+      });
+
+      it('lets a key be claimed again once its TTL passed', async () => {
+        const id = randomUUID();
+        assert.deepEqual(await store.claimIds([id], 100, T0), [true]);
+        assert.deepEqual(await store.claimIds([id], 100, T0 + 99), [false]);
+        assert.deepEqual(await store.claimIds([id], 100, T0 + 100), [true]);
+        // The new claim starts a new TTL.
+        assert.deepEqual(await store.claimIds([id], 100, T0 + 199), [false]);
+      });
+
+      it('is swept once expired, and only then', async () => {
+        const short = [randomUUID(), randomUUID(), randomUUID()];
+        const long = [randomUUID(), randomUUID()];
+        await store.claimIds(short, 100, T0);
+        await store.claimIds(long, 1000, T0);
+        assert.deepEqual(await store.sweep(T0 + 99), { sessions: 0, ids: 0 });
+        assert.deepEqual(await store.sweep(T0 + 100), { sessions: 0, ids: 3 });
+        assert.deepEqual(await store.claimIds(long, 1000, T0 + 100), [false, false]);
+        assert.deepEqual(await store.claimIds(short, 1000, T0 + 100), [true, true, true]);
+      });
+    });
+
+    describe('trim', () => {
+      const fill = async (topic: string, count: number, time: (i: number) => number = () => T0) =>
+        store.append(Array.from({ length: count }, (_, i) => entry(topic, i + 1, { time: time(i + 1) })));
+
+      it('by count: keeps the newest messages, first moves, offsets continue', async () => {
+        const topic = newTopic();
+        await fill(topic, 10);
+        assert.equal(await store.trim(topic, { maxCount: 4 }, T0), 6);
+        const { epoch } = await store.info(topic);
+        assert.deepEqual(await store.info(topic), { epoch, head: 10, first: 7 });
+        assert.deepEqual(offsetsOf(await readAll(store, topic)), [7, 8, 9, 10]);
+        assert.deepEqual(offsetsOf(await readAll(store, topic, 8)), [9, 10]);
+        assert.equal(await store.trim(topic, { maxCount: 4 }, T0), 0);
+        assert.equal((await store.append([entry(topic, 11)]))[0]?.offset, 11);
+      });
+
+      it('by age: removes messages older than maxAgeMs', async () => {
+        const topic = newTopic();
+        await fill(topic, 10, (i) => T0 + i * 1000);
+        // Cutoff T0 + 7000: the message of exactly that time is 3000 ms old, not older, and stays.
+        assert.equal(await store.trim(topic, { maxAgeMs: 3000 }, T0 + 10_000), 6);
+        assert.deepEqual(offsetsOf(await readAll(store, topic)), [7, 8, 9, 10]);
+        assert.equal((await store.info(topic)).first, 7);
+      });
+
+      it('by count and age together', async () => {
+        const topic = newTopic();
+        await fill(topic, 10, (i) => T0 + i * 1000);
+        assert.equal(await store.trim(topic, { maxCount: 5, maxAgeMs: 2000 }, T0 + 10_000), 7);
+        assert.deepEqual(offsetsOf(await readAll(store, topic)), [8, 9, 10]);
+        assert.equal(await store.trim(topic, { maxCount: 5, maxAgeMs: 2000 }, T0 + 8_500), 0);
+        assert.equal(await store.trim(topic, { maxCount: 1 }, T0), 2);
+        assert.deepEqual(offsetsOf(await readAll(store, topic)), [10]);
+      });
+
+      it('removes nothing without a policy or on an unknown topic', async () => {
+        const topic = newTopic();
+        await fill(topic, 3);
+        assert.equal(await store.trim(topic, {}, T0 + 1e9), 0);
+        assert.equal(await store.trim(newTopic(), { maxCount: 0, maxAgeMs: 0 }, T0), 0);
+        assert.equal((await readAll(store, topic)).length, 3);
+      });
+
+      it('can remove everything: first is head + 1 and offsets are never reused', async () => {
+        const topic = newTopic();
+        await fill(topic, 5);
+        assert.equal(await store.trim(topic, { maxCount: 0 }, T0), 5);
+        const { epoch } = await store.info(topic);
+        assert.deepEqual(await store.read(topic, 0, 10), { epoch, head: 5, first: 6, messages: [] });
+        await store.append([entry(topic, 'next')]);
+        assert.deepEqual(await store.read(topic, 0, 10), {
+          epoch,
+          head: 6,
+          first: 6,
+          messages: [{ topic, offset: 6, data: 'next', time: T0 }],
+        });
+      });
+
+      it('trims a compacted topic and keeps compacting the trimmed keys', async () => {
+        const topic = newTopic();
+        const put = (key: string, data: unknown) => store.append([entry(topic, data, { key, compact: true })]);
+        await put('a', 'a1');
+        await put('b', 'b1');
+        await put('c', 'c1');
+        assert.equal(await store.trim(topic, { maxCount: 1 }, T0), 2);
+        assert.equal((await store.info(topic)).first, 3);
+        await put('a', 'a2');
+        assert.deepEqual(dataOf(await readAll(store, topic)), ['c1', 'a2']);
+        await put('c', 'c2');
+        assert.deepEqual(offsetsOf(await readAll(store, topic)), [4, 5]);
+        assert.deepEqual(dataOf(await readAll(store, topic)), ['a2', 'c2']);
+        assert.equal(await store.trim(topic, { maxCount: 0 }, T0), 2);
+        await put('a', 'a3');
+        assert.deepEqual(dataOf(await readAll(store, topic)), ['a3']);
+        assert.equal((await store.info(topic)).first, 6);
+      });
+
+      it('stays correct when trimmed in many steps', async () => {
+        const topic = newTopic();
+        for (let batch = 0; batch < 10; batch++) {
+          await store.append(Array.from({ length: 500 }, (_, i) => entry(topic, batch * 500 + i + 1)));
+          await store.trim(topic, { maxCount: 700 }, T0);
+        }
+        const messages = await readAll(store, topic);
+        assert.equal(messages.length, 700);
+        assert.ok(messages.every((m, i) => m.offset === 4_301 + i && m.data === m.offset));
+        assert.equal((await store.info(topic)).first, 4_301);
+        assert.deepEqual(offsetsOf((await store.read(topic, 4_500, 3)).messages), [4_501, 4_502, 4_503]);
+        assert.deepEqual(offsetsOf((await store.read(topic, 10, 2)).messages), [4_301, 4_302]);
+      });
+    });
+
+    describe('listen and broadcast', () => {
+      it('emits one event per topic per append call, with the stored messages', async () => {
+        const [x, y] = [newTopic('x'), newTopic('y')];
+        const events = collect(store, [x, y]);
+        await store.append([entry(x, 'x1'), entry(y, 'y1'), entry(x, 'x2', { key: 'k' })]);
+        await store.append([entry(x, 'x3')]);
+        await events.waitFor(() => events.appended(x).length === 2 && events.appended(y).length === 1);
+        const { epoch } = await store.info(x);
+        const ofX = events.events.filter((e) => e.kind === 'appended' && e.topic === x);
+        assert.deepEqual(ofX, [
+          {
+            kind: 'appended',
+            topic: x,
+            epoch,
+            messages: [
+              { topic: x, offset: 1, data: 'x1', time: T0 },
+              { topic: x, offset: 2, data: 'x2', key: 'k', time: T0 },
+            ],
+          },
+          { kind: 'appended', topic: x, epoch, messages: [{ topic: x, offset: 3, data: 'x3', time: T0 }] },
+        ]);
+        assert.deepEqual(events.appended(y), [[{ topic: y, offset: 1, data: 'y1', time: T0 }]]);
+        events.stop();
+      });
+
+      it('emits appends to compacted topics', async () => {
+        const topic = newTopic();
+        const events = collect(store, [topic]);
+        await store.append([entry(topic, 'v', { key: 'k', compact: true })]);
+        await events.waitFor(() => events.appended(topic).length === 1);
+        assert.deepEqual(events.appended(topic), [[{ topic, offset: 1, data: 'v', key: 'k', time: T0 }]]);
+        events.stop();
+      });
+
+      it('broadcasts volatile messages to every listener and stores nothing', async () => {
+        const topic = newTopic('volatile');
+        const [one, two] = [collect(store, [topic]), collect(store, [topic])];
+        await store.broadcast({ topic, data: { typing: true }, key: 'ann' });
+        await store.broadcast({ topic, data: 2 });
+        for (const events of [one, two]) {
+          await events.waitFor((list) => list.length === 2);
+          assert.deepEqual(events.events, [
+            { kind: 'volatile', message: { topic, data: { typing: true }, key: 'ann' } },
+            { kind: 'volatile', message: { topic, data: 2 } },
+          ]);
+          events.stop();
+        }
+        assert.equal((await store.info(topic)).head, 0);
+      });
+
+      it('stops calling a removed listener', async () => {
+        const topic = newTopic();
+        const [removed, kept] = [collect(store, [topic]), collect(store, [topic])];
+        await store.append([entry(topic, 1)]);
+        await removed.waitFor((list) => list.length === 1);
+        await kept.waitFor((list) => list.length === 1);
+        removed.stop();
+        removed.stop(); // Removing twice is harmless.
+        await store.append([entry(topic, 2)]);
+        await store.broadcast({ topic, data: 3 });
+        await kept.waitFor((list) => list.length === 3);
+        assert.equal(removed.events.length, 1);
+        kept.stop();
+      });
+    });
+
+    describe('sessions', () => {
+      it('saves, loads and deletes sessions', async () => {
+        const [a, b] = [session(), session({ identity: null, expiresAt: T0 + 5, cursors: {} })];
+        assert.equal(await store.loadSession(a.id), undefined);
+        await store.saveSessions([a, b]);
+        assert.deepEqual(await store.loadSession(a.id), a);
+        assert.deepEqual(await store.loadSession(b.id), b);
+        const updated = { ...a, lastSeq: 9, doneAbove: [], replies: [], expiresAt: T0 + 100 };
+        await store.saveSessions([updated]);
+        assert.deepEqual(await store.loadSession(a.id), updated);
+        await store.deleteSession(a.id);
+        await store.deleteSession(a.id); // Deleting an unknown session is harmless.
+        assert.equal(await store.loadSession(a.id), undefined);
+        assert.deepEqual(await store.loadSession(b.id), b);
+        await store.saveSessions([]);
+      });
+
+      it('keeps its own copy of a session', async () => {
+        const record = session();
+        const expected = structuredClone(record);
+        await store.saveSessions([record]);
+        record.lastSeq = 99;
+        record.doneAbove.push(100);
+        record.cursors['chat'] = { epoch: 'e2', offset: 1 };
+        const loaded = await store.loadSession(record.id);
+        assert.deepEqual(loaded, expected);
+        assert.ok(loaded);
+        loaded.replies.length = 0;
+        loaded.cursors = {};
+        assert.deepEqual(await store.loadSession(record.id), expected);
+      });
+
+      it('sweeps expired sessions; expiresAt null never expires', async () => {
+        const held = session({ expiresAt: null });
+        const due = session({ expiresAt: T0 + 100 });
+        const late = session({ expiresAt: T0 + 101 });
+        await store.saveSessions([held, due, late]);
+        assert.deepEqual(await store.sweep(T0 + 99), { sessions: 0, ids: 0 });
+        assert.deepEqual(await store.sweep(T0 + 100), { sessions: 1, ids: 0 });
+        assert.equal(await store.loadSession(due.id), undefined);
+        assert.deepEqual(await store.loadSession(late.id), late);
+        assert.deepEqual(await store.sweep(T0 + 1e12), { sessions: 1, ids: 0 });
+        assert.deepEqual(await store.loadSession(held.id), held);
+      });
+    });
+
+    describe('close', () => {
+      it('rejects every call after close with STORE_UNAVAILABLE', async () => {
+        const topic = newTopic();
+        await store.append([entry(topic, 1)]);
+        await store.close();
+        await store.close(); // Closing twice is harmless.
+        await assert.rejects(store.append([entry(topic, 2)]), unavailable);
+        await assert.rejects(store.read(topic, 0, 10), unavailable);
+        await assert.rejects(store.info(topic), unavailable);
+        await assert.rejects(store.trim(topic, { maxCount: 0 }, T0), unavailable);
+        await assert.rejects(store.broadcast({ topic, data: 1 }), unavailable);
+        await assert.rejects(store.claimIds(['id'], 100, T0), unavailable);
+        await assert.rejects(store.saveSessions([session()]), unavailable);
+        await assert.rejects(store.loadSession('s'), unavailable);
+        await assert.rejects(store.deleteSession('s'), unavailable);
+        await assert.rejects(store.sweep(T0), unavailable);
+      });
+    });
+  });
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ErrorCode } from '../../src/protocol/codes.js';
+import { isHoldfastError } from '../../src/protocol/errors.js';
+import { MemoryStore, type StoreEvent } from '../../src/store/memory/index.js';
+import { DEFAULT_DEDUP_TTL_MS } from '../../src/store/memory/memory-store.js';
+import { storeConformance } from './conformance.js';
+
+storeConformance('memory', () => new MemoryStore());
+
+const T0 = 1_700_000_000_000;
+
+describe('MemoryStore', () => {
+  it('gives every instance its own epoch, shared by all its topics', async () => {
+    const [a, b] = [new MemoryStore(), new MemoryStore()];
+    assert.notEqual(a.epoch, b.epoch);
+    assert.equal((await a.info('x')).epoch, a.epoch);
+    assert.equal((await a.info('y')).epoch, a.epoch);
+    assert.equal((await new MemoryStore({ epoch: 'e1' }).info('x')).epoch, 'e1');
+  });
+
+  it('calls listeners during the append call, before its promise resolves', async () => {
+    const store = new MemoryStore();
+    const events: StoreEvent[] = [];
+    store.listen((event) => events.push(event));
+    const pending = store.append([{ topic: 't', data: 1, time: T0 }]);
+    assert.equal(events.length, 1);
+    await pending;
+    await store.broadcast({ topic: 'v', data: 2 });
+    assert.equal(events.length, 2);
+  });
+
+  it('reports a throwing listener and carries on', async () => {
+    const errors: unknown[] = [];
+    const store = new MemoryStore({ onListenerError: (error) => errors.push(error) });
+    const boom = new Error('boom');
+    const seen: number[] = [];
+    store.listen(() => {
+      throw boom;
+    });
+    store.listen((event) => {
+      if (event.kind === 'appended') seen.push(...event.messages.map((m) => m.offset));
+    });
+    assert.deepEqual(
+      (await store.append([{ topic: 't', data: 1, time: T0 }])).map((o) => o.offset),
+      [1],
+    );
+    assert.deepEqual(seen, [1]);
+    assert.deepEqual(errors, [boom]);
+  });
+
+  it('survives a failing error reporter', async () => {
+    const store = new MemoryStore({
+      onListenerError: () => {
+        throw new Error('reporter');
+      },
+    });
+    store.listen(() => {
+      throw new Error('listener');
+    });
+    assert.equal((await store.append([{ topic: 't', data: 1, time: T0 }]))[0]?.offset, 1);
+  });
+
+  it('delivers events in order when a listener appends', async () => {
+    const store = new MemoryStore();
+    const seen: number[] = [];
+    store.listen((event) => {
+      if (event.kind === 'appended' && event.messages[0]?.offset === 1) {
+        void store.append([{ topic: 't', data: 2, time: T0 }]);
+      }
+    });
+    store.listen((event) => {
+      if (event.kind === 'appended') seen.push(...event.messages.map((m) => m.offset));
+    });
+    await store.append([{ topic: 't', data: 1, time: T0 }]);
+    assert.deepEqual(seen, [1, 2]);
+  });
+
+  it('counts one registration per listen call', async () => {
+    const store = new MemoryStore();
+    let calls = 0;
+    const listener = () => calls++;
+    const removeFirst = store.listen(listener);
+    store.listen(listener);
+    removeFirst();
+    await store.broadcast({ topic: 'v', data: 1 });
+    assert.equal(calls, 1);
+  });
+
+  it('hands out frozen messages that readers cannot alias', async () => {
+    const store = new MemoryStore();
+    await store.append([{ topic: 't', data: 'a', time: T0 }]);
+    const { messages } = await store.read('t', 0, 10);
+    const [message] = messages;
+    assert.ok(message);
+    assert.throws(() => {
+      (message as { offset: number }).offset = 5;
+    }, TypeError);
+    messages.length = 0;
+    assert.equal((await store.read('t', 0, 10)).messages.length, 1);
+  });
+
+  it('remembers a dedupKey for the default window when no TTL is given', async () => {
+    const store = new MemoryStore();
+    const at = async (time: number) => (await store.append([{ topic: 't', data: time, dedupKey: 'd', time }]))[0];
+    assert.equal((await at(T0))?.duplicate, false);
+    assert.equal((await at(T0 + DEFAULT_DEDUP_TTL_MS - 1))?.duplicate, true);
+    assert.equal((await at(T0 + DEFAULT_DEDUP_TTL_MS))?.duplicate, false);
+  });
+
+  it('counts expired dedupKeys and claimed ids together in sweep', async () => {
+    const store = new MemoryStore();
+    await store.append([{ topic: 't', data: 1, dedupKey: 'd', dedupTtlMs: 10, time: T0 }]);
+    await store.claimIds(['i'], 10, T0);
+    assert.deepEqual(await store.sweep(T0 + 10), { sessions: 0, ids: 2 });
+  });
+
+  it('refuses new listeners after close', async () => {
+    const store = new MemoryStore();
+    await store.close();
+    assert.throws(
+      () => store.listen(() => {}),
+      (error: unknown) => isHoldfastError(error) && error.code === ErrorCode.StoreUnavailable,
+    );
+  });
+
+  it('stays correct through many array rebuilds of a long-running trimmed topic', async () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 200; i++) {
+      await store.append(Array.from({ length: 1000 }, (_, j) => ({ topic: 't', data: j, time: T0 })));
+      await store.trim('t', { maxCount: 5000 }, T0);
+    }
+    const info = await store.info('t');
+    assert.deepEqual([info.head, info.first], [200_000, 195_001]);
+    assert.equal((await store.read('t', 199_998, 10)).messages.length, 2);
+  });
+});
