@@ -17,6 +17,8 @@ export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   /** Connections accepted so far. */
   accepted = 0;
+  /** While true, new connections are reset at once (the server looks unreachable). */
+  refusing = false;
 
   private constructor(
     private readonly server: Server,
@@ -40,6 +42,10 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
+    if (this.refusing) {
+      client.resetAndDestroy();
+      return;
+    }
     this.accepted++;
     const upstream = connect(this.targetPort, '127.0.0.1');
     const pair: Pair = { client, upstream, silent: false };

@@ -1,0 +1,101 @@
+/**
+ * Messages between the orchestrator (bench/run.ts), the server under test (bench/servers/*) and the
+ * load generator (bench/load/*). Every child talks to its parent over the IPC channel of `fork`/`spawn`.
+ */
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface CpuSample {
+  /** µs of user + system CPU time since the process started. */
+  cpu: number;
+  /** ms, performance.now() of the process. */
+  at: number;
+}
+
+/** Parent → server. */
+export type ServerCommand = { type: 'memory' } | { type: 'cpu' } | { type: 'stop' };
+
+/** Server → parent. */
+export type ServerReport =
+  | { type: 'ready'; url: string; pid: number }
+  | { type: 'memory'; memory: MemorySample; connections: number }
+  | { type: 'cpu'; sample: CpuSample };
+
+export interface ThroughputConfig {
+  url: string;
+  inFlight: number;
+  warmupMs: number;
+  windowMs: number;
+  windows: number;
+  payload: unknown;
+}
+
+export interface ThroughputResult {
+  /** Messages completed (echoed / acknowledged) in each measured window, per second. */
+  rates: number[];
+  completed: number;
+  measuredMs: number;
+  /** Load process CPU use during the measured windows, 0..1 of one core. */
+  loadCpu: number;
+  errors: Record<string, number>;
+}
+
+/** Parent → load. */
+export type LoadCommand =
+  | { type: 'throughput'; config: ThroughputConfig }
+  | { type: 'open'; url: string; count: number; batch: number; topic: string }
+  | { type: 'stop' };
+
+/** Load → parent. */
+export type LoadReport =
+  | { type: 'mark'; name: 'measure-start' | 'measure-end' }
+  | { type: 'throughput'; result: ThroughputResult }
+  | { type: 'opened'; opened: number; failed: number; ms: number; errors: Record<string, number> }
+  | { type: 'fatal'; message: string };
+
+/** Sends to the parent; a no-op when there is none (the file was run by hand). */
+export function toParent(message: ServerReport | LoadReport): void {
+  process.send?.(message);
+}
+
+/**
+ * Child-side safety: exit when the parent goes away, and in any case after `maxMs`, so that no
+ * process outlives the run.
+ */
+export function childSafety(name: string, maxMs: number): void {
+  process.on('disconnect', () => process.exit(0));
+  setTimeout(() => {
+    console.error(`[bench] ${name}: still running after ${maxMs} ms; exiting`);
+    process.exit(3);
+  }, maxMs).unref();
+  process.on('uncaughtException', (error) => {
+    console.error(`[bench] ${name}:`, error);
+    toParent({ type: 'fatal', message: `${name}: ${String(error)}` });
+    process.exit(1);
+  });
+}
+
+export function onParentMessage<T>(handler: (message: T) => void): void {
+  process.on('message', (message) => handler(message as T));
+}
+
+export function cpuSample(): CpuSample {
+  const { user, system } = process.cpuUsage();
+  return { cpu: user + system, at: performance.now() };
+}
+
+/** Share of one core used between two samples. */
+export function cpuShare(from: CpuSample, to: CpuSample): number {
+  const wallUs = (to.at - from.at) * 1000;
+  return wallUs > 0 ? (to.cpu - from.cpu) / wallUs : 0;
+}
+
+export function countInto(record: Record<string, number>, key: string): void {
+  record[key] = (record[key] ?? 0) + 1;
+}

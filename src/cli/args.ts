@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+
+export const USAGE = `Usage: holdfast <command> [options]
+
+Commands:
+  serve                 Run the standalone server: demo page, WebSocket endpoint, HTTP publish API
+
+Options for serve:
+  -p, --port <port>     Port to listen on; 0 picks a free one (default 8080)
+      --host <host>     Interface to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+      --path <path>     URL path of the WebSocket endpoint (default /holdfast)
+      --api-key <key>   Require "Authorization: Bearer <key>" on POST /api/publish
+                        (or set HOLDFAST_API_KEY, which keeps the key out of the process list)
+      --no-prices       Do not run the demo price feed
+
+General:
+  -h, --help            Show this help
+  -v, --version         Show the version
+
+HTTP publish API:
+  POST /api/publish  {"topic": "chat:lobby", "data": {...}, "key": "optional"}  ->  200 {"offset": 42}
+`;
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'serve'; port: number; host: string; path: string; apiKey: string | undefined; prices: boolean };
+
+/** A mistake on the command line: main prints it with a hint and exits with status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * Parses the command line (without `node` and the script). Pure, so the rules are testable without
+ * spawning a process; `env` supplies HOLDFAST_API_KEY.
+ */
+export function parseCommand(argv: string[], env: Record<string, string | undefined> = {}): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        path: { type: 'string' },
+        'api-key': { type: 'string' },
+        'no-prices': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    // parseArgs explains itself well, but its text for an unknown option runs on about `--`.
+    throw new UsageError(firstSentence(error instanceof Error ? error.message : String(error)));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const [command, ...rest] = positionals;
+  if (command === undefined) throw new UsageError('no command given');
+  if (command !== 'serve') throw new UsageError(`unknown command '${command}'`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
+
+  const path = values.path ?? '/holdfast';
+  if (!path.startsWith('/') || /[\s?#]/.test(path)) throw new UsageError(`--path must start with '/' and hold no spaces, '?' or '#': '${path}'`);
+  const host = values.host ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must not be empty');
+  const apiKey = values['api-key'] ?? env.HOLDFAST_API_KEY;
+  if (apiKey === '') throw new UsageError('--api-key must not be empty');
+
+  return { kind: 'serve', port: parsePort(values.port), host, path, apiKey, prices: !values['no-prices'] };
+}
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined) return 8080;
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535: '${text}'`);
+  return port;
+}
+
+function firstSentence(message: string): string {
+  const end = message.indexOf('. ');
+  return (end === -1 ? message : message.slice(0, end)).replace(/\.$/, '');
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCommand, USAGE, UsageError, type Command } from './args.js';
+import { hasBuiltClient, PACKAGE_ROOT, startStandalone } from './standalone.js';
+
+/** Exit status for a command-line mistake, as most Unix tools use it. */
+const EXIT_USAGE = 2;
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
+  return manifest.version ?? 'unknown';
+}
+
+async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void> {
+  const standalone = await startStandalone({
+    port: command.port,
+    host: command.host,
+    path: command.path,
+    apiKey: command.apiKey,
+    priceFeed: command.prices,
+  });
+  // The real port (not the requested one): with --port 0 this line is how callers learn it.
+  console.log(`Holdfast listening on ${standalone.url} (WebSocket ${standalone.wsUrl})`);
+  if (!hasBuiltClient()) {
+    console.warn('holdfast: dist/client is missing, so the demo page cannot load the client; run `npm run build` first');
+  }
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`holdfast: ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`holdfast: ${signal} received, closing (clients get 1001 and reconnect elsewhere)`);
+    setTimeout(() => {
+      console.error('holdfast: shutdown took too long, exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    standalone.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('holdfast: error while closing:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let command: Command;
+  try {
+    command = parseCommand(argv, process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`holdfast: ${error.message}\nRun 'holdfast --help' for usage.`);
+    process.exit(EXIT_USAGE);
+  }
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    case 'version':
+      console.log(version());
+      return;
+    case 'serve':
+      return serve(command);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    console.error(`holdfast: cannot listen: ${(error as Error).message}`);
+  } else {
+    console.error('holdfast:', error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,159 @@
+import type { Clock, TimerHandle } from '../protocol/clock.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { HoldfastError } from '../protocol/errors.js';
+import type { PubFrame, ReplyFrame, ReqFrame } from '../protocol/frames.js';
+
+/** A reliable frame before numbering: `seq` and `id` are the outbox's business. */
+export type OutboxBody = Omit<PubFrame, 'seq' | 'id'> | Omit<ReqFrame, 'seq' | 'id'>;
+
+interface OutboxEntry {
+  seq: number;
+  /** Stays the same across resends and sessions: the server's de-duplication key. */
+  readonly id: string;
+  readonly body: OutboxBody;
+  /** The caller's promise is resolved or rejected; the entry may still await the server's ack. */
+  settled: boolean;
+  replied: boolean;
+  /** Covered by a server `ack` of the current session. */
+  acked: boolean;
+  timer: TimerHandle | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: HoldfastError) => void;
+}
+
+/**
+ * Reliable client frames (`pub` with `seq`, `req`) that the server has not confirmed yet, in `seq`
+ * order. An entry leaves only when the server is done with it: a `pub` when an `ack` covers its
+ * `seq`; a `req` when it is covered and its `reply` arrived (the server sends the reply first, but a
+ * req that is acked without one stays, so that a resend fetches the kept reply).
+ */
+export class Outbox {
+  // Map iteration follows insertion order, which is seq order: seqs are only ever appended.
+  private entries = new Map<number, OutboxEntry>();
+  private nextSeq = 1;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limit: number,
+    private readonly createId: () => string = randomId,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get isFull(): boolean {
+    return this.entries.size >= this.limit;
+  }
+
+  /**
+   * Numbers and stores a frame. The promise settles with the reply's `data` (req) or `undefined`
+   * (pub). `timeout` (ms) rejects the promise with REQUEST_TIMEOUT but keeps the entry, so the
+   * request is not lost half-way (PROTOCOL.md, REQUEST_TIMEOUT).
+   */
+  add(body: OutboxBody, timeout?: number): { frame: PubFrame | ReqFrame; promise: Promise<unknown> } {
+    let resolve!: (value: unknown) => void;
+    let reject!: (error: HoldfastError) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const entry: OutboxEntry = {
+      seq: this.nextSeq++,
+      id: this.createId(),
+      body,
+      settled: false,
+      replied: false,
+      acked: false,
+      timer: undefined,
+      resolve,
+      reject,
+    };
+    if (timeout !== undefined && timeout > 0 && Number.isFinite(timeout)) {
+      entry.timer = this.clock.setTimeout(() => {
+        entry.timer = undefined;
+        this.settle(entry, new HoldfastError(ErrorCode.RequestTimeout, `no reply within ${timeout} ms`));
+      }, timeout);
+    }
+    this.entries.set(entry.seq, entry);
+    return { frame: frameOf(entry), promise };
+  }
+
+  /** Every frame still owed to the server, in seq order, for a resend after reconnecting. */
+  frames(): Array<PubFrame | ReqFrame> {
+    return [...this.entries.values()].map(frameOf);
+  }
+
+  /** A server `ack`: every frame up to and including `seq` is processed. */
+  acknowledge(seq: number): void {
+    for (const entry of this.entries.values()) {
+      if (entry.seq > seq) break;
+      entry.acked = true;
+      if (entry.body.type === 'pub') {
+        this.settle(entry, undefined);
+        this.entries.delete(entry.seq);
+      } else if (entry.replied) {
+        this.entries.delete(entry.seq);
+      }
+    }
+  }
+
+  /** A `reply`: the outcome of a `req`, or the rejection of a `pub`. Unknown seqs are ignored. */
+  reply(frame: ReplyFrame): void {
+    const entry = this.entries.get(frame.seq);
+    if (entry === undefined) return;
+    entry.replied = true;
+    this.settle(entry, frame.ok ? { value: frame.data } : HoldfastError.fromBody(frame.error));
+    if (entry.acked) this.entries.delete(entry.seq);
+  }
+
+  /**
+   * A new session (welcome with `resumed: false`) numbers reliable frames from 1 again; the frames
+   * keep their order and their ids, so the server still drops what it processed before.
+   */
+  renumber(): void {
+    const pending = [...this.entries.values()];
+    this.entries = new Map();
+    this.nextSeq = 1;
+    for (const entry of pending) {
+      entry.seq = this.nextSeq++;
+      entry.acked = false; // an ack of the old session says nothing about the new numbering
+      this.entries.set(entry.seq, entry);
+    }
+  }
+
+  /** Rejects every unsettled caller and empties the outbox (the client is closed for good). */
+  rejectAll(error: HoldfastError): void {
+    for (const entry of this.entries.values()) this.settle(entry, error);
+    this.entries.clear();
+  }
+
+  private settle(entry: OutboxEntry, outcome: { value: unknown } | HoldfastError | undefined): void {
+    if (entry.timer !== undefined) {
+      this.clock.clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
+    if (entry.settled) return;
+    entry.settled = true;
+    if (outcome instanceof HoldfastError) entry.reject(outcome);
+    else entry.resolve(outcome?.value);
+  }
+}
+
+function frameOf(entry: OutboxEntry): PubFrame | ReqFrame {
+  return { ...entry.body, seq: entry.seq, id: entry.id } as PubFrame | ReqFrame;
+}
+
+/**
+ * A UUID v4. `crypto.randomUUID` exists only in secure contexts (https, localhost) in browsers;
+ * `getRandomValues` works everywhere, so it is the fallback.
+ */
+export function randomId(): string {
+  const crypto = globalThis.crypto;
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40; // version 4
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

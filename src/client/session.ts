@@ -1,0 +1,152 @@
+import type { Clock } from '../protocol/clock.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { HoldfastError } from '../protocol/errors.js';
+import type { ClientFrame, ErrorFrame, PubFrame, ServerFrame, WelcomeFrame } from '../protocol/frames.js';
+import { AckBatcher } from './ack-batcher.js';
+import type { MessageListener, PublishOptions, SubscribeOptions } from './events.js';
+import { DEFAULT_MAX_PAYLOAD } from './options.js';
+import { Outbox, type OutboxBody } from './outbox.js';
+import { checkTopic, preflight } from './preflight.js';
+import { SubscriptionSet } from './subscription-set.js';
+import type { Subscription } from './subscription.js';
+
+export interface ClientSessionOptions {
+  clock: Clock;
+  ackDelay: number;
+  ackBatch: number;
+  outboxLimit: number;
+  requestTimeout: number;
+}
+
+export interface SessionLink {
+  /** Writes a frame on the welcomed connection; false when there is none. */
+  send(frame: ClientFrame): boolean;
+  reportError(error: HoldfastError): void;
+}
+
+/**
+ * The client's half of a session, which outlives connections: the resume ticket, the outbox of
+ * reliable frames, the acknowledgements owed, and the subscriptions with their positions. The
+ * client's state machine hands it each welcome and each frame; it never touches sockets or timers
+ * of the connection itself.
+ */
+export class ClientSession {
+  private ticket: { session: string; token: string } | undefined;
+  private maxPayload = DEFAULT_MAX_PAYLOAD;
+  private readonly outbox: Outbox;
+  private readonly acks: AckBatcher;
+  private readonly subscriptions: SubscriptionSet;
+
+  constructor(
+    private readonly options: ClientSessionOptions,
+    private readonly link: SessionLink,
+  ) {
+    this.outbox = new Outbox(options.clock, options.outboxLimit);
+    this.acks = new AckBatcher(options.clock, { delay: options.ackDelay, batch: options.ackBatch }, (frame) => link.send(frame));
+    this.subscriptions = new SubscriptionSet({
+      send: (frame) => link.send(frame),
+      ack: (topic, offset) => this.acks.offset(topic, offset),
+      reportError: (error) => link.reportError(error),
+    });
+  }
+
+  /** Session id and newest resume token, for `hello.resume`. */
+  get resume(): { session: string; token: string } | undefined {
+    return this.ticket;
+  }
+
+  /**
+   * A connection was welcomed (the link can send now). Everything owed goes out before any listener
+   * runs, so a publish made in an 'open' listener cannot overtake older frames: subscriptions
+   * first, then the outbox in seq order, then owed acknowledgements.
+   */
+  welcome(frame: WelcomeFrame): void {
+    this.ticket = { session: frame.session, token: frame.token };
+    const maxPayload = frame.limits?.maxPayload;
+    if (typeof maxPayload === 'number' && maxPayload > 0) this.maxPayload = maxPayload;
+    if (!frame.resumed) {
+      this.outbox.renumber();
+      this.acks.dropReplies();
+    }
+    this.subscriptions.restore();
+    for (const pending of this.outbox.frames()) this.link.send(pending);
+    this.acks.flush();
+  }
+
+  /** A frame of the welcomed connection (not `welcome`, `ping`, `error`). */
+  receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'ack':
+        return this.outbox.acknowledge(frame.seq);
+      case 'reply':
+        this.acks.reply(frame.seq); // confirmed even when the seq is no longer known
+        return this.outbox.reply(frame);
+      case 'msg':
+        return this.subscriptions.onMessage(frame);
+      case 'subscribed':
+        return this.subscriptions.onSubscribed(frame);
+      case 'unsubscribed':
+        return this.subscriptions.onUnsubscribed(frame);
+    }
+  }
+
+  /** An `error` frame with a topic; true when it was a refusal of a subscription. */
+  refusal(frame: ErrorFrame): boolean {
+    return this.subscriptions.onTopicError(frame);
+  }
+
+  disconnected(): void {
+    this.acks.dropOffsets(); // the next `sub` carries the positions
+    this.subscriptions.disconnected();
+  }
+
+  flushAcks(): void {
+    this.acks.flush();
+  }
+
+  /** The client closed for good: every pending operation rejects with `error`. */
+  close(error: HoldfastError, subscriptionState: 'unsubscribed' | 'failed'): void {
+    this.acks.dispose();
+    this.outbox.rejectAll(error);
+    this.subscriptions.closeAll(error, subscriptionState);
+  }
+
+  publish(topic: string, data: unknown, options: PublishOptions): Promise<void> {
+    const refusal = preflight(data, this.maxPayload, topic);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    // `undefined` is not JSON: the frame would lose its required `data` field and be refused.
+    const body: Omit<PubFrame, 'seq' | 'id'> = { type: 'pub', topic, data: data ?? null };
+    if (options.key !== undefined) body.key = options.key;
+    if (options.reliable === false) {
+      this.link.send(body); // fire-and-forget: nothing confirms it, nothing resends it
+      return Promise.resolve();
+    }
+    return this.enqueue(body).then(() => undefined);
+  }
+
+  request(method: string, data: unknown, timeout: number | undefined): Promise<unknown> {
+    const refusal = preflight(data, this.maxPayload);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    return this.enqueue({ type: 'req', method, data: data ?? null }, timeout ?? this.options.requestTimeout);
+  }
+
+  subscribe(topic: string, onMessage: MessageListener | undefined, options: SubscribeOptions): Subscription {
+    const refusal = checkTopic(topic);
+    if (refusal !== undefined) return this.subscriptions.stillborn(topic, options, refusal);
+    return this.subscriptions.subscribe(topic, onMessage, options);
+  }
+
+  /** A subscription that failed before it began (the client is closed). */
+  stillborn(topic: string, options: SubscribeOptions, error: HoldfastError): Subscription {
+    return this.subscriptions.stillborn(topic, options, error);
+  }
+
+  private enqueue(body: OutboxBody, timeout?: number): Promise<unknown> {
+    if (this.outbox.isFull) {
+      return Promise.reject(new HoldfastError(ErrorCode.OutboxFull, `the outbox holds ${this.outbox.size} frames (outboxLimit)`));
+    }
+    const { frame, promise } = this.outbox.add(body, timeout);
+    this.link.send(frame); // when not open: sent after the next welcome
+    return promise;
+  }
+}

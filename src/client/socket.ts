@@ -1,0 +1,111 @@
+import { jsonCodec, type Codec } from '../protocol/codec.js';
+import { ErrorCode } from '../protocol/codes.js';
+import { HoldfastError } from '../protocol/errors.js';
+import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
+
+// Handlers are typed with method bivariance so that both the DOM `WebSocket` (whose handlers take
+// `MessageEvent`, `CloseEvent`) and `ws`'s `WebSocket` (its own event classes) are assignable.
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** The part of the WebSocket API the client uses: the browser's `WebSocket` and `ws` both fit. */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  /** `ws` only: destroys the socket without a closing handshake. Used on a dead link when present. */
+  terminate?(): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+const OPEN = 1;
+
+export interface ConnectionEvents {
+  open(): void;
+  frame(frame: ServerFrame): void;
+  /** A server message that is not a valid frame. It still proves the link is alive. */
+  invalid(error: HoldfastError): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * One WebSocket, speaking frames. Once the client is done with a socket (closed it, or gave up on
+ * it) `close()` detaches the handlers first, so a late event from a socket the client abandoned can
+ * never reach the state machine.
+ */
+export class Connection {
+  private detached = false;
+
+  constructor(
+    private readonly socket: WebSocketLike,
+    private readonly events: ConnectionEvents,
+    private readonly codec: Codec = jsonCodec,
+  ) {
+    socket.onopen = () => events.open();
+    socket.onmessage = (event) => this.receive(event.data);
+    // Browsers and `ws` always follow `error` with `close`; the close carries the code we need.
+    socket.onerror = noop;
+    socket.onclose = (event) => {
+      this.detach();
+      events.close(event.code, event.reason);
+    };
+  }
+
+  get isOpen(): boolean {
+    return !this.detached && this.socket.readyState === OPEN;
+  }
+
+  /** Writes a frame; false when the socket is not open (the frame is not sent). */
+  send(frame: ClientFrame): boolean {
+    if (!this.isOpen) return false;
+    try {
+      this.socket.send(this.codec.encode(frame));
+      return true;
+    } catch {
+      return false; // the socket is closing; its close event follows
+    }
+  }
+
+  /**
+   * Closes the socket without telling the state machine. Without a code the socket is abandoned:
+   * terminated where the implementation can (`ws`), else closed without a status (browsers), the
+   * closest a browser gets when the peer may never answer the closing handshake.
+   */
+  close(code?: number, reason?: string): void {
+    if (this.detached) return;
+    this.detach();
+    try {
+      if (code !== undefined) this.socket.close(code, reason);
+      else if (typeof this.socket.terminate === 'function') this.socket.terminate();
+      else this.socket.close();
+    } catch {
+      // An invalid state or code must not escape: the socket is abandoned either way.
+    }
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== 'string') {
+      this.events.invalid(new HoldfastError(ErrorCode.MalformedFrame, 'the server sent a binary message'));
+      return;
+    }
+    const result = this.codec.decodeServerFrame(data);
+    if (result.ok) this.events.frame(result.frame);
+    else this.events.invalid(new HoldfastError(result.code, result.message));
+  }
+
+  private detach(): void {
+    this.detached = true;
+    this.socket.onopen = null;
+    this.socket.onmessage = null;
+    this.socket.onclose = null;
+    // Not null: `ws` throws an unhandled 'error' when a socket closed while connecting has no listener.
+    this.socket.onerror = noop;
+  }
+}
+
+function noop(): void {}
