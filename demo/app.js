@@ -141,15 +141,11 @@ client.on('error', (error) => {
   log('error', `${error.code}: ${error.message}`);
 });
 
-// A button to break the link on purpose, shown only if the client offers a way to do it.
-const dropButton = $('drop');
-if (typeof client.dropConnection === 'function') {
-  dropButton.hidden = false;
-  dropButton.addEventListener('click', () => {
-    log('action', 'dropping the socket');
-    client.dropConnection();
-  });
-}
+// A button to break the link on purpose, to watch the client reconnect and resume.
+$('drop').addEventListener('click', () => {
+  log('action', 'dropping the socket');
+  client.dropConnection();
+});
 
 function short(id) {
   return typeof id === 'string' && id.length > 8 ? `${id.slice(0, 8)}…` : String(id);

@@ -86,6 +86,16 @@ export class HoldfastClient {
     this.finish(CloseCode.Normal, 'client closed', error, 'unsubscribed', this.welcomed);
   }
 
+  /**
+   * Drops the current connection abruptly, as a network failure would (close code 1006): the client
+   * reconnects by its usual policy and resumes its session. For trying reconnects out (the demo's
+   * button, a test); does nothing while not connected.
+   */
+  dropConnection(): void {
+    if (this.attempt === undefined || this.isClosed()) return;
+    this.lost(CloseCode.Abnormal, 'dropped by the application', false);
+  }
+
   on<E extends keyof ClientEvents>(event: E, listener: (payload: ClientEvents[E]) => void): () => void {
     return this.events.on(event, listener as (...args: ClientEventArgs[E]) => void);
   }

@@ -100,12 +100,12 @@ export class SubscriptionSet {
   }
 
   /**
-   * An `error` frame with a topic. It is a refusal of our `sub` only while that `sub` waits for its
-   * answer; otherwise it rejects a fire-and-forget `pub` to the topic, and the client reports it.
+   * An `error` frame with a topic. It is a refusal of our `sub` when it says so (`for: 'sub'`) and
+   * that `sub` waits for its answer; otherwise (a rejected fire-and-forget `pub`) the client reports it.
    * @returns whether the frame was taken as a refusal.
    */
   onTopicError(frame: ErrorFrame): boolean {
-    if (frame.topic === undefined || this.isUnsubscribing(frame.topic)) return false;
+    if (frame.topic === undefined || frame.for !== 'sub' || this.isUnsubscribing(frame.topic)) return false;
     const subscription = this.byTopic.get(frame.topic);
     if (subscription === undefined || !subscription._awaiting) return false;
     this.byTopic.delete(frame.topic);

@@ -77,7 +77,7 @@ const SERVER_FRAMES: Record<string, Check[]> = {
   msg: [str('topic'), present('data'), int('offset', true), str('key', true)],
   ack: [int('seq')],
   reply: [int('seq'), bool('ok'), (f) => (f.ok === false && !isObject(f.error) ? 'error must be an object' : undefined)],
-  error: [str('code'), str('message'), str('topic', true), int('retryAfter', true)],
+  error: [str('code'), str('message'), str('topic', true), oneOf('for', ['sub', 'pub']), int('retryAfter', true)],
   ping: [],
   pong: [],
 };

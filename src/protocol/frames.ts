@@ -140,6 +140,8 @@ export interface ErrorFrame {
   code: string;
   message: string;
   topic?: string;
+  /** With `topic`: the kind of frame refused, a `sub` or a fire-and-forget `pub`. */
+  for?: 'sub' | 'pub';
   retryAfter?: number;
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { ClientFrame, ServerFrame } from '../protocol/index.js';
+import type { ClientFrame, ServerFrame, TimerHandle } from '../protocol/index.js';
 import { jsonCodec } from '../protocol/index.js';
 import type { AckTarget } from './ack-scheduler.js';
 import type { Identity } from './options.js';
@@ -47,7 +47,8 @@ export class Connection implements AckTarget {
   /** An ack must go out even if lastSeq did not move (a resend of a processed frame). */
   ackOwed = false;
   lastAckSent = 0;
-  throttledUntil = 0;
+  /** Set while reading is paused by the rate limit: the one timer that resumes it. */
+  resumeTimer: TimerHandle | undefined;
   readonly rate: RateLimiter;
 
   constructor(

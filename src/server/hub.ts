@@ -178,6 +178,7 @@ export class Hub {
       else this.perAddress.set(address, count);
     }
     this.acks.forget(connection);
+    if (connection.resumeTimer !== undefined) this.clock.clearTimeout(connection.resumeTimer);
     for (const subscription of connection.subscriptions.values()) this.delivery.stop(subscription);
     connection.subscriptions.clear();
     const session = connection.session;
@@ -193,9 +194,9 @@ export class Hub {
     this.delivery.drained(connection);
   }
 
-  /** A recoverable error: an `error` frame; the connection stays open. */
-  refuse(connection: Connection, code: string, message: string, topic?: string): void {
-    connection.send(topic === undefined ? { type: 'error', code, message } : { type: 'error', code, message, topic });
+  /** A recoverable error: an `error` frame; the connection stays open. `about` names the refused frame. */
+  refuse(connection: Connection, code: string, message: string, about?: { topic: string; for: 'sub' | 'pub' }): void {
+    connection.send(about === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ...about });
   }
 
   /** A fatal error: an `error` frame, then a close with a 4xxx code. */
@@ -217,17 +218,24 @@ export class Hub {
     this.fail(connection, ErrorCode.Internal, CloseCode.InternalError, 'internal server error', 1000);
   }
 
-  /** Past the frame rate: stop reading the socket until the bucket refills; tell the client once. */
+  /**
+   * Past the frame rate: stop reading the socket until the bucket refills, telling the client once
+   * per episode. Frames already read keep being processed (nothing is dropped); they deepen the
+   * bucket's debt, so the resume timer checks the bucket again before reading resumes.
+   */
   private throttle(connection: Connection, wait: number): void {
-    const now = this.clock.now();
-    if (now < connection.throttledUntil) return;
-    connection.throttledUntil = now + wait;
+    if (connection.resumeTimer !== undefined) return;
     this.refuse(connection, ErrorCode.RateLimited, `more than ${this.options.limits.messageRate.perSecond} frames per second; reading is slowed down`);
     if (connection.socket.pauseReading === undefined) return;
     connection.socket.pauseReading();
-    this.clock.setTimeout(() => {
-      if (connection.state !== 'closed') connection.socket.resumeReading?.();
-    }, wait);
+    const resume = (): void => {
+      connection.resumeTimer = undefined;
+      if (connection.state === 'closed') return;
+      const more = connection.rate.waitTime(this.clock.now());
+      if (more > 0) connection.resumeTimer = this.clock.setTimeout(resume, more);
+      else connection.socket.resumeReading?.();
+    };
+    connection.resumeTimer = this.clock.setTimeout(resume, wait);
   }
 
   /** Asks the `authorize` hook, caching answers per connection. */

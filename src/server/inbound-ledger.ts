@@ -29,6 +29,11 @@ export class InboundLedger {
     return this.pending.has(seq) ? 'pending' : 'new';
   }
 
+  /** Whether any frame is still being processed. */
+  hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
   begin(seq: number): void {
     this.pending.add(seq);
   }

@@ -85,10 +85,10 @@ export class Inbound {
     const { hub } = this;
     const checked = this.check(connection, frame.topic, frame.data, frameLength);
     const settings = checked instanceof Promise ? await checked : checked;
-    if (!('mode' in settings)) return hub.refuse(connection, settings.code, settings.message, frame.topic);
+    if (!('mode' in settings)) return hub.refuse(connection, settings.code, settings.message, { topic: frame.topic, for: 'pub' });
     const failed = (error: unknown) => {
       hub.options.onError(error);
-      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; the message was not stored', frame.topic);
+      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; the message was not stored', { topic: frame.topic, for: 'pub' });
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else hub.appends.add({ ...message(frame), compact: settings.mode === 'latest', time: hub.clock.now() }).catch(failed);
@@ -156,7 +156,13 @@ export class Inbound {
     const connection = session.connection;
     if (connection !== null) {
       if (reply !== undefined) connection.send(replyFrame(reply));
-      this.hub.acks.note(connection);
+      if (ledger.hasPending()) {
+        this.hub.acks.note(connection);
+      } else {
+        // Caught up with everything received: waiting longer would only delay the client's window.
+        this.hub.acks.forget(connection);
+        connection.flushAck();
+      }
     }
     this.hub.persist(session);
   }

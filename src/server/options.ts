@@ -68,7 +68,7 @@ export interface ServerLimitsOptions {
   maxInFlight?: number;
   /** Send-buffer size above which pushing pauses and volatile messages are dropped. @default 1048576 */
   maxBufferedBytes?: number;
-  /** Frames per second per connection; beyond it reading is paused. @default { perSecond: 1000, burst: 2000 } */
+  /** Frames per second per connection; beyond it reading is paused. @default { perSecond: 10000, burst: 20000 } */
   messageRate?: { perSecond: number; burst: number };
   /** Open connections per remote address. @default Infinity */
   maxConnectionsPerAddress?: number;
@@ -124,7 +124,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxSubscriptions: 100,
   maxInFlight: 1000,
   maxBufferedBytes: 1024 * 1024,
-  messageRate: { perSecond: 1000, burst: 2000 },
+  messageRate: { perSecond: 10_000, burst: 20_000 },
   maxConnectionsPerAddress: Infinity,
   maxKeptReplies: 1000,
 };

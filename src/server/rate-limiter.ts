@@ -17,9 +17,25 @@ export class RateLimiter {
 
   /** Takes one token; returns 0 when allowed, otherwise the ms until the bucket is positive again. */
   take(now: number): number {
+    this.refill(now);
+    // Frames already read while reading was paused still count, but the debt is capped so that a
+    // burst of them cannot stall the connection for longer than one burst's worth of time.
+    this.tokens = Math.max(this.tokens - 1, -this.burst);
+    return this.wait();
+  }
+
+  /** ms until the bucket is positive again, taking nothing. */
+  waitTime(now: number): number {
+    this.refill(now);
+    return this.wait();
+  }
+
+  private refill(now: number): void {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
     this.updatedAt = now;
-    this.tokens -= 1;
+  }
+
+  private wait(): number {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.perSecond);
   }
 }

@@ -12,12 +12,12 @@ export class Subscriptions {
   async subscribe(connection: Connection, frame: SubFrame): Promise<void> {
     const { hub } = this;
     const { topic } = frame;
-    if (!isValidTopic(topic)) return hub.refuse(connection, ErrorCode.InvalidTopic, 'topic names have 1 to 256 characters and no control characters', topic);
+    if (!isValidTopic(topic)) return hub.refuse(connection, ErrorCode.InvalidTopic, 'topic names have 1 to 256 characters and no control characters', { topic, for: 'sub' });
     const settings = hub.topics.resolve(topic);
-    if (settings === undefined) return hub.refuse(connection, ErrorCode.UnknownTopic, `unknown topic "${topic}"`, topic);
+    if (settings === undefined) return hub.refuse(connection, ErrorCode.UnknownTopic, `unknown topic "${topic}"`, { topic, for: 'sub' });
     const existing = connection.subscriptions.get(topic);
     if (existing === undefined && connection.subscriptions.size >= hub.options.limits.maxSubscriptions) {
-      return hub.refuse(connection, ErrorCode.TooManySubscriptions, `at most ${hub.options.limits.maxSubscriptions} subscriptions per session`, topic);
+      return hub.refuse(connection, ErrorCode.TooManySubscriptions, `at most ${hub.options.limits.maxSubscriptions} subscriptions per session`, { topic, for: 'sub' });
     }
     if (existing !== undefined) hub.delivery.stop(existing);
     // Holds the slot (and the subscription limit) while the checks below run.
@@ -29,7 +29,7 @@ export class Subscriptions {
     try {
       if (!(await hub.authorized(connection, topic, 'subscribe'))) {
         if (current()) connection.subscriptions.delete(topic);
-        return hub.refuse(connection, ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`, topic);
+        return hub.refuse(connection, ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`, { topic, for: 'sub' });
       }
       if (settings.mode === 'volatile') {
         if (!current()) return;
@@ -52,7 +52,7 @@ export class Subscriptions {
     } catch (error) {
       hub.options.onError(error);
       if (current()) connection.subscriptions.delete(topic);
-      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; subscribe again', topic);
+      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; subscribe again', { topic, for: 'sub' });
     }
   }
 

@@ -36,6 +36,21 @@ describe('HoldfastClient: reconnecting', () => {
     assert.equal(h.states.at(-1)?.code, 1012);
   });
 
+  it('dropConnection() closes the socket like a network failure: reconnect and resume', async () => {
+    const h = await startOpen();
+    const first = h.socket;
+    h.client.dropConnection();
+    assert.ok(first.readyState >= 2, 'the socket was closed');
+    assert.deepEqual(h.disconnects, [{ code: 1006, reason: 'dropped by the application', willReconnect: true }]);
+    assert.equal(h.client.state, 'reconnecting');
+    h.clock.advance(h.states.at(-1)!.delay!);
+    await tick();
+    assert.equal(h.server.sockets.length, 2, 'a new connection is attempted');
+    h.client.close();
+    h.client.dropConnection(); // harmless once closed
+    assert.equal(h.client.state, 'closed');
+  });
+
   it('resets the attempt counter after resetAfter ms of stable connection', async () => {
     const h = await start({ reconnect: { resetAfter: 5000 } });
     await reconnect(h);

@@ -253,7 +253,7 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     const subscription = h.client.subscribe('secret');
     const errors: HoldfastError[] = [];
     subscription.on('error', (error) => errors.push(error));
-    h.socket.push({ type: 'error', code: 'FORBIDDEN', message: 'not for you', topic: 'secret' });
+    h.socket.push({ type: 'error', code: 'FORBIDDEN', message: 'not for you', topic: 'secret', for: 'sub' });
     await assert.rejects(subscription.ready, (e: HoldfastError) => e.code === 'FORBIDDEN');
     assert.equal(subscription.state, 'failed');
     assert.deepEqual(errors.map((e) => e.code), ['FORBIDDEN']);
@@ -266,13 +266,15 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     assert.deepEqual(second.sentOf('sub').map((f) => f.topic), ['secret'], 'only the new one');
   });
 
-  it('an error with the topic of an established subscription is a client error (rejected volatile pub)', async () => {
+  it('an error about a fire-and-forget pub is a client error, even while the sub awaits its answer', async () => {
     const h = await startOpen();
     const subscription = h.client.subscribe('chat');
+    h.socket.push({ type: 'error', code: 'FORBIDDEN', message: 'no publishing', topic: 'chat', for: 'pub' });
+    assert.equal(subscription.state, 'subscribing', 'not taken for a refusal of the sub');
     h.socket.push(subscribed('chat'));
-    h.socket.push({ type: 'error', code: 'PAYLOAD_TOO_LARGE', message: 'too big', topic: 'chat' });
+    h.socket.push({ type: 'error', code: 'PAYLOAD_TOO_LARGE', message: 'too big', topic: 'chat', for: 'pub' });
     assert.equal(subscription.state, 'subscribed');
-    assert.deepEqual(h.errors.map((e) => e.code), ['PAYLOAD_TOO_LARGE']);
+    assert.deepEqual(h.errors.map((e) => e.code), ['FORBIDDEN', 'PAYLOAD_TOO_LARGE']);
   });
 
   it('unsubscribe() sends unsub and stops delivering at once', async () => {
@@ -325,7 +327,7 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     // the server answers in order: the old sub, its messages, the unsub, then the new sub
     h.socket.push(subscribed('chat', { offset: 0 }));
     h.socket.push({ type: 'msg', topic: 'chat', offset: 1, data: 'old' });
-    h.socket.push({ type: 'error', code: 'FORBIDDEN', message: 'x', topic: 'chat' });
+    h.socket.push({ type: 'error', code: 'FORBIDDEN', message: 'x', topic: 'chat', for: 'sub' });
     assert.equal(fresh.state, 'subscribing');
     h.socket.push({ type: 'unsubscribed', topic: 'chat' });
     h.socket.push(subscribed('chat', { offset: 1 }));

@@ -100,7 +100,12 @@ describe('hostile input', () => {
       await peer.next('subscribed', (s) => s.topic === topic);
     }
     peer.send({ type: 'sub', topic: 'chat:4' });
-    assert.equal((await peer.next('error', (e) => e.topic === 'chat:4')).code, ErrorCode.TooManySubscriptions);
+    const tooMany = await peer.next('error', (e) => e.topic === 'chat:4');
+    assert.equal(tooMany.code, ErrorCode.TooManySubscriptions);
+    assert.equal(tooMany.for, 'sub');
+    peer.send({ type: 'pub', topic: 'elsewhere', data: 'fire and forget' });
+    const rejected = await peer.next('error', (e) => e.topic === 'elsewhere');
+    assert.deepEqual([rejected.code, rejected.for], [ErrorCode.UnknownTopic, 'pub']);
     await peer.next('ack', (a) => a.seq === 3);
     peer.close();
     await neighbourStillWorks();

@@ -145,3 +145,31 @@ describe('Hub sessions', () => {
     assert.equal(hub.sessions.has(welcome.session), false);
   });
 });
+
+describe('Hub rate limit', () => {
+  it('pauses reading past the rate, resumes only when the bucket allows, and says so once per episode', async () => {
+    const { clock, connect } = setup({ limits: { messageRate: { perSecond: 100, burst: 10 } } });
+    const { socket, send } = await connect(); // hello took one token
+    for (let i = 0; i < 9; i++) send({ type: 'ping' });
+    assert.equal(socket.paused, false, 'within the burst');
+    send({ type: 'ping' });
+    assert.equal(socket.paused, true);
+    // Frames already read while paused still count, deepening the debt.
+    for (let i = 0; i < 5; i++) send({ type: 'ping' });
+    assert.equal(socket.ofType('error').length, 1, 'one RATE_LIMITED per episode');
+    assert.equal(socket.ofType('error')[0]!.code, ErrorCode.RateLimited);
+    assert.equal(socket.ofType('pong').length, 15, 'nothing dropped');
+    clock.advance(50);
+    assert.equal(socket.paused, true, 'the first timer found the bucket still in debt');
+    clock.advance(10);
+    assert.equal(socket.paused, false, '6 frames of debt at 100/s: reading resumes after 60 ms');
+  });
+
+  it('caps the debt at one burst, so a flood read before the pause cannot stall a connection for long', async () => {
+    const { clock, connect } = setup({ limits: { messageRate: { perSecond: 100, burst: 10 } } });
+    const { socket, send } = await connect();
+    for (let i = 0; i < 1000; i++) send({ type: 'ping' });
+    clock.advance(100);
+    assert.equal(socket.paused, false, 'debt capped at 10 frames: 100 ms');
+  });
+});

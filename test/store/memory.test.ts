@@ -108,6 +108,20 @@ describe('MemoryStore', () => {
     assert.equal((await at(T0 + DEFAULT_DEDUP_TTL_MS))?.duplicate, false);
   });
 
+  it('forgets the oldest dedupKeys and claimed ids past maxDedupKeys', async () => {
+    const store = new MemoryStore({ maxDedupKeys: 3 });
+    for (const id of ['a', 'b', 'c', 'd']) await store.append([{ topic: 't', data: id, dedupKey: id, time: 0 }]);
+    const [a, d] = await store.append([
+      { topic: 't', data: 'a again', dedupKey: 'a', time: 1 },
+      { topic: 't', data: 'd again', dedupKey: 'd', time: 1 },
+    ]);
+    assert.equal(a!.duplicate, false, 'a was the oldest and was forgotten');
+    assert.equal(d!.duplicate, true, 'd is still remembered');
+    assert.deepEqual(await store.claimIds(['x', 'y', 'z', 'w', 'x'], 1000, 0), [true, true, true, true, true]);
+    assert.deepEqual(await store.claimIds(['w'], 1000, 0), [false]);
+    await store.close();
+  });
+
   it('counts expired dedupKeys and claimed ids together in sweep', async () => {
     const store = new MemoryStore();
     await store.append([{ topic: 't', data: 1, dedupKey: 'd', dedupTtlMs: 10, time: T0 }]);

@@ -22,6 +22,13 @@ export interface MemoryStoreOptions {
   epoch?: string;
   /** Receives what a listener threw; the store carries on. Default: console.error. */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Most de-duplication keys (and, separately, claimed ids) kept at once; past it the oldest are
+   * forgotten before their TTL. Bounds memory under sustained load: each key costs about 200 bytes,
+   * and 10 minutes at 35,000 messages/s would otherwise be 21 million keys.
+   * @default 1000000
+   */
+  maxDedupKeys?: number;
 }
 
 /** Used when an entry has a `dedupKey` but no `dedupTtlMs`: the protocol's de-duplication window. */
@@ -164,6 +171,7 @@ export class MemoryStore implements Store {
   /** Wrapped so one function registered twice is two registrations, removed one at a time. */
   private readonly listeners = new Set<{ listener: StoreListener }>();
   private readonly onListenerError: (error: unknown) => void;
+  private readonly maxDedupKeys: number;
   /** Events wait here while listeners run, so a listener that appends cannot reorder events. */
   private readonly pending: StoreEvent[] = [];
   private emitting = false;
@@ -171,6 +179,7 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.epoch = options.epoch ?? globalThis.crypto.randomUUID();
+    this.maxDedupKeys = options.maxDedupKeys ?? 1_000_000;
     this.onListenerError =
       options.onListenerError ?? ((error) => console.error('holdfast: a store listener threw', error));
   }
@@ -189,6 +198,7 @@ export class MemoryStore implements Store {
       if (entry.dedupKey !== undefined) {
         const ttl = entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
         this.dedup.set(entry.dedupKey, { offset: message.offset, expiresAt: entry.time + ttl });
+        evictOldest(this.dedup, this.maxDedupKeys);
       }
       outcomes.push({ offset: message.offset, epoch: this.epoch, duplicate: false });
       const group = appended.get(entry.topic);
@@ -239,6 +249,7 @@ export class MemoryStore implements Store {
       const expiresAt = this.claims.get(key);
       if (expiresAt !== undefined && expiresAt > now) return false;
       this.claims.set(key, now + ttlMs);
+      evictOldest(this.claims, this.maxDedupKeys);
       return true;
     });
   }
@@ -344,4 +355,11 @@ export class MemoryStore implements Store {
   private ensureOpen(): void {
     if (this.closed) throw new HoldfastError(ErrorCode.StoreUnavailable, 'the memory store is closed');
   }
+}
+
+/** Maps keep insertion order, so the first key is the oldest. */
+function evictOldest(map: Map<string, unknown>, max: number): void {
+  if (map.size <= max) return;
+  const oldest = map.keys().next();
+  if (oldest.done !== true) map.delete(oldest.value);
 }
