@@ -177,7 +177,8 @@ function randomId() {
 function isChatMessage(data) {
   return (
     typeof data === 'object' && data !== null &&
-    typeof data.id === 'string' && typeof data.name === 'string' && typeof data.text === 'string'
+    // id is optional: a backend posting through POST /api/publish need not invent one
+    (data.id === undefined || typeof data.id === 'string') && typeof data.name === 'string' && typeof data.text === 'string'
   );
 }
 
@@ -208,7 +209,7 @@ function addMessage(message, { mine, status = undefined }) {
     setStatus(item, status);
   }
   messageList.append(item);
-  shown.set(message.id, item);
+  if (message.id !== undefined) shown.set(message.id, item);
   while (messageList.children.length > MESSAGE_LIMIT) {
     const first = messageList.firstElementChild;
     for (const [id, element] of shown) if (element === first) shown.delete(id);
@@ -223,7 +224,7 @@ function setStatus(item, status, detail) {
   if (mark === null) return;
   item.dataset.status = status;
   if (status === 'pending') {
-    mark.textContent = '🕓 pending';
+    mark.textContent = '… pending';
     mark.title = 'Waiting for the server to store it; kept and resent across reconnects';
   } else if (status === 'delivered') {
     mark.textContent = '✓ delivered';

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+  exports: Record<string, string | { types: string; import: string }>;
+  bin: Record<string, string>;
+};
+
+/** What each public entry point must offer; loaded by the package's own name, as users will. */
+const expected: Record<string, string[]> = {
+  holdfast: ['HoldfastError', 'ErrorCode', 'CloseCode', 'jsonCodec', 'PROTOCOL_VERSION'],
+  'holdfast/client': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS'],
+  'holdfast/server': ['HoldfastServer', 'Hub', 'MemoryStore', 'DEFAULTS'],
+  'holdfast/store/memory': ['MemoryStore'],
+};
+
+describe('package exports (built dist)', () => {
+  it('has a types and an import file for every subpath', () => {
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') continue;
+      for (const file of [target.types, target.import]) assert.ok(existsSync(`${root}${file}`), `${subpath}: ${file} missing (run npm run build)`);
+    }
+  });
+
+  for (const [specifier, names] of Object.entries(expected)) {
+    it(`${specifier} loads and exports ${names.join(', ')}`, async () => {
+      const module = (await import(specifier)) as Record<string, unknown>;
+      for (const name of names) assert.notEqual(module[name], undefined, `${specifier} lacks ${name}`);
+    });
+  }
+
+  it('lists every subpath it tests, and tests every subpath it lists', () => {
+    const listed = Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => (k === '.' ? 'holdfast' : `holdfast/${k.slice(2)}`));
+    assert.deepEqual(listed.sort(), Object.keys(expected).sort());
+  });
+
+  it('has an executable bin with a node shebang', () => {
+    const bin = `${root}${pkg.bin.holdfast}`;
+    assert.ok(existsSync(bin));
+    assert.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node/);
+  });
+});
