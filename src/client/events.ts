@@ -1,5 +1,5 @@
 import type { HoldfastError } from '../protocol/errors.js';
-import type { TopicMode } from '../protocol/frames.js';
+import type { SubscribedFrame, TopicMode } from '../protocol/frames.js';
 
 /**
  * - `idle`: created, `connect()` not called yet.
@@ -58,17 +58,12 @@ export interface StreamPosition {
   readonly offset: number;
 }
 
-/** Payload of a subscription's `subscribed` event and value of its `ready` promise. */
-export interface SubscribedInfo {
-  mode: TopicMode;
-  epoch: string;
-  /** The subscription continues after this offset. */
-  offset: number;
-  /** The client asked to continue from a position. */
-  recovering: boolean;
-  /** Every message after that position will be delivered; when false, look at `snapshot`. */
-  recovered: boolean;
-  snapshot?: unknown;
+/**
+ * Payload of a subscription's `subscribed` event and value of its `ready` promise: the `subscribed`
+ * frame's fields (PROTOCOL.md). `recovered: false` means history after the position is gone; look
+ * at `snapshot`.
+ */
+export interface SubscribedInfo extends Omit<SubscribedFrame, 'type' | 'topic'> {
   /** False for the first `subscribed` of this Subscription, true after a reconnect. */
   resubscribe: boolean;
 }

@@ -101,10 +101,15 @@ export interface SubscribedFrame {
   type: 'subscribed';
   topic: string;
   mode: TopicMode;
+  /** The stream's epoch ('' for volatile topics). */
   epoch: string;
+  /** The subscription continues after this offset. */
   offset: number;
+  /** The client asked to continue from a position. */
   recovering: boolean;
+  /** Every message after that position will be delivered. */
   recovered: boolean;
+  /** The topic's current state, when recovery was impossible and the topic has a snapshot hook. */
   snapshot?: unknown;
 }
 

@@ -21,6 +21,7 @@ export interface HubSocket {
 
 export interface ConnectionInfo {
   remoteAddress?: string;
+  /** The HTTP upgrade request; released once `hello` is authenticated. */
   request?: IncomingMessage;
 }
 

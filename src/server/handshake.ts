@@ -15,6 +15,8 @@ export class Handshake {
     }
     connection.state = 'authenticating';
     const identity = await this.authenticate(connection, frame.auth);
+    // The upgrade request (headers, socket) is only for authentication; do not hold it for the connection's life.
+    delete connection.info.request;
     if (identity === undefined || connection.isClosed()) return;
 
     let session = frame.resume === undefined ? undefined : await this.findResumable(frame.resume, identity);

@@ -3,7 +3,6 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -59,83 +58,4 @@ export function publish(base: string, body: unknown, headers: Record<string, str
     headers: { 'Content-Type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-}
-
-export type Frame = { type: string; [field: string]: unknown };
-
-/** A bare `ws` client speaking PROTOCOL.md frames directly, with a queue to await frames from. */
-export class RawClient {
-  readonly frames: Frame[] = [];
-  closed: { code: number; reason: string } | undefined;
-  private waiters: Array<() => void> = [];
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as Frame);
-      this.wake();
-    });
-    socket.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-      this.wake();
-    });
-  }
-
-  static async connect(url: string): Promise<RawClient> {
-    const socket = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    return new RawClient(socket);
-  }
-
-  /** Connects and completes the handshake: hello → welcome. */
-  static async welcome(url: string): Promise<{ client: RawClient; welcome: Frame }> {
-    const client = await RawClient.connect(url);
-    client.send({ type: 'hello', v: 1 });
-    return { client, welcome: await client.next((frame) => frame.type === 'welcome') };
-  }
-
-  send(frame: Frame): void {
-    this.socket.send(JSON.stringify(frame));
-  }
-
-  /** Removes and returns the first frame matching `match`, waiting for it if need be. */
-  async next(match: (frame: Frame) => boolean, timeout = 3000): Promise<Frame> {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const index = this.frames.findIndex(match);
-      if (index >= 0) return this.frames.splice(index, 1)[0]!;
-      if (this.closed !== undefined) throw new Error(`socket closed (${this.closed.code}) before the expected frame`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${timeout} ms; got ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Resolves with the close code once the server closed the socket. */
-  async closedWith(timeout = 3000): Promise<number> {
-    const deadline = Date.now() + timeout;
-    while (this.closed === undefined) {
-      if (Date.now() > deadline) throw new Error('socket not closed in time');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    return this.closed.code;
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
-  }
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { RawPeer } from '../support/raw-peer.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { http, RawClient, ROOT } from './helpers.js';
+import { http, ROOT } from './helpers.js';
 
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 
@@ -64,10 +65,10 @@ describe('holdfast CLI', () => {
       const denied = await http(url, '/api/publish', { method: 'POST', body: '{}' });
       assert.equal(denied.status, 401);
 
-      const { client, welcome } = await RawClient.welcome(wsUrl);
+      const { peer: client, welcome } = await RawPeer.handshake(wsUrl);
       assert.equal(welcome.v, 1);
       child.kill('SIGTERM');
-      assert.equal(await client.closedWith(5000), 1001);
+      assert.equal((await client.closedWith(5000)).code, 1001);
       const { code, stdout } = await done;
       assert.equal(code, 0);
       assert.match(stdout, /SIGTERM received/);

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
+import { RawPeer } from '../support/raw-peer.js';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { startStandalone, type Standalone } from '../../src/cli/standalone.js';
 import { DEFAULT_SYMBOLS } from '../../src/cli/price-feed.js';
-import { buildLib, http, publish, RawClient } from './helpers.js';
+import { buildLib, http, publish } from './helpers.js';
 
 describe('standalone server', () => {
   let app: Standalone;
   let libDir: string;
-  const sockets: RawClient[] = [];
+  const sockets: RawPeer[] = [];
 
   const connect = async () => {
-    const { client, welcome } = await RawClient.welcome(app.wsUrl);
+    const { peer: client, welcome } = await RawPeer.handshake(app.wsUrl);
     sockets.push(client);
     return { client, welcome };
   };
@@ -118,7 +119,7 @@ describe('standalone server', () => {
     it('stores the message and a subscribed WebSocket client receives it', async () => {
       const { client } = await connect();
       client.send({ type: 'sub', topic: 'chat:api', from: 'start' });
-      const subscribed = await client.next((frame) => frame.type === 'subscribed');
+      const subscribed = await client.next('subscribed');
       assert.equal(subscribed.topic, 'chat:api');
       assert.equal(subscribed.mode, 'reliable');
 
@@ -127,7 +128,7 @@ describe('standalone server', () => {
       assert.match(String(response.headers['content-type']), /^application\/json/);
       assert.deepEqual(JSON.parse(response.body), { offset: 1 });
 
-      const message = await client.next((frame) => frame.type === 'msg');
+      const message = await client.next('msg');
       assert.deepEqual(message, { type: 'msg', topic: 'chat:api', data: { text: 'hello from curl' }, offset: 1 });
     });
 
@@ -137,9 +138,9 @@ describe('standalone server', () => {
       assert.deepEqual([JSON.parse(first.body), JSON.parse(second.body)], [{ offset: 1 }, { offset: 2 }]);
       const { client } = await connect();
       client.send({ type: 'sub', topic: 'chat:later', from: 'start' });
-      await client.next((frame) => frame.type === 'subscribed');
-      assert.deepEqual(await client.next((frame) => frame.type === 'msg'), { type: 'msg', topic: 'chat:later', data: 'one', offset: 1 });
-      assert.deepEqual(await client.next((frame) => frame.type === 'msg'), { type: 'msg', topic: 'chat:later', data: null, offset: 2, key: 'k' });
+      await client.next('subscribed');
+      assert.deepEqual(await client.next('msg'), { type: 'msg', topic: 'chat:later', data: 'one', offset: 1 });
+      assert.deepEqual(await client.next('msg'), { type: 'msg', topic: 'chat:later', data: null, offset: 2, key: 'k' });
     });
 
     it('answers {} without an offset for a volatile topic', async () => {
@@ -187,11 +188,11 @@ describe('standalone server', () => {
     it('publishes every symbol to the latest topic `prices`, keyed by symbol', async () => {
       const { client } = await connect();
       client.send({ type: 'sub', topic: 'prices' });
-      const subscribed = await client.next((frame) => frame.type === 'subscribed');
+      const subscribed = await client.next('subscribed');
       assert.equal(subscribed.mode, 'latest');
       const seen = new Set<string>();
       while (seen.size < Object.keys(DEFAULT_SYMBOLS).length) {
-        const message = await client.next((frame) => frame.type === 'msg');
+        const message = await client.next('msg');
         const data = message.data as { symbol: string; price: number; change: number };
         assert.equal(message.topic, 'prices');
         assert.equal(message.key, data.symbol);
@@ -205,8 +206,8 @@ describe('standalone server', () => {
     it('keeps ticking: a new price arrives within a few intervals', async () => {
       const { client } = await connect();
       client.send({ type: 'sub', topic: 'prices', from: 'now' });
-      await client.next((frame) => frame.type === 'subscribed');
-      const message = await client.next((frame) => frame.type === 'msg', 3000);
+      await client.next('subscribed');
+      const message = await client.next('msg', undefined, 3000);
       assert.equal(message.topic, 'prices');
     });
   });
@@ -248,9 +249,9 @@ describe('standalone server with --api-key', () => {
 describe('standalone close', () => {
   it('closes WebSockets with 1001 so clients reconnect, then stops listening', async () => {
     const app = await startStandalone({ port: 0, priceFeed: { interval: 10 } });
-    const { client } = await RawClient.welcome(app.wsUrl);
+    const { peer: client } = await RawPeer.handshake(app.wsUrl);
     await app.close();
-    assert.equal(await client.closedWith(), 1001);
+    assert.equal((await client.closedWith()).code, 1001);
     assert.equal(app.http.listening, false);
     await app.close(); // idempotent
   });
@@ -268,7 +269,7 @@ describe('standalone close', () => {
     const app = await startStandalone({ port: 0, path: '/ws', priceFeed: false });
     try {
       assert.equal(app.wsUrl, `ws://127.0.0.1:${app.port}/ws`);
-      const { client, welcome } = await RawClient.welcome(app.wsUrl);
+      const { peer: client, welcome } = await RawPeer.handshake(app.wsUrl);
       assert.equal(welcome.resumed, false);
       client.close();
       assert.deepEqual(JSON.parse((await http(app.url, '/config.json')).body), { wsPath: '/ws' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AckBatcher } from '../../src/client/ack-batcher.js';
 import type { ClientAckFrame } from '../../src/protocol/frames.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 function setup(batch = 100, delay = 50) {
   const clock = new FakeClock();

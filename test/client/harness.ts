@@ -1,6 +1,6 @@
 import { HoldfastClient, type ClientEvents, type ClientOptions, type HoldfastError, type StateChange } from '../../src/client/index.js';
 import type { WelcomeFrame } from '../../src/protocol/frames.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { FakeEnvironment, FakeServer, tick, type FakeSocket } from './fake-server.js';
 
 export interface Harness {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HeartbeatWatchdog } from '../../src/client/heartbeat-watchdog.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 describe('HeartbeatWatchdog', () => {
   it('declares the link dead after `timeout` ms of silence', () => {

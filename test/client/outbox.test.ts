@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Outbox, randomId } from '../../src/client/outbox.js';
 import { HoldfastError } from '../../src/protocol/errors.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { settle } from './harness.js';
 
 function setup(limit = 100) {

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ServerFrame } from '../../src/protocol/index.js';
+import type { ServerFrame, WelcomeFrame } from '../../src/protocol/index.js';
 
 /**
  * A protocol peer that speaks raw frames over a real WebSocket, for tests that must send what a
@@ -32,12 +32,16 @@ export class RawPeer {
     return peer;
   }
 
-  /** Connects and completes the handshake. */
-  static async greeted(url: string, hello: object = {}): Promise<RawPeer> {
+  /** Connects and completes the handshake: hello → welcome. */
+  static async handshake(url: string, hello: object = {}): Promise<{ peer: RawPeer; welcome: WelcomeFrame }> {
     const peer = await RawPeer.connect(url);
     peer.send({ type: 'hello', v: 1, ...hello });
-    await peer.next('welcome');
-    return peer;
+    return { peer, welcome: await peer.next('welcome') };
+  }
+
+  /** Connects and completes the handshake, when the welcome itself does not matter. */
+  static async greeted(url: string, hello: object = {}): Promise<RawPeer> {
+    return (await RawPeer.handshake(url, hello)).peer;
   }
 
   send(frame: object | string): void {
