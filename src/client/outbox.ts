@@ -112,7 +112,9 @@ export class Outbox {
    * keep their order and their ids, so the server still drops what it processed before.
    */
   renumber(): void {
-    const pending = [...this.entries.values()];
+    // An entry with its reply has its outcome: resending it into the new session could store a
+    // publish the caller was told failed (and may have published again).
+    const pending = [...this.entries.values()].filter((entry) => !entry.replied);
     this.entries = new Map();
     this.nextSeq = 1;
     for (const entry of pending) {

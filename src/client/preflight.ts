@@ -1,30 +1,35 @@
-import { payloadSize } from '../protocol/codec.js';
+import { measurePayload } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
 import { isValidTopic } from '../protocol/frames.js';
-import { describeError } from './emitter.js';
+
+/** What the server accepts, from `welcome.limits` (defaults before the first welcome). */
+export interface PayloadLimits {
+  maxPayload: number;
+  maxDepth: number;
+}
 
 /**
  * Why a frame cannot be sent at all, decided locally: a payload the server would refuse must fail
  * at once, not sit in the outbox and be refused after every reconnect.
  *
- * @param maxPayload the server's `welcome.limits.maxPayload`, or 1 MiB before the first welcome.
  * @returns the error to reject with, or undefined when the frame may go.
  */
-export function preflight(data: unknown, maxPayload: number, topic?: string): HoldfastError | undefined {
+export function preflight(data: unknown, limits: PayloadLimits, topic?: string): HoldfastError | undefined {
   if (topic !== undefined) {
     const topicError = checkTopic(topic);
     if (topicError !== undefined) return topicError;
   }
-  let size: number;
-  try {
-    size = payloadSize(data);
-  } catch (error) {
-    // BigInt, cycles: JSON.stringify throws. INVALID_FRAME is what the server would answer.
-    return new HoldfastError(ErrorCode.InvalidFrame, `data is not JSON-serialisable: ${describeError(error)}`, { cause: error });
+  const measure = measurePayload(data, limits.maxDepth);
+  if (measure === undefined) {
+    // BigInt, cycles: JSON.stringify throws.
+    return new HoldfastError(ErrorCode.InvalidPayload, 'data is not JSON-serialisable');
   }
-  if (size > maxPayload) {
-    return new HoldfastError(ErrorCode.PayloadTooLarge, `data is ${size} bytes; the server accepts at most ${maxPayload}`);
+  if (measure.depth > limits.maxDepth) {
+    return new HoldfastError(ErrorCode.InvalidPayload, `data nests deeper than ${limits.maxDepth} levels`);
+  }
+  if (measure.bytes > limits.maxPayload) {
+    return new HoldfastError(ErrorCode.PayloadTooLarge, `data is ${measure.bytes} bytes; the server accepts at most ${limits.maxPayload}`);
   }
   return undefined;
 }

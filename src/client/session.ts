@@ -5,8 +5,9 @@ import type { ClientFrame, ErrorFrame, PubFrame, ServerFrame, WelcomeFrame } fro
 import { AckBatcher } from './ack-batcher.js';
 import type { MessageListener, PublishOptions, SubscribeOptions } from './events.js';
 import { DEFAULT_MAX_PAYLOAD } from './options.js';
+import { DEFAULT_MAX_DEPTH } from '../protocol/codec.js';
 import { Outbox, type OutboxBody } from './outbox.js';
-import { checkTopic, preflight } from './preflight.js';
+import { checkTopic, preflight, type PayloadLimits } from './preflight.js';
 import { SubscriptionSet } from './subscription-set.js';
 import type { Subscription } from './subscription.js';
 
@@ -32,7 +33,7 @@ export interface SessionLink {
  */
 export class ClientSession {
   private ticket: { session: string; token: string } | undefined;
-  private maxPayload = DEFAULT_MAX_PAYLOAD;
+  private readonly limits: PayloadLimits = { maxPayload: DEFAULT_MAX_PAYLOAD, maxDepth: DEFAULT_MAX_DEPTH };
   private readonly outbox: Outbox;
   private readonly acks: AckBatcher;
   private readonly subscriptions: SubscriptionSet;
@@ -62,8 +63,9 @@ export class ClientSession {
    */
   welcome(frame: WelcomeFrame): void {
     this.ticket = { session: frame.session, token: frame.token };
-    const maxPayload = frame.limits?.maxPayload;
-    if (typeof maxPayload === 'number' && maxPayload > 0) this.maxPayload = maxPayload;
+    const { maxPayload, maxDepth } = frame.limits ?? {};
+    if (typeof maxPayload === 'number' && maxPayload > 0) this.limits.maxPayload = maxPayload;
+    if (typeof maxDepth === 'number' && maxDepth > 0) this.limits.maxDepth = maxDepth;
     if (!frame.resumed) {
       this.outbox.renumber();
       this.acks.dropReplies();
@@ -112,7 +114,7 @@ export class ClientSession {
   }
 
   publish(topic: string, data: unknown, options: PublishOptions): Promise<void> {
-    const refusal = preflight(data, this.maxPayload, topic);
+    const refusal = preflight(data, this.limits, topic);
     if (refusal !== undefined) return Promise.reject(refusal);
     // `undefined` is not JSON: the frame would lose its required `data` field and be refused.
     const body: Omit<PubFrame, 'seq' | 'id'> = { type: 'pub', topic, data: data ?? null };
@@ -125,7 +127,7 @@ export class ClientSession {
   }
 
   request(method: string, data: unknown, timeout: number | undefined): Promise<unknown> {
-    const refusal = preflight(data, this.maxPayload);
+    const refusal = preflight(data, this.limits);
     if (refusal !== undefined) return Promise.reject(refusal);
     return this.enqueue({ type: 'req', method, data: data ?? null }, timeout ?? this.options.requestTimeout);
   }

@@ -23,8 +23,14 @@ type Json = Record<string, unknown>;
 type Check = (frame: Json) => string | undefined;
 
 // Field checks return the reason a frame is invalid, or undefined when it is fine.
-const str = (field: string, optional = false): Check => (f) =>
-  f[field] === undefined ? (optional ? undefined : `${field} is required`) : typeof f[field] === 'string' ? undefined : `${field} must be a string`;
+const str = (field: string, optional = false, maxLength = Infinity): Check => (f) => {
+  const value = f[field];
+  if (value === undefined) return optional ? undefined : `${field} is required`;
+  if (typeof value !== 'string') return `${field} must be a string`;
+  return value.length <= maxLength ? undefined : `${field} is longer than ${maxLength} characters`;
+};
+/** Bound on `key`, `method` and `id`, which the server keeps in memory and in stores. */
+export const MAX_NAME_LENGTH = 256;
 const int = (field: string, optional = false): Check => (f) =>
   f[field] === undefined
     ? optional ? undefined : `${field} is required`
@@ -63,8 +69,8 @@ const CLIENT_FRAMES: Record<string, Check[]> = {
   hello: [int('v'), resumeCheck],
   sub: [str('topic'), str('epoch', true), int('offset', true), oneOf('from', ['now', 'start'])],
   unsub: [str('topic')],
-  pub: [str('topic'), present('data'), str('key', true), int('seq', true), str('id', true), seqWithId, positiveSeq],
-  req: [int('seq'), str('id'), str('method'), present('data'), positiveSeq],
+  pub: [str('topic'), present('data'), str('key', true, MAX_NAME_LENGTH), int('seq', true), str('id', true, MAX_NAME_LENGTH), seqWithId, positiveSeq],
+  req: [int('seq'), str('id', false, MAX_NAME_LENGTH), str('method', false, MAX_NAME_LENGTH), present('data'), positiveSeq],
   ack: [offsetsCheck, repliesCheck],
   ping: [],
   pong: [],
@@ -116,10 +122,54 @@ export const jsonCodec: Codec = {
   decodeServerFrame: (text) => decode<ServerFrame>(text, SERVER_FRAMES),
 };
 
-/** UTF-8 size of a value's JSON, as the payload limit counts it. */
+/** UTF-8 size of a value's JSON, as the payload limit counts it. Throws for what JSON cannot hold. */
 export function payloadSize(data: unknown): number {
   const text = JSON.stringify(data);
   return text === undefined ? 0 : utf8Length(text);
+}
+
+/** Default bound on how deeply `data` may nest arrays and objects (PROTOCOL.md, Transport). */
+export const DEFAULT_MAX_DEPTH = 64;
+
+/**
+ * How deeply arrays and objects nest in JSON text, counting stops just past `limit`. A linear scan
+ * that skips string contents; it exists because JSON.parse accepts any depth while JSON.stringify
+ * throws on values nested a few thousand levels deep, and the server must re-encode what it stores.
+ */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+export interface PayloadMeasure {
+  bytes: number;
+  depth: number;
+}
+
+/** Size and nesting of `data`, or undefined when JSON cannot represent it (BigInt, cycles). */
+export function measurePayload(data: unknown, depthLimit = Infinity): PayloadMeasure | undefined {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch {
+    return undefined;
+  }
+  return text === undefined ? { bytes: 0, depth: 0 } : { bytes: utf8Length(text), depth: jsonDepth(text, depthLimit) };
 }
 
 /** UTF-8 byte length of a string, without allocating (works the same in browsers and Node). */

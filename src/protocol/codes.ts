@@ -53,6 +53,7 @@ export const ErrorCode = {
   UnknownTopic: 'UNKNOWN_TOPIC',
   Forbidden: 'FORBIDDEN',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  InvalidPayload: 'INVALID_PAYLOAD',
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   RateLimited: 'RATE_LIMITED',
   UnknownMethod: 'UNKNOWN_METHOD',

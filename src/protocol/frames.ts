@@ -83,6 +83,8 @@ export interface HeartbeatSettings {
 
 export interface ServerLimits {
   maxPayload: number;
+  /** How deeply `data` may nest arrays and objects. */
+  maxDepth: number;
   maxSubscriptions: number;
   maxInFlight: number;
 }

@@ -32,9 +32,11 @@ export class AppendBatcher {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    this.store.append(batch.map((p) => p.entry)).then(
-      (outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)),
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
-    );
+    const failed = (error: unknown) => batch.forEach((p) => p.reject(error));
+    try {
+      this.store.append(batch.map((p) => p.entry)).then((outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)), failed);
+    } catch (error) {
+      failed(error); // a store that throws instead of rejecting must not take the process down
+    }
   }
 }

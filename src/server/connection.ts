@@ -34,7 +34,7 @@ export class Connection implements AckTarget {
   identity: Identity | null = null;
   readonly subscriptions = new Map<string, ServerSubscription>();
   /** Frames that arrived while `hello` was being authenticated, handled once it is done. */
-  readonly early: Array<[frame: ClientFrame, length: number]> = [];
+  readonly early: Array<[frame: ClientFrame, text: string]> = [];
   /** `authorize` answers, keyed by action and topic. */
   readonly authorizations = new Map<string, boolean | Promise<boolean>>();
 
@@ -50,6 +50,8 @@ export class Connection implements AckTarget {
   lastAckSent = 0;
   /** Set while reading is paused by the rate limit: the one timer that resumes it. */
   resumeTimer: TimerHandle | undefined;
+  /** Why reading is paused ('rate', 'replies'); it resumes when no reason is left. */
+  private readonly readHolds = new Set<string>();
   readonly rate: RateLimiter;
 
   constructor(
@@ -67,6 +69,21 @@ export class Connection implements AckTarget {
   /** A method, not a field read, so TypeScript does not keep a state narrowed across an await. */
   isClosed(): boolean {
     return this.state === 'closed';
+  }
+
+  /** Stops reading frames for `reason` (TCP backpressure does the rest). */
+  holdReading(reason: string): void {
+    if (this.readHolds.size === 0) this.socket.pauseReading?.();
+    this.readHolds.add(reason);
+  }
+
+  releaseReading(reason: string): void {
+    if (!this.readHolds.delete(reason) || this.readHolds.size > 0 || this.state === 'closed') return;
+    this.socket.resumeReading?.();
+  }
+
+  isHolding(reason: string): boolean {
+    return this.readHolds.has(reason);
   }
 
   send(frame: ServerFrame): void {

@@ -1,6 +1,6 @@
 import type { MsgFrame, TopicMode } from '../protocol/index.js';
 import { jsonCodec } from '../protocol/index.js';
-import type { ReadResult, StoreEvent, StoredMessage, Store } from '../store/types.js';
+import type { StoreEvent, StoredMessage, Store } from '../store/types.js';
 import type { Connection } from './connection.js';
 
 /**
@@ -32,7 +32,7 @@ export class ServerSubscription {
 }
 
 /** Called when a subscription's position can no longer be served (trimmed while it lagged, or a new epoch). */
-export type GapHandler = (subscription: ServerSubscription, info: ReadResult | { epoch: string; head: number; first: number }) => void;
+export type GapHandler = (subscription: ServerSubscription) => void;
 
 const READ_BATCH = 500;
 
@@ -42,8 +42,11 @@ const READ_BATCH = 500;
  */
 export class Delivery {
   private readonly byTopic = new Map<string, Set<ServerSubscription>>();
-  /** Newest offset seen per topic, so a pump knows whether it is really caught up. */
-  private readonly heads = new Map<string, number>();
+  /**
+   * Newest offset seen per subscribed topic, with its epoch, so a pump knows whether it is really
+   * caught up. An offset of another epoch says nothing about this one.
+   */
+  private readonly heads = new Map<string, { epoch: string; offset: number }>();
   /** Topics appended to since the last retention trim. */
   readonly touched = new Set<string>();
 
@@ -70,7 +73,20 @@ export class Delivery {
     const set = this.byTopic.get(subscription.topic);
     if (set === undefined) return;
     set.delete(subscription);
-    if (set.size === 0) this.byTopic.delete(subscription.topic);
+    if (set.size === 0) {
+      this.byTopic.delete(subscription.topic);
+      this.heads.delete(subscription.topic);
+    }
+  }
+
+  private noteHead(topic: string, epoch: string, offset: number): void {
+    const known = this.heads.get(topic);
+    if (known === undefined || known.epoch !== epoch || offset > known.offset) this.heads.set(topic, { epoch, offset });
+  }
+
+  private headOf(topic: string, epoch: string): number {
+    const known = this.heads.get(topic);
+    return known !== undefined && known.epoch === epoch ? known.offset : 0;
   }
 
   subscriberCount(): number {
@@ -97,17 +113,17 @@ export class Delivery {
     const { topic, messages } = event;
     const last = messages[messages.length - 1];
     if (last === undefined) return;
-    if (last.offset > (this.heads.get(topic) ?? 0)) this.heads.set(topic, last.offset);
     this.touched.add(topic);
     const subscriptions = this.byTopic.get(topic);
     if (subscriptions === undefined) return;
+    this.noteHead(topic, event.epoch, last.offset);
     // Encoded once per message for every subscriber, not once per subscriber.
     const texts: Array<string | undefined> = new Array(messages.length);
     for (const subscription of subscriptions) {
       if (subscription.state !== 'live') continue;
       if (subscription.epoch !== event.epoch) {
         subscription.state = 'held';
-        this.onGap(subscription, { epoch: event.epoch, head: last.offset, first: messages[0]!.offset });
+        this.onGap(subscription);
         continue;
       }
       this.pushLive(subscription, messages, texts);
@@ -127,7 +143,8 @@ export class Delivery {
         subscription.state = 'blocked';
         return;
       }
-      subscription.connection.sendText((texts[i] ??= encodeMessage(message)));
+      const text = (texts[i] ??= this.encode(message));
+      if (text !== '') subscription.connection.sendText(text);
       subscription.sent = message.offset;
     }
   }
@@ -167,18 +184,19 @@ export class Delivery {
         const limit = Math.min(room, READ_BATCH);
         const result = await this.store.read(subscription.topic, subscription.sent, limit);
         if (subscription.closed) return;
-        if (result.head > (this.heads.get(subscription.topic) ?? 0)) this.heads.set(subscription.topic, result.head);
+        this.noteHead(subscription.topic, result.epoch, result.head);
         const lost = subscription.mode === 'reliable' && result.first > subscription.sent + 1 && result.head > subscription.sent;
         if (result.epoch !== subscription.epoch || lost) {
           subscription.state = 'held';
-          this.onGap(subscription, result);
+          this.onGap(subscription);
           return;
         }
         for (const message of result.messages) {
-          subscription.connection.sendText(encodeMessage(message));
+          const text = this.encode(message);
+          if (text !== '') subscription.connection.sendText(text);
           subscription.sent = message.offset;
         }
-        const caughtUp = result.messages.length < limit && subscription.sent >= (this.heads.get(subscription.topic) ?? 0);
+        const caughtUp = result.messages.length < limit && subscription.sent >= this.headOf(subscription.topic, subscription.epoch);
         if (caughtUp) {
           subscription.state = 'live';
           return;
@@ -197,6 +215,20 @@ export class Delivery {
   retryBlocked(): void {
     for (const set of this.byTopic.values()) {
       for (const subscription of set) if (subscription.state === 'blocked' && !subscription.pumpRunning) void this.pump(subscription);
+    }
+  }
+
+  /**
+   * A message as text, or '' when it cannot be encoded. The server only stores what it could
+   * encode, so this guards against a store handing back something else: one bad message must not
+   * stop a topic for every subscriber.
+   */
+  private encode(message: StoredMessage): string {
+    try {
+      return encodeMessage(message);
+    } catch (error) {
+      this.onError(error);
+      return '';
     }
   }
 }

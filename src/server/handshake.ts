@@ -48,11 +48,12 @@ export class Handshake {
       heartbeat: { interval: options.heartbeat.interval, timeout: options.heartbeat.timeout },
       limits: {
         maxPayload: options.limits.maxPayload,
+        maxDepth: options.limits.maxDepth,
         maxSubscriptions: options.limits.maxSubscriptions,
         maxInFlight: options.limits.maxInFlight,
       },
     });
-    for (const [early, length] of connection.early.splice(0)) this.hub.dispatch(connection, early, length);
+    for (const [early, text] of connection.early.splice(0)) this.hub.dispatch(connection, early, text);
   }
 
   /** The connection's identity; undefined when refused (the connection is then closed). */
@@ -84,15 +85,17 @@ export class Handshake {
     let session = hub.sessions.get(resume.session);
     if (session === undefined) {
       const record = await hub.store.loadSession(resume.session);
+      // Checked against the record: a restored session takes the identity of the connection.
       if (record === undefined || record.identity !== (identity?.id ?? null)) return undefined;
       // Another connection may have restored it while the store answered.
       session = hub.sessions.get(resume.session) ?? Session.fromRecord(record, identity);
-      hub.sessions.set(session.id, session);
     }
     const now = hub.clock.now();
     if (session.expiresAt !== null && session.expiresAt <= now) return undefined;
     if ((session.identity?.id ?? null) !== (identity?.id ?? null)) return undefined;
     if (!tokenMatches(resume.token, session.tokenHash)) return undefined;
+    // Only a session the client proved it owns joins the live ones (a wrong guess leaves nothing behind).
+    hub.sessions.set(session.id, session);
     return session;
   }
 }

@@ -4,7 +4,7 @@ import {
   HoldfastError,
   isValidTopic,
   jsonCodec,
-  payloadSize,
+  measurePayload,
   systemClock,
   type ClientFrame,
   type Clock,
@@ -18,10 +18,14 @@ import { Delivery } from './delivery.js';
 import { Handshake } from './handshake.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_LIMITS, DEFAULTS, type HubOptions, type RequestHandler, type ResolvedLimits } from './options.js';
+import { RequestRegistry } from './request-registry.js';
 import type { Session } from './session.js';
 import { Subscriptions } from './subscriptions.js';
 import { Sweeper } from './sweeper.js';
 import { TopicDirectory } from './topics.js';
+
+/** Frames a client may send after hello and before welcome (our client sends none). */
+const MAX_EARLY_FRAMES = 1000;
 
 export interface ResolvedHubOptions {
   authenticate: HubOptions['authenticate'];
@@ -51,6 +55,7 @@ export class Hub {
   readonly appends: AppendBatcher;
   readonly acks: AckScheduler;
   readonly sessions = new Map<string, Session>();
+  readonly requests = new RequestRegistry();
   readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly handshake = new Handshake(this);
@@ -88,11 +93,7 @@ export class Hub {
       this.options.limits.maxInFlight,
       this.options.limits.maxBufferedBytes,
       // Deferred: the gap is found inside a pump, which must finish before the restart pumps again.
-      (subscription, info) =>
-        queueMicrotask(() => {
-          const settings = this.topics.resolve(subscription.topic);
-          if (settings !== undefined) this.subscriptions.reposition(subscription, settings, info).catch(this.options.onError);
-        }),
+      (subscription) => queueMicrotask(() => void this.subscriptions.reposition(subscription)),
       this.options.onError,
     );
     this.unlisten = this.store.listen((event) => this.delivery.handle(event));
@@ -117,7 +118,16 @@ export class Hub {
     return connection;
   }
 
+  /** One frame from a transport. Never throws: whatever goes wrong stays with this connection. */
   receive(connection: Connection, text: string, isBinary = false): void {
+    try {
+      this.receiveFrame(connection, text, isBinary);
+    } catch (error) {
+      this.internal(connection, error);
+    }
+  }
+
+  private receiveFrame(connection: Connection, text: string, isBinary: boolean): void {
     if (connection.state === 'closed') return;
     connection.receivedSinceSweep = true;
     const wait = connection.rate.take(this.clock.now());
@@ -125,7 +135,8 @@ export class Hub {
     if (isBinary) return this.fail(connection, ErrorCode.MalformedFrame, CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
     const decoded = jsonCodec.decodeClientFrame(text);
     if (!decoded.ok) {
-      if (decoded.code === ErrorCode.UnknownFrameType && connection.state === 'open') return this.refuse(connection, decoded.code, decoded.message);
+      // An unknown type is forward compatibility, not a violation, once hello has arrived.
+      if (decoded.code === ErrorCode.UnknownFrameType && connection.state !== 'greeting') return this.refuse(connection, decoded.code, decoded.message);
       const code = connection.state === 'greeting' && decoded.code === ErrorCode.UnknownFrameType ? ErrorCode.HelloRequired : decoded.code;
       return this.fail(connection, code, CloseCode.ProtocolViolation, decoded.message);
     }
@@ -137,15 +148,18 @@ export class Hub {
         return;
       case 'authenticating':
         if (frame.type === 'hello') return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
-        connection.early.push([frame, text.length]);
+        if (connection.early.length >= MAX_EARLY_FRAMES) {
+          return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, `more than ${MAX_EARLY_FRAMES} frames before welcome`);
+        }
+        connection.early.push([frame, text]);
         return;
       case 'open':
-        return this.dispatch(connection, frame, text.length);
+        return this.dispatch(connection, frame, text);
     }
   }
 
-  /** Handles one frame of an open connection. `length` is the frame's size in characters. */
-  dispatch(connection: Connection, frame: ClientFrame, length: number): void {
+  /** Handles one frame of an open connection; `text` is the frame as received. */
+  dispatch(connection: Connection, frame: ClientFrame, text: string): void {
     switch (frame.type) {
       case 'hello':
         return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
@@ -155,9 +169,9 @@ export class Hub {
       case 'unsub':
         return this.subscriptions.unsubscribe(connection, frame.topic);
       case 'pub':
-        return this.inbound.pub(connection, frame, length);
+        return this.inbound.pub(connection, frame, text);
       case 'req':
-        return this.inbound.req(connection, frame, length);
+        return this.inbound.req(connection, frame, text);
       case 'ack':
         return this.subscriptions.acknowledge(connection, frame);
       case 'ping':
@@ -180,13 +194,15 @@ export class Hub {
     this.acks.forget(connection);
     if (connection.resumeTimer !== undefined) this.clock.clearTimeout(connection.resumeTimer);
     for (const subscription of connection.subscriptions.values()) this.delivery.stop(subscription);
-    connection.subscriptions.clear();
     const session = connection.session;
     if (session !== null && session.connection === connection) {
+      // Cursors of topics this connection no longer had are of no use to a resume.
+      for (const topic of session.cursors.keys()) if (!connection.subscriptions.has(topic)) session.cursors.delete(topic);
       session.connection = null;
       session.expiresAt = this.clock.now() + this.options.sessionTtl;
       this.persist(session);
     }
+    connection.subscriptions.clear();
   }
 
   /** The transport's send buffer drained. */
@@ -226,15 +242,15 @@ export class Hub {
   private throttle(connection: Connection, wait: number): void {
     if (connection.resumeTimer !== undefined) return;
     this.refuse(connection, ErrorCode.RateLimited, `more than ${this.options.limits.messageRate.perSecond} frames per second; reading is slowed down`);
-    if (connection.socket.pauseReading === undefined) return;
-    connection.socket.pauseReading();
+    connection.holdReading('rate');
     const resume = (): void => {
       connection.resumeTimer = undefined;
       if (connection.state === 'closed') return;
       const more = connection.rate.waitTime(this.clock.now());
       if (more > 0) connection.resumeTimer = this.clock.setTimeout(resume, more);
-      else connection.socket.resumeReading?.();
+      else connection.releaseReading('rate');
     };
+    // Also without pauseReading (a transport that cannot), the timer ends the episode: one error each.
     connection.resumeTimer = this.clock.setTimeout(resume, wait);
   }
 
@@ -272,6 +288,7 @@ export class Hub {
 
   /** Saves changed sessions to the store, batched per event-loop turn. */
   persist(session: Session): void {
+    if (this.closing) return; // close() saves everything once, before the store goes away
     this.dirty.add(session);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -291,9 +308,11 @@ export class Hub {
     if (!isValidTopic(topic)) throw new HoldfastError(ErrorCode.InvalidTopic, `invalid topic name "${String(topic)}"`);
     const settings = this.topics.resolve(topic);
     if (settings === undefined) throw new HoldfastError(ErrorCode.UnknownTopic, `unknown topic "${topic}"`);
-    if (payloadSize(data) > this.options.limits.maxPayload) {
-      throw new HoldfastError(ErrorCode.PayloadTooLarge, `data is larger than ${this.options.limits.maxPayload} bytes`);
-    }
+    const { maxPayload, maxDepth } = this.options.limits;
+    const measure = measurePayload(data, maxDepth);
+    if (measure === undefined) throw new HoldfastError(ErrorCode.InvalidPayload, 'data is not JSON-serialisable');
+    if (measure.depth > maxDepth) throw new HoldfastError(ErrorCode.InvalidPayload, `data nests deeper than ${maxDepth} levels`);
+    if (measure.bytes > maxPayload) throw new HoldfastError(ErrorCode.PayloadTooLarge, `data is larger than ${maxPayload} bytes`);
     const message = options.key === undefined ? { topic, data } : { topic, data, key: options.key };
     if (settings.mode === 'volatile') {
       await this.store.broadcast(message);
@@ -306,6 +325,12 @@ export class Hub {
   /** Registers (or replaces) a request handler. */
   handle(method: string, handler: RequestHandler): void {
     this.options.handlers[method] = handler;
+  }
+
+  /** Restarts subscriptions that wait on a failed store read or reposition (the sweeper calls it). */
+  retryStalled(): void {
+    this.delivery.retryBlocked();
+    this.subscriptions.retryRepositions();
   }
 
   /** Runs one sweep now (heartbeats, expiry, retention); the sweeper's timer does this by itself. */
@@ -327,7 +352,8 @@ export class Hub {
     for (const connection of [...this.connections]) {
       this.fail(connection, ErrorCode.ServerShutdown, CloseCode.GoingAway, 'the server is shutting down', 1000);
     }
-    await this.flushSessions();
+    this.dirty.clear();
+    await this.store.saveSessions([...this.sessions.values()].map((session) => session.toRecord())).catch(this.options.onError);
     this.unlisten();
     if (this.ownsStore) await this.store.close();
   }

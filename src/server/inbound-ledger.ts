@@ -51,8 +51,14 @@ export class InboundLedger {
     return true;
   }
 
-  confirmReplies(seqs: readonly number[]): void {
-    for (const seq of seqs) this.replies.delete(seq);
+  /** The client received these replies; returns the ones that were kept. */
+  confirmReplies(seqs: readonly number[]): KeptReply[] {
+    const confirmed: KeptReply[] = [];
+    for (const seq of seqs) {
+      const reply = this.replies.get(seq);
+      if (reply !== undefined && this.replies.delete(seq)) confirmed.push(reply);
+    }
+    return confirmed;
   }
 
   doneAboveList(): number[] {

@@ -1,7 +1,10 @@
 import {
+  CloseCode,
   ErrorCode,
   isHoldfastError,
   isValidTopic,
+  jsonDepth,
+  measurePayload,
   payloadSize,
   type ErrorBody,
   type PubFrame,
@@ -11,8 +14,11 @@ import {
 import type { KeptReply } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
+import type { Outcome } from './request-registry.js';
 import type { Session } from './session.js';
 import type { ResolvedTopic } from './topics.js';
+
+type ReliablePub = PubFrame & { seq: number; id: string };
 
 /**
  * Client-to-server frames: `pub` (reliable or fire-and-forget) and `req`. Reliable frames are
@@ -22,149 +28,186 @@ import type { ResolvedTopic } from './topics.js';
 export class Inbound {
   constructor(private readonly hub: Hub) {}
 
-  pub(connection: Connection, frame: PubFrame, frameLength: number): void {
+  pub(connection: Connection, frame: PubFrame, text: string): void {
     const session = connection.session!;
     if (frame.seq === undefined) {
-      this.inOrder(session, () => this.fireAndForget(connection, frame, frameLength));
+      this.inOrder(session, () => this.fireAndForget(connection, frame, text));
       return;
     }
-    const seq = frame.seq;
-    if (!this.isNew(connection, seq)) return;
-    session.ledger.begin(seq);
+    if (!this.isNew(connection, frame.seq)) return;
+    session.ledger.begin(frame.seq);
     // Checks may be asynchronous; the session queue keeps publishes in the order they were sent.
-    this.inOrder(session, () => this.reliablePub(connection, session, frame as PubFrame & { seq: number; id: string }, frameLength));
+    this.inOrder(session, () => this.reliablePub(connection, session, frame as ReliablePub, text));
   }
 
-  req(connection: Connection, frame: ReqFrame, frameLength: number): void {
+  req(connection: Connection, frame: ReqFrame, text: string): void {
     const session = connection.session!;
     if (!this.isNew(connection, frame.seq)) return;
     session.ledger.begin(frame.seq);
-    void this.runRequest(session, connection, frame, frameLength);
+    this.runRequest(session, connection, frame, text).catch((error: unknown) => {
+      this.hub.options.onError(error);
+      this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.Internal, message: 'internal server error' } });
+    });
   }
 
-  /** Answers a resend of a processed or in-progress frame; true for a frame never seen. */
+  /** Answers a resend of a processed frame; true for a frame never seen. */
   private isNew(connection: Connection, seq: number): boolean {
-    const session = connection.session!;
-    const status = session.ledger.status(seq);
+    const { ledger } = connection.session!;
+    const ahead = this.hub.options.limits.maxSeqAhead;
+    if (seq > ledger.lastSeq + ahead) {
+      // Skipping seqs would grow the ledger without bound; no client numbering from 1 does this.
+      this.hub.fail(connection, ErrorCode.InvalidFrame, CloseCode.ProtocolViolation, `seq ${seq} is more than ${ahead} ahead of the last processed (${ledger.lastSeq})`);
+      return false;
+    }
+    const status = ledger.status(seq);
     if (status === 'done') {
-      const kept = session.ledger.replies.get(seq);
+      const kept = ledger.replies.get(seq);
       if (kept !== undefined) connection.send(replyFrame(kept));
       connection.ackOwed = true;
-      this.hub.acks.note(connection);
+      this.ackSoon(connection);
     }
     return status === 'new';
   }
 
-  private async reliablePub(connection: Connection, session: Session, frame: PubFrame & { seq: number; id: string }, frameLength: number): Promise<void> {
+  private async reliablePub(connection: Connection, session: Session, frame: ReliablePub, text: string): Promise<void> {
     const { hub } = this;
-    const checked = this.check(connection, frame.topic, frame.data, frameLength);
-    const refusal = checked instanceof Promise ? await checked : checked;
-    if (typeof refusal !== 'object' || !('mode' in refusal)) return this.finish(session, frame.seq, { ok: false, error: refusal });
-    const settings = refusal;
+    const checked = this.check(connection, frame.topic, frame.data, text);
+    const settings = checked instanceof Promise ? await checked : checked;
+    if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
+    const key = dedupKey(session, frame.id);
     const done = () => this.finish(session, frame.seq);
     const failed = (error: unknown) => {
       hub.options.onError(error);
       this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; the message was not stored' } });
     };
     if (settings.mode === 'volatile') {
-      hub.store.broadcast(message(frame)).then(done, failed);
+      // Nothing is stored, so the id is claimed on its own to keep a resend from a new session out.
+      hub.store
+        .claimIds([key], hub.options.dedupWindow, hub.clock.now())
+        .then(([fresh]) => (fresh ? hub.store.broadcast(message(frame)) : undefined))
+        .then(done, failed);
       return;
     }
     hub.appends
-      .add({
-        ...message(frame),
-        compact: settings.mode === 'latest',
-        dedupKey: dedupKey(session, frame.id),
-        dedupTtlMs: hub.options.dedupWindow,
-        time: hub.clock.now(),
-      })
+      .add({ ...message(frame), compact: settings.mode === 'latest', dedupKey: key, dedupTtlMs: hub.options.dedupWindow, time: hub.clock.now() })
       .then(done, failed);
   }
 
-  private async fireAndForget(connection: Connection, frame: PubFrame, frameLength: number): Promise<void> {
+  private async fireAndForget(connection: Connection, frame: PubFrame, text: string): Promise<void> {
     const { hub } = this;
-    const checked = this.check(connection, frame.topic, frame.data, frameLength);
+    const checked = this.check(connection, frame.topic, frame.data, text);
     const settings = checked instanceof Promise ? await checked : checked;
-    if (!('mode' in settings)) return hub.refuse(connection, settings.code, settings.message, { topic: frame.topic, for: 'pub' });
+    const about = { topic: frame.topic, for: 'pub' as const };
+    if (!('mode' in settings)) return hub.refuse(connection, settings.code, settings.message, about);
     const failed = (error: unknown) => {
       hub.options.onError(error);
-      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; the message was not stored', { topic: frame.topic, for: 'pub' });
+      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; the message was not stored', about);
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else hub.appends.add({ ...message(frame), compact: settings.mode === 'latest', time: hub.clock.now() }).catch(failed);
   }
 
-  private async runRequest(session: Session, connection: Connection, frame: ReqFrame, frameLength: number): Promise<void> {
+  private async runRequest(session: Session, connection: Connection, frame: ReqFrame, text: string): Promise<void> {
     const { hub } = this;
+    const reply = (outcome: Outcome) => this.finish(session, frame.seq, outcome, frame.id);
     const handler = hub.options.handlers[frame.method];
     if (handler === undefined || !Object.hasOwn(hub.options.handlers, frame.method)) {
-      return this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.UnknownMethod, message: `no handler for method "${frame.method}"` } });
+      return reply({ ok: false, error: { code: ErrorCode.UnknownMethod, message: `no handler for method "${frame.method}"` } });
     }
-    const tooLarge = this.payloadError(frame.data, frameLength);
-    if (tooLarge !== undefined) return this.finish(session, frame.seq, { ok: false, error: tooLarge });
+    const invalid = this.payloadError(frame.data, text);
+    if (invalid !== undefined) return reply({ ok: false, error: invalid });
+
+    const key = dedupKey(session, frame.id);
+    const earlier = hub.requests.find(key);
+    if (earlier !== undefined) return reply(await earlier); // resent into a new session: the first run's reply
     try {
-      const [fresh] = await hub.store.claimIds([dedupKey(session, frame.id)], hub.options.dedupWindow, hub.clock.now());
+      const [fresh] = await hub.store.claimIds([key], hub.options.dedupWindow, hub.clock.now());
       if (!fresh) {
-        const error = { code: ErrorCode.DuplicateRequest, message: 'this request was already processed in an earlier session' };
-        return this.finish(session, frame.seq, { ok: false, error });
+        return reply({ ok: false, error: { code: ErrorCode.DuplicateRequest, message: 'this request was already processed and its reply is no longer known' } });
       }
     } catch (error) {
       hub.options.onError(error);
-      return this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; send the request again' } });
+      return reply({ ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; send the request again' } });
     }
+    const settle = hub.requests.begin(key, session);
+    const outcome = await this.handle(handler, frame, session, connection);
+    settle(outcome);
+    reply(outcome);
+  }
+
+  /** Runs a handler; its result must be a reply the wire can carry. */
+  private async handle(handler: NonNullable<Hub['options']['handlers'][string]>, frame: ReqFrame, session: Session, connection: Connection): Promise<Outcome> {
+    const { hub } = this;
     try {
       const data = await handler(frame.data, { identity: connection.identity, session: session.id, method: frame.method });
-      this.finish(session, frame.seq, { ok: true, data: data === undefined ? null : data });
+      const measure = measurePayload(data ?? null, hub.options.limits.maxDepth);
+      if (measure === undefined || measure.depth > hub.options.limits.maxDepth) {
+        hub.options.onError(new Error(`the "${frame.method}" handler returned a value JSON cannot carry`));
+        return { ok: false, error: { code: ErrorCode.HandlerError, message: 'the request handler returned an invalid reply' } };
+      }
+      return { ok: true, data: data === undefined ? null : data };
     } catch (error) {
       if (!isHoldfastError(error)) hub.options.onError(error);
-      const body = isHoldfastError(error) ? error.toBody() : { code: ErrorCode.HandlerError, message: 'the request handler failed' };
-      this.finish(session, frame.seq, { ok: false, error: body });
+      return { ok: false, error: isHoldfastError(error) ? error.toBody() : { code: ErrorCode.HandlerError, message: 'the request handler failed' } };
     }
   }
 
   /** The topic's settings when the publish may go ahead, or why not. */
-  private check(connection: Connection, topic: string, data: unknown, frameLength: number): ResolvedTopic | ErrorBody | Promise<ResolvedTopic | ErrorBody> {
+  private check(connection: Connection, topic: string, data: unknown, text: string): ResolvedTopic | ErrorBody | Promise<ResolvedTopic | ErrorBody> {
     const { hub } = this;
     if (!isValidTopic(topic)) return { code: ErrorCode.InvalidTopic, message: 'topic names have 1 to 256 characters and no control characters' };
     const settings = hub.topics.resolve(topic);
     if (settings === undefined) return { code: ErrorCode.UnknownTopic, message: `unknown topic "${topic}"` };
-    const tooLarge = this.payloadError(data, frameLength);
-    if (tooLarge !== undefined) return tooLarge;
+    const invalid = this.payloadError(data, text);
+    if (invalid !== undefined) return invalid;
     const forbidden = { code: ErrorCode.Forbidden, message: `not allowed to publish to "${topic}"` };
     const allowed = hub.authorized(connection, topic, 'publish');
     if (allowed instanceof Promise) return allowed.then((yes) => (yes ? settings : forbidden));
     return allowed ? settings : forbidden;
   }
 
-  private payloadError(data: unknown, frameLength: number): ErrorBody | undefined {
-    const max = this.hub.options.limits.maxPayload;
+  /** Why `data` (inside the frame `text`) cannot be stored or re-encoded, if it cannot. */
+  private payloadError(data: unknown, text: string): ErrorBody | undefined {
+    const { maxPayload, maxDepth } = this.hub.options.limits;
+    // The frame object itself is one level around `data`.
+    if (jsonDepth(text, maxDepth + 1) > maxDepth + 1) {
+      return { code: ErrorCode.InvalidPayload, message: `data nests deeper than ${maxDepth} levels` };
+    }
     // A frame of at most max/3 characters cannot hold more than max UTF-8 bytes: skip measuring.
-    if (frameLength * 3 <= max || payloadSize(data) <= max) return undefined;
-    return { code: ErrorCode.PayloadTooLarge, message: `data is larger than ${max} bytes` };
+    if (text.length * 3 <= maxPayload || payloadSize(data) <= maxPayload) return undefined;
+    return { code: ErrorCode.PayloadTooLarge, message: `data is larger than ${maxPayload} bytes` };
   }
 
   /** Records a frame as processed, sends its reply first and then (batched) the ack covering it. */
-  private finish(session: Session, seq: number, outcome?: Omit<KeptReply, 'seq'>): void {
-    const reply = outcome === undefined ? undefined : { seq, ...outcome };
+  private finish(session: Session, seq: number, outcome?: Outcome, id?: string): void {
+    const reply: KeptReply | undefined = outcome === undefined ? undefined : id === undefined ? { seq, ...outcome } : { seq, id, ...outcome };
+    const { hub } = this;
     const { ledger } = session;
     ledger.complete(seq, reply);
-    if (ledger.replies.size > this.hub.options.limits.maxKeptReplies) {
-      // A client that never confirms replies must not grow the session without bound.
-      const oldest = ledger.replies.keys().next().value;
-      if (oldest !== undefined) ledger.replies.delete(oldest);
-    }
     const connection = session.connection;
     if (connection !== null) {
       if (reply !== undefined) connection.send(replyFrame(reply));
-      if (ledger.hasPending()) {
-        this.hub.acks.note(connection);
-      } else {
-        // Caught up with everything received: waiting longer would only delay the client's window.
-        this.hub.acks.forget(connection);
-        connection.flushAck();
-      }
+      // A client that never confirms replies must not grow the session without bound: it waits.
+      if (ledger.replies.size >= hub.options.limits.maxKeptReplies) connection.holdReading('replies');
+      this.ackSoon(connection);
     }
-    this.hub.persist(session);
+    if (!hub.sessions.has(session.id)) {
+      // The session ended while this ran: nobody can ask for the reply any more.
+      if (id !== undefined) hub.requests.forget(dedupKey(session, id));
+      return;
+    }
+    hub.persist(session);
+  }
+
+  /** Acks at once when every frame received is processed; otherwise batched. */
+  private ackSoon(connection: Connection): void {
+    if (connection.session!.ledger.hasPending()) {
+      this.hub.acks.note(connection);
+      return;
+    }
+    // Caught up with everything received: waiting longer would only delay the client's window.
+    this.hub.acks.forget(connection);
+    connection.flushAck();
   }
 
   /** Runs session work strictly in arrival order, waiting only for work that is asynchronous. */
@@ -194,8 +237,12 @@ function message(frame: PubFrame): { topic: string; data: unknown; key?: string 
   return frame.key === undefined ? { topic: frame.topic, data: frame.data } : { topic: frame.topic, data: frame.data, key: frame.key };
 }
 
-/** Ids are scoped to the identity, so one client cannot suppress another's messages by reusing ids. */
-function dedupKey(session: Session, id: string): string {
+/**
+ * Ids are scoped to the identity, so an authenticated client cannot suppress another's messages
+ * by reusing ids. Anonymous clients share one scope: ids are random, so only a client that knows
+ * another's id could collide with it.
+ */
+export function dedupKey(session: Session, id: string): string {
   return `${session.identity?.id ?? ''}\u0000${id}`;
 }
 

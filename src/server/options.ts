@@ -62,6 +62,8 @@ export type TopicTable = Record<string, TopicOptions> | ((topic: string) => Topi
 export interface ServerLimitsOptions {
   /** Largest `data`, in UTF-8 bytes of its JSON. @default 1048576 */
   maxPayload?: number;
+  /** How deeply `data` may nest arrays and objects; deeper is refused with INVALID_PAYLOAD. @default 64 */
+  maxDepth?: number;
   /** @default 100 */
   maxSubscriptions?: number;
   /** Messages sent and not yet acknowledged per subscription before pushing pauses. @default 1000 */
@@ -72,8 +74,17 @@ export interface ServerLimitsOptions {
   messageRate?: { perSecond: number; burst: number };
   /** Open connections per remote address. @default Infinity */
   maxConnectionsPerAddress?: number;
-  /** Replies kept per session until confirmed; beyond it new requests wait. @default 1000 */
+  /**
+   * Replies kept per session until the client confirms them; at the limit the server stops reading
+   * the connection until confirmations arrive. Keep it at least the clients' outboxLimit.
+   * @default 10000
+   */
   maxKeptReplies?: number;
+  /**
+   * How far a reliable frame's seq may run ahead of the last processed one (a client numbering
+   * from 1 stays within its outbox size); further is a protocol violation. @default 20000
+   */
+  maxSeqAhead?: number;
 }
 
 export interface HubOptions {
@@ -109,24 +120,28 @@ export interface HubOptions {
 
 export interface ResolvedLimits {
   maxPayload: number;
+  maxDepth: number;
   maxSubscriptions: number;
   maxInFlight: number;
   maxBufferedBytes: number;
   messageRate: { perSecond: number; burst: number };
   maxConnectionsPerAddress: number;
   maxKeptReplies: number;
+  maxSeqAhead: number;
 }
 
 export const DEFAULT_RETENTION: Required<RetentionPolicy> = { maxCount: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 };
 
 export const DEFAULT_LIMITS: ResolvedLimits = {
   maxPayload: 1024 * 1024,
+  maxDepth: 64,
   maxSubscriptions: 100,
   maxInFlight: 1000,
   maxBufferedBytes: 1024 * 1024,
   messageRate: { perSecond: 10_000, burst: 20_000 },
   maxConnectionsPerAddress: Infinity,
-  maxKeptReplies: 1000,
+  maxKeptReplies: 10_000,
+  maxSeqAhead: 20_000,
 };
 
 export const DEFAULTS = {

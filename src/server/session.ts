@@ -42,7 +42,9 @@ export class Session {
   /** Restores a session from its stored record; `identity` is the connection's, already checked. */
   static fromRecord(record: SessionRecord, identity: Identity | null): Session {
     const ledger = new InboundLedger(record.lastSeq, record.doneAbove, record.replies);
-    return new Session(record.id, identity, record.tokenHash, ledger, new Map(Object.entries(record.cursors)));
+    const session = new Session(record.id, identity, record.tokenHash, ledger, new Map(Object.entries(record.cursors)));
+    session.expiresAt = record.expiresAt;
+    return session;
   }
 
   /** Issues a new resume token; every earlier token stops working. */

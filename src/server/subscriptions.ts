@@ -1,12 +1,16 @@
-import { ErrorCode, isValidTopic, type ClientAckFrame, type SubFrame, type SubscribedFrame } from '../protocol/index.js';
+import { ErrorCode, isValidTopic, measurePayload, type ClientAckFrame, type SubFrame, type SubscribedFrame } from '../protocol/index.js';
 import type { StreamInfo } from '../store/types.js';
 import type { Connection } from './connection.js';
 import { ServerSubscription } from './delivery.js';
 import type { Hub } from './hub.js';
+import { dedupKey } from './inbound.js';
 import type { ResolvedTopic } from './topics.js';
 
 /** `sub`, `unsub` and client acks of offsets, with the recovery rules of PROTOCOL.md. */
 export class Subscriptions {
+  /** Held subscriptions whose reposition failed, for the sweeper to try again. */
+  private readonly retry = new Set<ServerSubscription>();
+
   constructor(private readonly hub: Hub) {}
 
   async subscribe(connection: Connection, frame: SubFrame): Promise<void> {
@@ -28,7 +32,9 @@ export class Subscriptions {
 
     try {
       if (!(await hub.authorized(connection, topic, 'subscribe'))) {
-        if (current()) connection.subscriptions.delete(topic);
+        // A refusal of a sub the client already replaced would fail its newer subscription.
+        if (!current()) return;
+        connection.subscriptions.delete(topic);
         return hub.refuse(connection, ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`, { topic, for: 'sub' });
       }
       if (settings.mode === 'volatile') {
@@ -45,13 +51,14 @@ export class Subscriptions {
         this.begin(connection, subscription, info.epoch, offset, { recovering: true, recovered: true });
         return;
       }
-      if (position !== undefined) return await this.reposition(subscription, settings, info);
+      if (position !== undefined) return this.startUnrecoverable(subscription, settings, info);
       const from = frame.from ?? (settings.mode === 'latest' ? 'start' : 'now');
       const offset = from === 'start' ? info.first - 1 : info.head;
       this.begin(connection, subscription, info.epoch, offset, { recovering: false, recovered: true });
     } catch (error) {
       hub.options.onError(error);
-      if (current()) connection.subscriptions.delete(topic);
+      if (!current()) return;
+      connection.subscriptions.delete(topic);
       hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; subscribe again', { topic, for: 'sub' });
     }
   }
@@ -70,33 +77,61 @@ export class Subscriptions {
     const session = connection.session!;
     for (const [topic, offset] of Object.entries(frame.offsets ?? {})) {
       const subscription = connection.subscriptions.get(topic);
-      if (subscription === undefined || subscription.mode === 'volatile') continue;
+      // A held subscription is being (re)positioned: an ack for its old offsets means nothing now.
+      if (subscription === undefined || subscription.mode === 'volatile' || subscription.state === 'held') continue;
       this.hub.delivery.acknowledge(subscription, offset);
       session.cursors.set(topic, { epoch: subscription.epoch, offset: subscription.acked });
     }
-    if (frame.replies !== undefined) session.ledger.confirmReplies(frame.replies);
+    if (frame.replies !== undefined) {
+      for (const reply of session.ledger.confirmReplies(frame.replies)) {
+        if (reply.id !== undefined) this.hub.requests.forget(dedupKey(session, reply.id));
+      }
+      if (session.ledger.replies.size < this.hub.options.limits.maxKeptReplies) connection.releaseReading('replies');
+    }
     this.hub.persist(session);
   }
 
   /**
-   * The position cannot be served (trimmed, or a new epoch): tell the client `recovered: false`
-   * with the snapshot or from the oldest retained message, then go on from there.
+   * The position of a running subscription can no longer be served (trimmed while it lagged, or the
+   * stream has a new epoch): tell the client `recovered: false` and go on from there. A failure
+   * (store, snapshot hook) is retried by the sweeper; the subscription is never left stuck.
    */
-  async reposition(subscription: ServerSubscription, settings: ResolvedTopic, info?: StreamInfo): Promise<void> {
+  async reposition(subscription: ServerSubscription): Promise<void> {
     const { hub } = this;
+    const current = () => !subscription.closed && subscription.connection.subscriptions.get(subscription.topic) === subscription;
+    try {
+      const settings = hub.topics.resolve(subscription.topic);
+      const info = await hub.store.info(subscription.topic);
+      if (current() && settings !== undefined) await this.startUnrecoverable(subscription, settings, info);
+    } catch (error) {
+      hub.options.onError(error);
+      if (current()) this.retry.add(subscription);
+    }
+  }
+
+  /** Called by the sweeper: repositions whose store read or snapshot failed try again. */
+  retryRepositions(): void {
+    for (const subscription of this.retry) {
+      this.retry.delete(subscription);
+      void this.reposition(subscription);
+    }
+  }
+
+  /** `recovered: false`: the snapshot and new messages, or without one every retained message. */
+  private async startUnrecoverable(subscription: ServerSubscription, settings: ResolvedTopic, stream: StreamInfo): Promise<void> {
     const { connection, topic } = subscription;
     const current = () => !subscription.closed && connection.subscriptions.get(topic) === subscription;
-    const stream = info ?? (await hub.store.info(topic));
+    const snapshot = settings.snapshot === undefined ? undefined : await settings.snapshot(topic, { identity: connection.identity, session: connection.session!.id });
     if (!current()) return;
-    if (settings.snapshot !== undefined) {
-      const session = connection.session!;
-      const snapshot = await settings.snapshot(topic, { identity: connection.identity, session: session.id });
-      if (!current()) return;
-      // head was read before the snapshot, so the snapshot may already include what follows it.
-      this.begin(connection, subscription, stream.epoch, stream.head, { recovering: true, recovered: false, snapshot });
+    if (snapshot === undefined) {
+      this.begin(connection, subscription, stream.epoch, stream.first - 1, { recovering: true, recovered: false });
       return;
     }
-    this.begin(connection, subscription, stream.epoch, stream.first - 1, { recovering: true, recovered: false });
+    const { maxDepth } = this.hub.options.limits;
+    const measure = measurePayload(snapshot, maxDepth);
+    if (measure === undefined || measure.depth > maxDepth) throw new Error(`the snapshot of "${topic}" is not JSON within ${maxDepth} levels`);
+    // head was read before the snapshot, so the snapshot may already include what follows it.
+    this.begin(connection, subscription, stream.epoch, stream.head, { recovering: true, recovered: false, snapshot });
   }
 
   private begin(

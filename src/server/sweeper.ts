@@ -1,5 +1,7 @@
 import { CloseCode, ErrorCode, type TimerHandle } from '../protocol/index.js';
 import type { Hub } from './hub.js';
+import { dedupKey } from './inbound.js';
+import type { Session } from './session.js';
 
 const PING_TEXT = JSON.stringify({ type: 'ping' });
 /** Age-based retention and the store's own expiry run every this many sweeps, not every one. */
@@ -49,7 +51,7 @@ export class Sweeper {
     }
     this.expireSessions(now);
     this.trim(now);
-    hub.delivery.retryBlocked();
+    hub.retryStalled();
     this.sweeps++;
   }
 
@@ -58,6 +60,7 @@ export class Sweeper {
     for (const [id, session] of hub.sessions) {
       if (session.connection === null && session.expiresAt !== null && session.expiresAt <= now && !session.inboundRunning) {
         hub.sessions.delete(id);
+        hub.requests.forgetSession(session, requestKeys(session));
         hub.store.deleteSession(id).catch(hub.options.onError);
       }
     }
@@ -77,4 +80,8 @@ export class Sweeper {
     }
     topics.clear();
   }
+}
+
+function* requestKeys(session: Session): Iterable<string> {
+  for (const reply of session.ledger.replies.values()) if (reply.id !== undefined) yield dedupKey(session, reply.id);
 }

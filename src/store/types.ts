@@ -86,6 +86,8 @@ export type StoreListener = (event: StoreEvent) => void;
 /** A reply kept until the client confirms it (see PROTOCOL.md, `reply`). */
 export interface KeptReply {
   seq: number;
+  /** The request's id, when it was a request (so a resend into a new session finds the reply). */
+  id?: string;
   ok: boolean;
   data?: unknown;
   error?: { code: string; message: string };

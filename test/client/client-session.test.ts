@@ -158,7 +158,7 @@ describe('HoldfastClient: publish', () => {
   });
 
   it('checks the payload against welcome.limits.maxPayload, counting UTF-8 bytes', async () => {
-    const h = await startOpen({}, { limits: { maxPayload: 10, maxSubscriptions: 1, maxInFlight: 1 } });
+    const h = await startOpen({}, { limits: { maxPayload: 10, maxDepth: 64, maxSubscriptions: 1, maxInFlight: 1 } });
     await assert.rejects(h.client.publish('t', 'ééééé'), (e: HoldfastError) => e.code === 'PAYLOAD_TOO_LARGE'); // 12 bytes
     void h.client.publish('t', 'éééé'); // 10 bytes
     assert.equal(h.socket.sentOf('pub').length, 1);
@@ -168,8 +168,16 @@ describe('HoldfastClient: publish', () => {
     const h = await startOpen();
     await assert.rejects(h.client.publish('', 1), (e: HoldfastError) => e.code === 'INVALID_TOPIC');
     await assert.rejects(h.client.publish('a\nb', 1), (e: HoldfastError) => e.code === 'INVALID_TOPIC');
-    await assert.rejects(h.client.publish('t', 10n), (e: HoldfastError) => e.code === 'INVALID_FRAME');
+    await assert.rejects(h.client.publish('t', 10n), (e: HoldfastError) => e.code === 'INVALID_PAYLOAD');
     assert.equal(h.socket.sentOf('pub').length, 0);
+  });
+
+  it('rejects data nested deeper than welcome.limits.maxDepth locally', async () => {
+    const h = await startOpen({}, { limits: { maxPayload: 1 << 20, maxDepth: 3, maxSubscriptions: 1, maxInFlight: 1 } });
+    await assert.rejects(h.client.publish('t', [[[[1]]]]), (e: HoldfastError) => e.code === 'INVALID_PAYLOAD');
+    await assert.rejects(h.client.request('m', { a: { b: { c: {} } } }), (e: HoldfastError) => e.code === 'INVALID_PAYLOAD');
+    void h.client.publish('t', [[['three levels, with "[[[[" inside a string']]]);
+    assert.equal(h.socket.sentOf('pub').length, 1);
   });
 });
 

@@ -92,7 +92,7 @@ export function welcomeFrame(): WelcomeFrame {
     token: 't1',
     resumed: false,
     heartbeat: { interval: 25_000, timeout: 20_000 },
-    limits: { maxPayload: 1024 * 1024, maxSubscriptions: 100, maxInFlight: 1000 },
+    limits: { maxPayload: 1024 * 1024, maxDepth: 64, maxSubscriptions: 100, maxInFlight: 1000 },
   };
 }
 

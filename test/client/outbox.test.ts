@@ -105,6 +105,16 @@ describe('Outbox', () => {
     assert.equal(outbox.add(pub()).frame.seq, 4);
   });
 
+  it('drops entries that already have their reply when renumbering', async () => {
+    const { outbox } = setup();
+    const rejected = outbox.add(pub('t', 'refused')).promise;
+    void outbox.add(pub('t', 'waiting')).promise;
+    outbox.reply({ type: 'reply', seq: 1, ok: false, error: { code: 'STORE_UNAVAILABLE', message: 'down' } });
+    await assert.rejects(rejected, (e: HoldfastError) => e.code === 'STORE_UNAVAILABLE');
+    outbox.renumber();
+    assert.deepEqual(outbox.frames().map((f) => [f.seq, (f as { data: unknown }).data]), [[1, 'waiting']], 'the refused publish is not resent');
+  });
+
   it('an ack of the old session does not survive renumbering', () => {
     const { outbox } = setup();
     void outbox.add(req()).promise;

@@ -1,30 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
-import { Hub, MemoryStore, type HubOptions } from '../../src/server/index.js';
-import { FakeClock } from '../support/fake-clock.js';
 import { FakeSocket, settle } from '../support/fake-socket.js';
+import { hubHarness } from '../support/hub-harness.js';
 
-const hubs: Hub[] = [];
-afterEach(async () => {
-  for (const hub of hubs.splice(0)) await hub.close();
-});
-
-function setup(options: HubOptions = {}) {
-  const clock = new FakeClock();
-  const store = new MemoryStore();
-  const hub = new Hub({ clock, store, onError: (error) => assert.fail(String(error)), ...options });
-  hubs.push(hub);
-  const connect = async (hello: object = { type: 'hello', v: 1 }) => {
-    const socket = new FakeSocket();
-    const connection = hub.open(socket);
-    const send = (frame: object) => hub.receive(connection, JSON.stringify(frame));
-    send(hello);
-    await settle();
-    return { socket, connection, send };
-  };
-  return { clock, store, hub, connect };
-}
+const setup = hubHarness;
 
 describe('Hub heartbeat sweeper', () => {
   it('pings an idle link and closes one that stays silent past interval + timeout', async () => {
