@@ -50,6 +50,8 @@ export class Connection implements AckTarget {
   lastAckSent = 0;
   /** Set while reading is paused by the rate limit: the one timer that resumes it. */
   resumeTimer: TimerHandle | undefined;
+  /** When the client was last told RATE_LIMITED. */
+  rateLimitedAt = -Infinity;
   /** Why reading is paused ('rate', 'replies'); it resumes when no reason is left. */
   private readonly readHolds = new Set<string>();
   readonly rate: RateLimiter;

@@ -241,7 +241,12 @@ export class Hub {
    */
   private throttle(connection: Connection, wait: number): void {
     if (connection.resumeTimer !== undefined) return;
-    this.refuse(connection, ErrorCode.RateLimited, `more than ${this.options.limits.messageRate.perSecond} frames per second; reading is slowed down`);
+    const now = this.clock.now();
+    // Episodes can be milliseconds apart under a steady flood; the client hears about it once a second.
+    if (now - connection.rateLimitedAt >= 1000) {
+      connection.rateLimitedAt = now;
+      this.refuse(connection, ErrorCode.RateLimited, `more than ${this.options.limits.messageRate.perSecond} frames per second; reading is slowed down`);
+    }
     connection.holdReading('rate');
     const resume = (): void => {
       connection.resumeTimer = undefined;

@@ -143,6 +143,12 @@ describe('Hub rate limit', () => {
     assert.equal(socket.paused, true, 'the first timer found the bucket still in debt');
     clock.advance(10);
     assert.equal(socket.paused, false, '6 frames of debt at 100/s: reading resumes after 60 ms');
+    for (let i = 0; i < 20; i++) send({ type: 'ping' });
+    assert.equal(socket.paused, true, 'a second episode');
+    assert.equal(socket.ofType('error').length, 1, 'not told again within the second');
+    clock.advance(1000);
+    for (let i = 0; i < 20; i++) send({ type: 'ping' });
+    assert.equal(socket.ofType('error').length, 2, 'told again a second later');
   });
 
   it('caps the debt at one burst, so a flood read before the pause cannot stall a connection for long', async () => {
