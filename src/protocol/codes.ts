@@ -60,6 +60,11 @@ export const ErrorCode = {
   HandlerError: 'HANDLER_ERROR',
   DuplicateRequest: 'DUPLICATE_REQUEST',
   StoreUnavailable: 'STORE_UNAVAILABLE',
+  StoreFull: 'STORE_FULL',
+  // Raised when a server starts, never sent on the wire (docs/store.md).
+  DataFolderUnusable: 'DATA_FOLDER_UNUSABLE',
+  DatabaseLocked: 'DATABASE_LOCKED',
+  DatabaseTooNew: 'DATABASE_TOO_NEW',
   OutboxFull: 'OUTBOX_FULL',
   RequestTimeout: 'REQUEST_TIMEOUT',
   ClientClosed: 'CLIENT_CLOSED',

@@ -78,7 +78,7 @@ export class Inbound {
     const done = () => this.finish(session, frame.seq);
     const failed = (error: unknown) => {
       hub.options.onError(error);
-      this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; the message was not stored' } });
+      this.finish(session, frame.seq, { ok: false, error: storeFailure(error) });
     };
     if (settings.mode === 'volatile') {
       // Nothing is stored, so the id is claimed on its own to keep a resend from a new session out.
@@ -101,7 +101,8 @@ export class Inbound {
     if (!('mode' in settings)) return hub.refuse(connection, settings.code, settings.message, about);
     const failed = (error: unknown) => {
       hub.options.onError(error);
-      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; the message was not stored', about);
+      const failure = storeFailure(error);
+      hub.refuse(connection, failure.code, failure.message, about);
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else hub.appends.add({ ...message(frame), compact: settings.mode === 'latest', time: hub.clock.now() }).catch(failed);
@@ -231,6 +232,12 @@ export class Inbound {
       session.inboundRunning = false;
     }
   }
+}
+
+/** STORE_FULL (a full disk, which the operator must see) passes through; any other failure is STORE_UNAVAILABLE. */
+function storeFailure(error: unknown): ErrorBody {
+  if (isHoldfastError(error) && error.code === ErrorCode.StoreFull) return error.toBody();
+  return { code: ErrorCode.StoreUnavailable, message: 'the store failed; the message was not stored' };
 }
 
 function message(frame: PubFrame): { topic: string; data: unknown; key?: string } {

@@ -15,6 +15,7 @@ const expected: Record<string, string[]> = {
   'holdfast/client': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS'],
   'holdfast/server': ['HoldfastServer', 'Hub', 'MemoryStore', 'DEFAULTS'],
   'holdfast/store/memory': ['MemoryStore'],
+  'holdfast/store/sqlite': ['SqliteStore', 'openDataFolder', 'SCHEMA_VERSION'],
 };
 
 describe('package exports (built dist)', () => {

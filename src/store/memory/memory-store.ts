@@ -1,4 +1,5 @@
 import { ErrorCode } from '../../protocol/codes.js';
+import { EventFanout } from '../event-fanout.js';
 import { HoldfastError } from '../../protocol/errors.js';
 import type {
   AppendEntry,
@@ -168,20 +169,14 @@ export class MemoryStore implements Store {
   /** Claimed id → expiresAt. */
   private readonly claims = new Map<string, number>();
   private readonly sessions = new Map<string, SessionRecord>();
-  /** Wrapped so one function registered twice is two registrations, removed one at a time. */
-  private readonly listeners = new Set<{ listener: StoreListener }>();
-  private readonly onListenerError: (error: unknown) => void;
+  private readonly events: EventFanout;
   private readonly maxDedupKeys: number;
-  /** Events wait here while listeners run, so a listener that appends cannot reorder events. */
-  private readonly pending: StoreEvent[] = [];
-  private emitting = false;
   private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.epoch = options.epoch ?? globalThis.crypto.randomUUID();
     this.maxDedupKeys = options.maxDedupKeys ?? 1_000_000;
-    this.onListenerError =
-      options.onListenerError ?? ((error) => console.error('holdfast: a store listener threw', error));
+    this.events = new EventFanout(options.onListenerError);
   }
 
   async append(entries: AppendEntry[]): Promise<AppendOutcome[]> {
@@ -205,7 +200,7 @@ export class MemoryStore implements Store {
       if (group === undefined) appended.set(entry.topic, [message]);
       else group.push(message);
     }
-    for (const [topic, messages] of appended) this.emit({ kind: 'appended', topic, epoch: this.epoch, messages });
+    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: this.epoch, messages });
     return outcomes;
   }
 
@@ -231,16 +226,12 @@ export class MemoryStore implements Store {
 
   async broadcast(message: VolatileMessage): Promise<void> {
     this.ensureOpen();
-    this.emit({ kind: 'volatile', message });
+    this.events.emit({ kind: 'volatile', message });
   }
 
   listen(listener: StoreListener): () => void {
     this.ensureOpen();
-    const registration = { listener };
-    this.listeners.add(registration);
-    return () => {
-      this.listeners.delete(registration);
-    };
+    return this.events.add(listener);
   }
 
   async claimIds(keys: string[], ttlMs: number, now: number): Promise<boolean[]> {
@@ -300,7 +291,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.listeners.clear();
+    this.events.clear();
     this.topics.clear();
     this.dedup.clear();
     this.claims.clear();
@@ -322,34 +313,6 @@ export class MemoryStore implements Store {
     );
     log.push(message, compact);
     return message;
-  }
-
-  /** Runs listeners now, before the caller's promise resolves; an event raised by a listener waits its turn. */
-  private emit(event: StoreEvent): void {
-    this.pending.push(event);
-    if (this.emitting) return;
-    this.emitting = true;
-    try {
-      for (let next = this.pending.shift(); next !== undefined; next = this.pending.shift()) {
-        for (const { listener } of this.listeners) {
-          try {
-            listener(next);
-          } catch (error) {
-            this.reportListenerError(error);
-          }
-        }
-      }
-    } finally {
-      this.emitting = false;
-    }
-  }
-
-  private reportListenerError(error: unknown): void {
-    try {
-      this.onListenerError(error);
-    } catch {
-      // A failing error reporter must not turn a completed append into a rejected one.
-    }
   }
 
   private ensureOpen(): void {

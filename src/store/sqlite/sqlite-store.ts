@@ -1,0 +1,344 @@
+import Database from 'better-sqlite3';
+import { ErrorCode, HoldfastError } from '../../protocol/index.js';
+import { EventFanout } from '../event-fanout.js';
+import type {
+  AppendEntry,
+  AppendOutcome,
+  ReadResult,
+  RetentionPolicy,
+  SessionRecord,
+  Store,
+  StoreListener,
+  StoredMessage,
+  StreamInfo,
+  VolatileMessage,
+} from '../types.js';
+import { migrate } from './schema.js';
+import { statements, type Statements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  /** The database file (created when missing), or ':memory:'. */
+  file: string;
+  /**
+   * 'normal': a crashed or killed process loses nothing that was acknowledged; a power cut may
+   * lose the last commits. 'full': a power cut loses nothing either, at the cost of an fsync per
+   * commit. @default 'normal'
+   */
+  synchronous?: 'normal' | 'full';
+  /** Largest size of the database in bytes; writes past it fail with STORE_FULL. @default unlimited */
+  maxSizeBytes?: number;
+  /**
+   * Rows removed per step by `trim` and `sweep`, which yield to the event loop between steps so
+   * that removing millions of rows never stalls the server for long. @default 2000
+   */
+  deleteChunk?: number;
+  /** Receives what a listener threw; the store carries on. @default console.error */
+  onListenerError?: (error: unknown) => void;
+}
+
+interface MessageRow {
+  offset: number;
+  key: string | null;
+  data: string;
+  time: number;
+}
+
+/** Lets timers and I/O run between the steps of a long removal. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The embedded durable Store on SQLite (better-sqlite3) in WAL mode. Every `append` call is one
+ * transaction (the server calls it once per event-loop turn with everything that turn produced),
+ * committed before the promise resolves: an acknowledged message is on disk.
+ *
+ * One server owns a database: the file is locked exclusively while open, and a second process
+ * fails at once with DATABASE_LOCKED.
+ */
+export class SqliteStore implements Store {
+  readonly epoch: string;
+  private readonly db: Database.Database;
+  private readonly sql: Statements;
+  private readonly events: EventFanout;
+  private readonly deleteChunk: number;
+  /** Newest offset per topic: this process owns the file, so the cache cannot go stale. */
+  private readonly heads = new Map<string, number>();
+  /** Trims of one topic run one after another. */
+  private readonly trims = new Map<string, Promise<number>>();
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.events = new EventFanout(options.onListenerError);
+    this.deleteChunk = Math.max(1, options.deleteChunk ?? 2000);
+    try {
+      // No busy timeout: a database another process holds is an error at start, not a wait.
+      this.db = new Database(options.file, { timeout: 0 });
+    } catch (error) {
+      throw new HoldfastError(ErrorCode.DataFolderUnusable, `cannot open the database ${options.file}: ${message(error)}`, { cause: error });
+    }
+    try {
+      // Exclusive before WAL: no shared-memory index, and the lock is held for the life of the store.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      if (options.maxSizeBytes !== undefined) {
+        const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+        this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
+      }
+      migrate(this.db); // a write: takes the exclusive lock now
+      this.sql = statements(this.db);
+      this.epoch = this.readEpoch();
+    } catch (error) {
+      this.db.close();
+      throw startError(error, options.file);
+    }
+  }
+
+  async append(entries: AppendEntry[]): Promise<AppendOutcome[]> {
+    this.ensureOpen();
+    const heads = new Map<string, number>();
+    const appended = new Map<string, StoredMessage[]>();
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = this.db.transaction(() => {
+        const result = entries.map((entry) => this.appendOne(entry, heads, appended));
+        for (const [topic, head] of heads) this.sql.upsertHead.run(topic, head); // once per topic, not per message
+        return result;
+      })();
+    } catch (error) {
+      throw storeError(error); // rolled back: nothing of this batch is stored, nothing is acknowledged
+    }
+    for (const [topic, head] of heads) this.heads.set(topic, head);
+    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: this.epoch, messages });
+    return outcomes;
+  }
+
+  private appendOne(entry: AppendEntry, heads: Map<string, number>, appended: Map<string, StoredMessage[]>): AppendOutcome {
+    const { sql } = this;
+    if (entry.dedupKey !== undefined) {
+      const seen = sql.dedupGet.get(entry.dedupKey) as { offset: number; expires_at: number } | undefined;
+      if (seen !== undefined && seen.expires_at > entry.time) return { offset: seen.offset, epoch: this.epoch, duplicate: true };
+    }
+    const offset = (heads.get(entry.topic) ?? this.head(entry.topic)) + 1;
+    const compact = entry.compact === true;
+    const key = compact ? (entry.key ?? '') : entry.key;
+    if (compact) sql.deleteCompacted.run(entry.topic, key);
+    sql.insertMessage.run(entry.topic, offset, key ?? null, compact ? key : null, JSON.stringify(entry.data ?? null), entry.time);
+    if (entry.dedupKey !== undefined) sql.dedupPut.run(entry.dedupKey, offset, entry.time + (entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS));
+    heads.set(entry.topic, offset);
+    const base = { topic: entry.topic, offset, data: entry.data };
+    const stored: StoredMessage = Object.freeze(key === undefined ? { ...base, time: entry.time } : { ...base, key, time: entry.time });
+    const group = appended.get(entry.topic);
+    if (group === undefined) appended.set(entry.topic, [stored]);
+    else group.push(stored);
+    return { offset, epoch: this.epoch, duplicate: false };
+  }
+
+  async read(topic: string, afterOffset: number, limit: number): Promise<ReadResult> {
+    this.ensureOpen();
+    const rows = limit > 0 ? (this.sql.read.all(topic, afterOffset, limit) as MessageRow[]) : [];
+    const messages = rows.map((row) => toMessage(topic, row));
+    return { ...this.infoNow(topic), messages };
+  }
+
+  async info(topic: string): Promise<StreamInfo> {
+    this.ensureOpen();
+    return this.infoNow(topic);
+  }
+
+  /**
+   * Removes what the policy does not keep, oldest first, `deleteChunk` rows per step with the
+   * event loop free between steps. Killing the process mid-trim leaves a consistent database:
+   * each step is its own transaction and removes a prefix of the topic.
+   */
+  trim(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
+    if (this.closed) return Promise.reject(closedError());
+    const previous = this.trims.get(topic) ?? Promise.resolve(0);
+    const run = previous.catch(() => 0).then(() => this.trimNow(topic, policy, now));
+    this.trims.set(topic, run);
+    void run.finally(() => this.trims.get(topic) === run && this.trims.delete(topic)).catch(() => undefined);
+    return run;
+  }
+
+  private async trimNow(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
+    if (this.closed) return 0;
+    const last = Math.max(this.countCutoff(topic, policy.maxCount), this.ageCutoff(topic, policy.maxAgeMs, now));
+    let removed = 0;
+    for (let from = this.infoNow(topic).first; from <= last && !this.closed; from += this.deleteChunk) {
+      if (removed > 0) await yieldToEventLoop();
+      if (this.closed) break;
+      removed += this.sql.deleteRange.run(topic, from, Math.min(last, from + this.deleteChunk - 1)).changes;
+    }
+    return removed;
+  }
+
+  /** The newest offset that maxCount does not keep, or 0. */
+  private countCutoff(topic: string, maxCount: number | undefined): number {
+    if (maxCount === undefined) return 0;
+    const row = this.sql.nthNewest.get(topic, Math.max(0, maxCount)) as { offset: number } | undefined;
+    return row?.offset ?? 0;
+  }
+
+  /**
+   * The newest offset older than maxAgeMs, or 0. Times grow with offsets (one clock appends), so a
+   * binary search over offsets finds it with a few indexed lookups, never a scan.
+   */
+  private ageCutoff(topic: string, maxAgeMs: number | undefined, now: number): number {
+    if (maxAgeMs === undefined) return 0;
+    const cutoff = now - maxAgeMs;
+    const { first, head } = this.infoNow(topic);
+    let lo = first;
+    let hi = head + 1; // the first offset whose next retained message is young (or there is none)
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const next = this.sql.firstFrom.get(topic, mid) as { offset: number; time: number } | undefined;
+      if (next === undefined || next.time >= cutoff) hi = mid;
+      else lo = next.offset + 1;
+    }
+    return lo - 1;
+  }
+
+  async broadcast(message: VolatileMessage): Promise<void> {
+    this.ensureOpen();
+    this.events.emit({ kind: 'volatile', message });
+  }
+
+  listen(listener: StoreListener): () => void {
+    this.ensureOpen();
+    return this.events.add(listener);
+  }
+
+  async claimIds(keys: string[], ttlMs: number, now: number): Promise<boolean[]> {
+    this.ensureOpen();
+    const { sql } = this;
+    try {
+      return this.db.transaction(() =>
+        keys.map((key) => {
+          const row = sql.claimGet.get(key) as { expires_at: number } | undefined;
+          if (row !== undefined && row.expires_at > now) return false;
+          sql.claimPut.run(key, now + ttlMs);
+          return true;
+        }),
+      )();
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
+
+  async saveSessions(records: SessionRecord[]): Promise<void> {
+    this.ensureOpen();
+    const texts = records.map((record) => [record.id, record.expiresAt, JSON.stringify(record)] as const);
+    try {
+      this.db.transaction(() => texts.forEach((row) => this.sql.sessionPut.run(...row)))();
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
+
+  async loadSession(id: string): Promise<SessionRecord | undefined> {
+    this.ensureOpen();
+    const row = this.sql.sessionGet.get(id) as { record: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.record) as SessionRecord);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    this.ensureOpen();
+    this.sql.sessionDelete.run(id);
+  }
+
+  /** Removes expired sessions and ids in steps, like `trim`. */
+  async sweep(now: number): Promise<{ sessions: number; ids: number }> {
+    this.ensureOpen();
+    const sessions = await this.deleteInSteps(() => this.sql.sweepSessions.run(now, this.deleteChunk).changes);
+    const dedup = await this.deleteInSteps(() => this.sql.sweepDedup.run(now, this.deleteChunk).changes);
+    const claims = await this.deleteInSteps(() => this.sql.sweepClaims.run(now, this.deleteChunk).changes);
+    return { sessions, ids: dedup + claims };
+  }
+
+  private async deleteInSteps(step: () => number): Promise<number> {
+    let total = 0;
+    for (let removed = step(); removed > 0 && !this.closed; removed = step()) {
+      total += removed;
+      if (removed < this.deleteChunk) break;
+      await yieldToEventLoop();
+      if (this.closed) break;
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.events.clear();
+    this.db.close();
+  }
+
+  private head(topic: string): number {
+    let head = this.heads.get(topic);
+    if (head === undefined) {
+      head = (this.sql.headGet.get(topic) as { head: number } | undefined)?.head ?? 0;
+      this.heads.set(topic, head);
+    }
+    return head;
+  }
+
+  private infoNow(topic: string): StreamInfo {
+    const head = this.head(topic);
+    const first = (this.sql.firstGet.get(topic) as { first: number | null }).first ?? head + 1;
+    return { epoch: this.epoch, head, first };
+  }
+
+  private readEpoch(): string {
+    const row = this.sql.metaGet.get('epoch') as { value: string } | undefined;
+    if (row !== undefined) return row.value;
+    // Created once with the database: the history lives as long as the file does.
+    const epoch = globalThis.crypto.randomUUID();
+    this.sql.metaPut.run('epoch', epoch);
+    return epoch;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw closedError();
+  }
+}
+
+/** Used when an entry has a `dedupKey` but no `dedupTtlMs`: the protocol's de-duplication window. */
+const DEFAULT_DEDUP_TTL_MS = 10 * 60 * 1000;
+
+function closedError(): HoldfastError {
+  return new HoldfastError(ErrorCode.StoreUnavailable, 'the SQLite store is closed');
+}
+
+function toMessage(topic: string, row: MessageRow): StoredMessage {
+  const base = { topic, offset: row.offset, data: JSON.parse(row.data) as unknown };
+  return row.key === null ? { ...base, time: row.time } : { ...base, key: row.key, time: row.time };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sqliteCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
+
+/** A write failed: full disk (or maxSizeBytes) is STORE_FULL, anything else STORE_UNAVAILABLE. */
+function storeError(error: unknown): HoldfastError {
+  if (error instanceof HoldfastError) return error;
+  if (sqliteCode(error) === 'SQLITE_FULL') {
+    return new HoldfastError(ErrorCode.StoreFull, 'the database is full (disk or maxSizeBytes); nothing was stored', { cause: error });
+  }
+  return new HoldfastError(ErrorCode.StoreUnavailable, `the database failed: ${message(error)}`, { cause: error });
+}
+
+/** Why the store cannot start, in words an operator can act on. */
+function startError(error: unknown, file: string): HoldfastError {
+  if (error instanceof HoldfastError) return error;
+  const code = sqliteCode(error) ?? '';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new HoldfastError(ErrorCode.DatabaseLocked, `the database ${file} is in use by another process (is another server running on this data folder?)`, { cause: error });
+  }
+  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
+    return new HoldfastError(ErrorCode.DataFolderUnusable, `the database ${file} cannot be written: ${message(error)}`, { cause: error });
+  }
+  return new HoldfastError(ErrorCode.DataFolderUnusable, `cannot use the database ${file}: ${message(error)}`, { cause: error });
+}
