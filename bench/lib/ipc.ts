@@ -99,3 +99,32 @@ export function cpuShare(from: CpuSample, to: CpuSample): number {
 export function countInto(record: Record<string, number>, key: string): void {
   record[key] = (record[key] ?? 0) + 1;
 }
+
+/** Event-loop responsiveness while one piece of store work ran (bench/store/sqlite-stall.ts). */
+export interface StallFigures {
+  /** Wall time of the work, ms. */
+  ms: number;
+  /** Rows the work removed (trim: messages; sweep: expired ids). */
+  rows: number;
+  /** Largest gap between two ticks of a 1 ms setInterval (work before the first tick included), ms. */
+  maxStallMs: number;
+  /** Ticks of that interval during the work. */
+  ticks: number;
+  /**
+   * perf_hooks.monitorEventLoopDelay({ resolution: 1 }), ms: the histogram records the time between
+   * runs of its 1 ms timer, so about 1 ms means no delay at all.
+   */
+  loopDelay: { p50: number; p99: number; max: number; mean: number; samples: number };
+}
+
+export interface SqliteStallResult {
+  rows: number;
+  appendBatch: number;
+  deleteChunk: number | undefined;
+  /** Filling: `rows` appends with a dedupKey each (as a reliable publish), `appendBatch` per append call. */
+  fill: { ms: number; rowsPerSecond: number; databaseBytes: number; walBytes: number; maxBatchMs: number };
+  /** The same measurement over an idle loop, to read the others against. */
+  idle: StallFigures;
+  trim: StallFigures & { policy: { maxCount: number } };
+  sweep: StallFigures;
+}

@@ -1,3 +1,4 @@
+import type { StallFigures } from './ipc.js';
 import type { MemoryFigures, ThroughputFigures } from './scenarios.js';
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -53,4 +54,27 @@ export function memoryTable(rows: Array<[label: string, figures: MemoryFigures |
   );
 }
 
-export { kib, num, pct };
+const millis = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '-' : value < 10 ? value.toFixed(1) : int.format(value));
+
+export function stallTable(rows: Array<[label: string, figures: StallFigures | undefined, error?: string]>): string {
+  return table(
+    ['operation', 'rows removed', 'duration', 'rows/s', 'max stall (1 ms timer)', 'loop delay p50', 'p99', 'max', 'timer ticks'],
+    rows.map(([label, f, error]) =>
+      f === undefined
+        ? [label, 'failed', error ?? '', '', '', '', '', '', '']
+        : [
+            label,
+            num(f.rows),
+            `${millis(f.ms)} ms`,
+            f.rows > 0 ? num((f.rows * 1000) / f.ms) : '-',
+            `${millis(f.maxStallMs)} ms`,
+            `${millis(f.loopDelay.p50)} ms`,
+            `${millis(f.loopDelay.p99)} ms`,
+            `${millis(f.loopDelay.max)} ms`,
+            num(f.ticks),
+          ],
+    ),
+  );
+}
+
+export { kib, millis, num, pct };

@@ -1,5 +1,16 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuShare, type CpuSample, type MemorySample, type ServerReport, type ThroughputConfig, type ThroughputResult } from './ipc.js';
+import {
+  cpuShare,
+  type CpuSample,
+  type MemorySample,
+  type ServerReport,
+  type SqliteStallResult,
+  type ThroughputConfig,
+  type ThroughputResult,
+} from './ipc.js';
 import { Child, pinning } from './spawn.js';
 import { machineCores, systemSample, type SystemSample } from './system.js';
 
@@ -144,4 +155,54 @@ export async function memory(
   } finally {
     await stop(serverChild, loadChild);
   }
+}
+
+const tempFolders = new Set<string>();
+const removeFolder = (folder: string): void => {
+  rmSync(folder, { recursive: true, force: true });
+  tempFolders.delete(folder);
+};
+// Also when the run is stopped (deadline, signal): no database is left behind in the temp folder.
+process.on('exit', () => [...tempFolders].forEach(removeFolder));
+
+/** Runs `work` with a fresh folder in the OS temp folder, removed (with everything in it) afterwards. */
+export async function withTempFolder<T>(prefix: string, work: (folder: string) => Promise<T>): Promise<T> {
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  tempFolders.add(folder);
+  try {
+    return await work(folder);
+  } finally {
+    removeFolder(folder);
+  }
+}
+
+/** Bytes of a SQLite database with its WAL (0 for what is missing). */
+export function databaseBytes(file: string): number {
+  let total = 0;
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      total += statSync(path).size;
+    } catch {
+      // not there
+    }
+  }
+  return total;
+}
+
+/**
+ * Event-loop stalls of the SQLite store's long removals (bench/store/sqlite-stall.ts), in a
+ * process of its own on the server's CPU, on a fresh database in a temp folder removed afterwards.
+ */
+export async function sqliteStall(setup: Setup, options: { rows: number; deleteChunk?: number | undefined }, budgetMs: number): Promise<SqliteStallResult> {
+  return withTempFolder('holdfast-bench-stall-', async (folder) => {
+    const args = ['--file', join(folder, 'stall.db'), '--rows', String(options.rows)];
+    if (options.deleteChunk !== undefined) args.push('--delete-chunk', String(options.deleteChunk));
+    const child = new Child('sqlite stall', 'bench/store/sqlite-stall.ts', { cwd: setup.root, nodeArgs: TSX, args, cpu: pinning?.server });
+    try {
+      const { result } = await child.next<{ result: SqliteStallResult }>('stall', budgetMs);
+      return result;
+    } finally {
+      await child.finish(5000); // exited (or killed) before its folder goes
+    }
+  });
 }

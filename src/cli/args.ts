@@ -13,6 +13,17 @@ Options for serve:
                         (or set HOLDFAST_API_KEY, which keeps the key out of the process list)
       --no-prices       Do not run the demo price feed
 
+Storage (the SQLite store by default, which needs the better-sqlite3 package):
+      --data <folder>   Data folder of the SQLite store, created when missing (default ./data,
+                        relative to the current directory); holds holdfast.db. One server per folder.
+      --memory          Keep everything in memory instead: a restart loses every message
+      --synchronous <normal|full>
+                        'normal' (default): a killed process loses nothing acknowledged;
+                        'full': a power cut loses nothing either (an fsync per commit)
+      --max-db-size <size>
+                        Cap the database at this size (bytes, or with k, m or g: 500m); beyond it
+                        publishes fail with STORE_FULL (default: no cap but the disk)
+
 General:
   -h, --help            Show this help
   -v, --version         Show the version
@@ -21,10 +32,18 @@ HTTP publish API:
   POST /api/publish  {"topic": "chat:lobby", "data": {...}, "key": "optional"}  ->  200 {"offset": 42}
 `;
 
+/** Where `serve` keeps its data. */
+export type StoreChoice =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; dataFolder: string; synchronous: 'normal' | 'full'; maxSizeBytes: number | undefined };
+
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'serve'; port: number; host: string; path: string; apiKey: string | undefined; prices: boolean };
+  | { kind: 'serve'; port: number; host: string; path: string; apiKey: string | undefined; prices: boolean; store: StoreChoice };
+
+/** The data folder when neither --data nor --memory is given, relative to the current directory. */
+export const DEFAULT_DATA_FOLDER = './data';
 
 /** A mistake on the command line: main prints it with a hint and exits with status 2. */
 export class UsageError extends Error {
@@ -48,6 +67,10 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
         path: { type: 'string' },
         'api-key': { type: 'string' },
         'no-prices': { type: 'boolean' },
+        data: { type: 'string' },
+        memory: { type: 'boolean' },
+        synchronous: { type: 'string' },
+        'max-db-size': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -72,7 +95,36 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
   const apiKey = values['api-key'] ?? env.HOLDFAST_API_KEY;
   if (apiKey === '') throw new UsageError('--api-key must not be empty');
 
-  return { kind: 'serve', port: parsePort(values.port), host, path, apiKey, prices: !values['no-prices'] };
+  return { kind: 'serve', port: parsePort(values.port), host, path, apiKey, prices: !values['no-prices'], store: parseStore(values) };
+}
+
+function parseStore(values: { data?: string; memory?: boolean; synchronous?: string; 'max-db-size'?: string }): StoreChoice {
+  if (values.memory) {
+    // Silently ignoring one of them would leave the operator unsure where the messages went.
+    for (const flag of ['data', 'synchronous', 'max-db-size'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to the SQLite store and cannot be combined with --memory`);
+    }
+    return { kind: 'memory' };
+  }
+  const dataFolder = values.data ?? DEFAULT_DATA_FOLDER;
+  if (dataFolder === '') throw new UsageError('--data must not be empty');
+  const synchronous = values.synchronous ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') throw new UsageError(`--synchronous must be 'normal' or 'full': '${synchronous}'`);
+  const maxSizeBytes = values['max-db-size'] === undefined ? undefined : parseSize(values['max-db-size']);
+  return { kind: 'sqlite', dataFolder, synchronous, maxSizeBytes };
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `65536`, `64k`, `500m`, `2g` (binary units; a trailing `b` or `ib` is allowed: `500MiB`). */
+function parseSize(text: string): number {
+  const match = /^(\d+)\s*(?:([kmg])(?:ib|b)?|b)?$/i.exec(text.trim());
+  const bytes = match === null ? NaN : Number(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()]!;
+  // Below a few pages SQLite cannot even hold its schema.
+  if (!(Number.isSafeInteger(bytes) && bytes >= 65536)) {
+    throw new UsageError(`--max-db-size must be a size of at least 64k, in bytes or with k, m or g (500m): '${text}'`);
+  }
+  return bytes;
 }
 
 function parsePort(text: string | undefined): number {

@@ -27,6 +27,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.StoreUnavailable]: 503,
+  // Insufficient Storage: the disk, or the database's --max-db-size, is full; nothing was stored.
+  [ErrorCode.StoreFull]: 507,
   [ErrorCode.ServerShutdown]: 503,
 };
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCommand, USAGE, UsageError, type Command } from './args.js';
-import { hasBuiltClient, PACKAGE_ROOT, startStandalone } from './standalone.js';
+import { ErrorCode, isHoldfastError } from '../protocol/index.js';
+import { parseCommand, USAGE, UsageError, type Command, type StoreChoice } from './args.js';
+import { hasBuiltClient, PACKAGE_ROOT, SqliteUnavailableError, startStandalone, type StandaloneOptions, type StorageInfo } from './standalone.js';
 
 /** Exit status for a command-line mistake, as most Unix tools use it. */
 const EXIT_USAGE = 2;
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Why the store cannot start: the operator can act on the message, a stack trace adds nothing. */
+const START_ERRORS: ReadonlySet<string> = new Set([ErrorCode.DataFolderUnusable, ErrorCode.DatabaseLocked, ErrorCode.DatabaseTooNew]);
 
 function version(): string {
   const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
@@ -21,9 +24,11 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
     path: command.path,
     apiKey: command.apiKey,
     priceFeed: command.prices,
+    store: storeOption(command.store),
   });
   // The real port (not the requested one): with --port 0 this line is how callers learn it.
   console.log(`Holdfast listening on ${standalone.url} (WebSocket ${standalone.wsUrl})`);
+  console.log(`store: ${describeStore(standalone.storage)}`);
   if (!hasBuiltClient()) {
     console.warn('holdfast: dist/client is missing, so the demo page cannot load the client; run `npm run build` first');
   }
@@ -52,6 +57,23 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
   process.on('SIGTERM', shutdown);
 }
 
+function storeOption(choice: StoreChoice): NonNullable<StandaloneOptions['store']> {
+  if (choice.kind === 'memory') return 'memory';
+  const { dataFolder, synchronous, maxSizeBytes } = choice;
+  return maxSizeBytes === undefined ? { dataFolder, synchronous } : { dataFolder, synchronous, maxSizeBytes };
+}
+
+function describeStore(storage: StorageInfo): string {
+  switch (storage.kind) {
+    case 'sqlite':
+      return `sqlite ${storage.file}`;
+    case 'memory':
+      return 'memory (nothing survives a restart)';
+    case 'custom':
+      return 'custom';
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   let command: Command;
   try {
@@ -77,6 +99,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
     console.error(`holdfast: cannot listen: ${(error as Error).message}`);
+  } else if (isHoldfastError(error) && START_ERRORS.has(error.code)) {
+    console.error(`holdfast: ${error.message} [${error.code}]`);
+  } else if (error instanceof SqliteUnavailableError) {
+    console.error(`holdfast: ${error.message}. Run \`npm install better-sqlite3\`, or start with --memory to keep messages in memory only.`);
   } else {
     console.error('holdfast:', error);
   }

@@ -4,6 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HoldfastServer, type ServerOptions } from '../server/index.js';
+import { MemoryStore } from '../store/memory/index.js';
+// Types only: the SQLite subpath (and better-sqlite3, an optional peer dependency) is loaded with a
+// dynamic import when a data folder is asked for, so the memory store works without it.
+import type { SqliteStoreOptions } from '../store/sqlite/index.js';
+import type { Store } from '../store/types.js';
 import { createPublishApi } from './http-api.js';
 import { startPriceFeed, type PriceFeedOptions } from './price-feed.js';
 import { sendText, serveFile, type StaticResult } from './static.js';
@@ -29,19 +34,58 @@ export interface StandaloneOptions {
   demoDir?: string;
   /** Folder holding the built `client/` and `protocol/` served under /lib. @default <package>/dist */
   libDir?: string;
-  /** More server options (store, authenticate, limits…); `topics` replaces the demo's topics. */
-  server?: Omit<ServerOptions, 'server' | 'port' | 'host' | 'path'>;
+  /**
+   * Where messages, sessions and de-duplication ids live:
+   * - `'memory'` (default): a `MemoryStore`; a restart loses everything and clients are told
+   *   `recovered: false`.
+   * - `{ dataFolder }`: the SQLite store in that folder (`holdfast.db`, created when missing), so a
+   *   restart loses nothing. Needs the optional peer dependency better-sqlite3 (see
+   *   `SqliteUnavailableError`); the folder's problems reject with `HoldfastError`
+   *   DATA_FOLDER_UNUSABLE, DATABASE_LOCKED or DATABASE_TOO_NEW.
+   * - any other `Store`: used as is, and left open by `close()` (as `HoldfastServer` does).
+   *
+   * `close()` closes the store it opened, after the server and the HTTP server.
+   */
+  store?: 'memory' | DataFolderOptions | Store;
+  /** More server options (authenticate, limits…); `topics` replaces the demo's topics. */
+  server?: Omit<ServerOptions, 'server' | 'port' | 'host' | 'path' | 'store'>;
+}
+
+/** The SQLite store in a data folder: `openDataFolder(dataFolder, options)`. */
+export interface DataFolderOptions extends Omit<SqliteStoreOptions, 'file'> {
+  /** Relative to the current directory; created when missing, if its parent exists. */
+  dataFolder: string;
+}
+
+/** Which store a standalone server uses, for its start-up line. */
+export type StorageInfo = { kind: 'memory' } | { kind: 'sqlite'; file: string } | { kind: 'custom' };
+
+/**
+ * The SQLite store was asked for, but better-sqlite3 cannot be loaded: not installed (it is an
+ * optional peer dependency) or its native addon was built for another Node version.
+ */
+export class SqliteUnavailableError extends Error {
+  override name = 'SqliteUnavailableError';
+  constructor(cause: unknown) {
+    super(`the SQLite store needs the better-sqlite3 package, which cannot be loaded (${firstLine(cause)})`, { cause });
+  }
 }
 
 export interface Standalone {
   server: HoldfastServer;
+  /** The store the server uses; `close()` closes it unless it was passed in as a `Store`. */
+  store: Store;
+  storage: StorageInfo;
   http: Server;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
   /** e.g. ws://127.0.0.1:8080/holdfast */
   wsUrl: string;
   port: number;
-  /** Stops the feed, closes every WebSocket with 1001 (clients reconnect), then the HTTP server. */
+  /**
+   * Stops the feed, closes every WebSocket with 1001 (clients reconnect), then the HTTP server,
+   * then the store it opened (the server saves its sessions to the store while it closes).
+   */
   close(): Promise<void>;
 }
 
@@ -61,8 +105,16 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const demoDir = resolve(options.demoDir ?? join(PACKAGE_ROOT, 'demo'));
   const libDir = resolve(options.libDir ?? join(PACKAGE_ROOT, 'dist'));
 
+  // First, so that an unusable data folder fails before anything listens.
+  const { store, storage } = await openStore(options.store ?? 'memory');
   const http = createServer();
-  const server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, server: http, path });
+  let server: HoldfastServer;
+  try {
+    server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, store, server: http, path });
+  } catch (error) {
+    if (storage.kind !== 'custom') await store.close().catch(() => undefined);
+    throw error;
+  }
   const publishApi = createPublishApi(server, { apiKey: options.apiKey, maxBody: 1024 * 1024 });
 
   http.on('request', (request: IncomingMessage, response: ServerResponse) => {
@@ -106,7 +158,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
       resolveListen();
     });
   }).catch(async (error: unknown) => {
-    await server.close().catch(() => undefined); // release the hub's timers and store
+    await server.close().catch(() => undefined); // release the hub's timers
+    if (storage.kind !== 'custom') await store.close().catch(() => undefined); // and the database lock
     throw error;
   });
 
@@ -118,6 +171,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   let closing: Promise<void> | undefined;
   return {
     server,
+    store,
+    storage,
     http,
     url: `http://${authority}`,
     wsUrl: `ws://${authority}${path}`,
@@ -125,16 +180,49 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     close() {
       closing ??= (async () => {
         feed?.stop();
-        await server.close();
-        await new Promise<void>((resolveClose) => {
-          http.close(() => resolveClose());
-          // Idle keep-alive sockets would hold close() open; WebSockets are already closed.
-          http.closeIdleConnections();
-        });
+        try {
+          await server.close();
+          await new Promise<void>((resolveClose) => {
+            http.close(() => resolveClose());
+            // Idle keep-alive sockets would hold close() open; WebSockets are already closed.
+            http.closeIdleConnections();
+          });
+        } finally {
+          // Last: the server saved its sessions into it, and no request can reach it any more.
+          // The hub leaves a store it was given open, so this is the only place it is closed
+          // (and a database left open would stay locked for the life of the process).
+          if (storage.kind !== 'custom') await store.close();
+        }
       })();
       return closing;
     },
   };
+}
+
+async function openStore(choice: NonNullable<StandaloneOptions['store']>): Promise<{ store: Store; storage: StorageInfo }> {
+  if (choice === 'memory') return { store: new MemoryStore(), storage: { kind: 'memory' } };
+  if (!('dataFolder' in choice)) return { store: choice, storage: { kind: 'custom' } };
+  const { dataFolder, ...storeOptions } = choice;
+  const { openDataFolder, DATABASE_FILE } = await loadSqlite();
+  const store = openDataFolder(dataFolder, storeOptions);
+  return { store, storage: { kind: 'sqlite', file: join(resolve(dataFolder), DATABASE_FILE) } };
+}
+
+/** The SQLite subpath, loaded on first use only; better-sqlite3 is an optional peer dependency. */
+async function loadSqlite(): Promise<typeof import('../store/sqlite/index.js')> {
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    // The native addon loads with the first database, and may be built for another Node version.
+    new Database(':memory:').close();
+  } catch (error) {
+    throw new SqliteUnavailableError(error);
+  }
+  return import('../store/sqlite/index.js');
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n', 1)[0]!.trim();
 }
 
 function sendConfig(response: ServerResponse, wsPath: string): void {

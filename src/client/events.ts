@@ -1,5 +1,5 @@
 import type { HoldfastError } from '../protocol/errors.js';
-import type { SubscribedFrame, TopicMode } from '../protocol/frames.js';
+import type { SubscribedFrame } from '../protocol/frames.js';
 
 /**
  * - `idle`: created, `connect()` not called yet.

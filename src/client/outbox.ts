@@ -1,3 +1,4 @@
+import { messageId } from './message-id.js';
 import type { Clock, TimerHandle } from '../protocol/clock.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
@@ -35,7 +36,7 @@ export class Outbox {
   constructor(
     private readonly clock: Clock,
     private readonly limit: number,
-    private readonly createId: () => string = randomId,
+    private readonly createId: () => string = messageId,
   ) {}
 
   get size(): number {
@@ -144,18 +145,4 @@ export class Outbox {
 
 function frameOf(entry: OutboxEntry): PubFrame | ReqFrame {
   return { ...entry.body, seq: entry.seq, id: entry.id } as PubFrame | ReqFrame;
-}
-
-/**
- * A UUID v4. `crypto.randomUUID` exists only in secure contexts (https, localhost) in browsers;
- * `getRandomValues` works everywhere, so it is the fallback.
- */
-export function randomId(): string {
-  const crypto = globalThis.crypto;
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40; // version 4
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 4122 variant
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

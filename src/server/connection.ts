@@ -101,7 +101,9 @@ export class Connection implements AckTarget {
   flushAck(): void {
     const session = this.session;
     if (session === null || this.state !== 'open') return;
-    const seq = session.ledger.lastSeq;
+    // Only what the stored session record shows as processed: after a crash the resumed session must
+    // not be behind an ack the client already holds, or the frames between would never come again.
+    const seq = Math.min(session.ledger.lastSeq, session.persistedSeq);
     if (seq === this.lastAckSent && !this.ackOwed) return;
     this.ackOwed = false;
     this.lastAckSent = seq;

@@ -35,9 +35,12 @@ export class Handshake {
     session.expiresAt = null;
     connection.session = session;
     connection.identity = identity;
-    connection.state = 'open';
     const token = session.rotateToken();
     this.hub.persist(session);
+    // The new token is on record before the client hears it: a server that dies now still knows it.
+    await this.hub.saved();
+    if (connection.isClosed()) return;
+    connection.state = 'open';
     const { options } = this.hub;
     connection.send({
       type: 'welcome',

@@ -16,7 +16,7 @@ import { AppendBatcher } from './append-batcher.js';
 import { Connection, type ConnectionInfo, type HubSocket } from './connection.js';
 import { Delivery } from './delivery.js';
 import { Handshake } from './handshake.js';
-import { Inbound } from './inbound.js';
+import { Inbound, replyFrame } from './inbound.js';
 import { DEFAULT_LIMITS, DEFAULTS, type HubOptions, type RequestHandler, type ResolvedLimits } from './options.js';
 import { RequestRegistry } from './request-registry.js';
 import type { Session } from './session.js';
@@ -65,6 +65,7 @@ export class Hub {
   private readonly ownsStore: boolean;
   private readonly unlisten: () => void;
   private readonly dirty = new Set<Session>();
+  private readonly flushWaiters: Array<() => void> = [];
   private flushScheduled = false;
   private closing = false;
 
@@ -291,21 +292,73 @@ export class Hub {
     return answer;
   }
 
-  /** Saves changed sessions to the store, batched per event-loop turn. */
+  /** Saves a changed session to the store, batched with every other one per event-loop turn. */
   persist(session: Session): void {
     if (this.closing) return; // close() saves everything once, before the store goes away
     this.dirty.add(session);
+    this.scheduleFlush();
+  }
+
+  /** Resolves once the sessions persisted so far are saved (or the save failed and will be retried). */
+  saved(): Promise<void> {
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => void this.flushSessions());
   }
 
+  /**
+   * One save for every changed session; then the replies and acks the saved records vouch for go
+   * out. A failed save is retried by the sweeper, and nothing is sent until it succeeds.
+   */
   private async flushSessions(): Promise<void> {
     this.flushScheduled = false;
-    if (this.dirty.size === 0) return;
-    const records = [...this.dirty].map((session) => session.toRecord());
+    const waiters = this.flushWaiters.splice(0);
+    const sessions = [...this.dirty];
     this.dirty.clear();
-    await this.store.saveSessions(records).catch(this.options.onError);
+    const replies = sessions.map((session) => session.unsentReplies.splice(0));
+    const records = sessions.map((session) => session.toRecord());
+    try {
+      if (records.length > 0) await this.store.saveSessions(records);
+    } catch (error) {
+      this.options.onError(error);
+      sessions.forEach((session, i) => {
+        session.unsentReplies.unshift(...replies[i]!);
+        this.dirty.add(session);
+      });
+      this.flushWaiters.push(...waiters);
+      return;
+    }
+    sessions.forEach((session, i) => {
+      session.persistedSeq = Math.max(session.persistedSeq, records[i]!.lastSeq);
+      const connection = session.connection;
+      if (connection === null || connection.state !== 'open') return; // kept: a resend gets them
+      for (const reply of replies[i]!) connection.send(replyFrame(reply));
+      this.ackSoon(connection);
+    });
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Acks at once when every frame received is processed; otherwise batched. */
+  ackSoon(connection: Connection): void {
+    if (connection.session?.ledger.hasPending() === true) {
+      this.acks.note(connection);
+      return;
+    }
+    // Caught up with everything received: waiting longer would only delay the client's window.
+    this.acks.forget(connection);
+    connection.flushAck();
+  }
+
+  /** Called by the sweeper: a session save that failed is tried again. */
+  retryFailedSaves(): void {
+    if (this.dirty.size > 0 || this.flushWaiters.length > 0) this.scheduleFlush();
   }
 
   /** Publishes from application code on the server. Resolves with the offset once stored. */
@@ -334,6 +387,7 @@ export class Hub {
 
   /** Restarts subscriptions that wait on a failed store read or reposition (the sweeper calls it). */
   retryStalled(): void {
+    this.retryFailedSaves();
     this.delivery.retryBlocked();
     this.subscriptions.retryRepositions();
   }

@@ -62,9 +62,11 @@ export class Inbound {
     const status = ledger.status(seq);
     if (status === 'done') {
       const kept = ledger.replies.get(seq);
-      if (kept !== undefined) connection.send(replyFrame(kept));
+      const session = connection.session!;
+      // A reply still waiting for its save goes out after it anyway.
+      if (kept !== undefined && !session.unsentReplies.includes(kept)) connection.send(replyFrame(kept));
       connection.ackOwed = true;
-      this.ackSoon(connection);
+      this.hub.ackSoon(connection);
     }
     return status === 'new';
   }
@@ -179,36 +181,25 @@ export class Inbound {
     return { code: ErrorCode.PayloadTooLarge, message: `data is larger than ${maxPayload} bytes` };
   }
 
-  /** Records a frame as processed, sends its reply first and then (batched) the ack covering it. */
+  /**
+   * Records a frame as processed. Its reply, then the ack covering it, go out once the session
+   * record that records them is saved (Hub.flushSessions): a server that dies in between must
+   * not have told the client more than its store remembers.
+   */
   private finish(session: Session, seq: number, outcome?: Outcome, id?: string): void {
     const reply: KeptReply | undefined = outcome === undefined ? undefined : id === undefined ? { seq, ...outcome } : { seq, id, ...outcome };
     const { hub } = this;
     const { ledger } = session;
     ledger.complete(seq, reply);
-    const connection = session.connection;
-    if (connection !== null) {
-      if (reply !== undefined) connection.send(replyFrame(reply));
-      // A client that never confirms replies must not grow the session without bound: it waits.
-      if (ledger.replies.size >= hub.options.limits.maxKeptReplies) connection.holdReading('replies');
-      this.ackSoon(connection);
-    }
+    if (reply !== undefined) session.unsentReplies.push(reply);
+    // A client that never confirms replies must not grow the session without bound: it waits.
+    if (ledger.replies.size >= hub.options.limits.maxKeptReplies) session.connection?.holdReading('replies');
     if (!hub.sessions.has(session.id)) {
       // The session ended while this ran: nobody can ask for the reply any more.
       if (id !== undefined) hub.requests.forget(dedupKey(session, id));
       return;
     }
     hub.persist(session);
-  }
-
-  /** Acks at once when every frame received is processed; otherwise batched. */
-  private ackSoon(connection: Connection): void {
-    if (connection.session!.ledger.hasPending()) {
-      this.hub.acks.note(connection);
-      return;
-    }
-    // Caught up with everything received: waiting longer would only delay the client's window.
-    this.hub.acks.forget(connection);
-    connection.flushAck();
   }
 
   /** Runs session work strictly in arrival order, waiting only for work that is asynchronous. */
@@ -253,7 +244,7 @@ export function dedupKey(session: Session, id: string): string {
   return `${session.identity?.id ?? ''}\u0000${id}`;
 }
 
-function replyFrame(reply: KeptReply): ReplyFrame {
+export function replyFrame(reply: KeptReply): ReplyFrame {
   return reply.ok
     ? { type: 'reply', seq: reply.seq, ok: true, data: reply.data }
     : { type: 'reply', seq: reply.seq, ok: false, error: reply.error ?? { code: ErrorCode.Internal, message: 'unknown error' } };

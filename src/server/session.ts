@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../store/types.js';
+import type { KeptReply, SessionRecord } from '../store/types.js';
 import { InboundLedger } from './inbound-ledger.js';
 import type { Identity } from './options.js';
 import { hashToken, randomId } from './tokens.js';
@@ -22,6 +22,10 @@ export class Session {
   readonly ledger: InboundLedger;
   readonly cursors: Map<string, Cursor>;
   connection: Connection | null = null;
+  /** lastSeq as of the last record the store saved: acks never claim more than that. */
+  persistedSeq = 0;
+  /** Replies waiting for the save of the record that keeps them; sent to the client after it. */
+  unsentReplies: KeptReply[] = [];
   /** Publishes wait here for their turn, so asynchronous checks cannot reorder them. */
   readonly inbound: Array<() => Promise<void> | void> = [];
   inboundRunning = false;
@@ -44,6 +48,7 @@ export class Session {
     const ledger = new InboundLedger(record.lastSeq, record.doneAbove, record.replies);
     const session = new Session(record.id, identity, record.tokenHash, ledger, new Map(Object.entries(record.cursors)));
     session.expiresAt = record.expiresAt;
+    session.persistedSeq = record.lastSeq;
     return session;
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCommand, UsageError } from '../../src/cli/args.js';
+import { parseCommand, UsageError, type Command } from '../../src/cli/args.js';
 import { safeSegments } from '../../src/cli/static.js';
 
 describe('parseCommand', () => {
@@ -12,6 +12,7 @@ describe('parseCommand', () => {
       path: '/holdfast',
       apiKey: undefined,
       prices: true,
+      store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
     });
   });
 
@@ -23,9 +24,31 @@ describe('parseCommand', () => {
       path: '/ws',
       apiKey: 'k',
       prices: false,
+      store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
     });
     assert.equal((parseCommand(['serve', '-p', '9000']) as { port: number }).port, 9000);
     assert.equal((parseCommand(['serve', '--port=9001']) as { port: number }).port, 9001);
+  });
+
+  it('chooses the store: SQLite in ./data by default, --data, --synchronous, --max-db-size, or --memory', () => {
+    const store = (argv: string[]) => (parseCommand(['serve', ...argv]) as Extract<Command, { kind: 'serve' }>).store;
+    assert.deepEqual(store(['--data', '/var/lib/holdfast']), { kind: 'sqlite', dataFolder: '/var/lib/holdfast', synchronous: 'normal', maxSizeBytes: undefined });
+    assert.deepEqual(store(['--synchronous', 'full', '--max-db-size', '500m']), {
+      kind: 'sqlite',
+      dataFolder: './data',
+      synchronous: 'full',
+      maxSizeBytes: 500 * 1024 * 1024,
+    });
+    assert.deepEqual(store(['--memory']), { kind: 'memory' });
+    const sizes: Array<[string, number]> = [
+      ['65536', 65536],
+      ['200k', 200 * 1024],
+      ['200KiB', 200 * 1024],
+      ['64kb', 64 * 1024],
+      ['2g', 2 * 1024 ** 3],
+      ['70000b', 70000],
+    ];
+    for (const [text, bytes] of sizes) assert.equal((store(['--max-db-size', text]) as { maxSizeBytes: number }).maxSizeBytes, bytes, text);
   });
 
   it('takes the API key from HOLDFAST_API_KEY unless --api-key is given', () => {
@@ -53,6 +76,15 @@ describe('parseCommand', () => {
     [['serve', '--path', 'ws'], /--path must start with/],
     [['serve', '--api-key', ''], /--api-key must not be empty/],
     [['serve', '--no-prices=yes'], /.+/],
+    [['serve', '--memory', '--data', 'x'], /--data .*cannot be combined with --memory/],
+    [['serve', '--memory', '--synchronous', 'full'], /--synchronous .*cannot be combined with --memory/],
+    [['serve', '--memory', '--max-db-size', '1m'], /--max-db-size .*cannot be combined with --memory/],
+    [['serve', '--data', ''], /--data must not be empty/],
+    [['serve', '--data'], /argument missing/],
+    [['serve', '--synchronous', 'off'], /--synchronous must be 'normal' or 'full'/],
+    [['serve', '--max-db-size', 'lots'], /--max-db-size must be a size/],
+    [['serve', '--max-db-size', '1k'], /at least 64k/],
+    [['serve', '--max-db-size', '10ib'], /--max-db-size must be a size/],
   ];
   for (const [argv, message] of mistakes) {
     it(`refuses ${JSON.stringify(argv)}`, () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -135,6 +136,47 @@ describe('the demo flow with the real client', () => {
     } finally {
       client.close();
       await app.close();
+    }
+  });
+  it('with the SQLite store, a restart loses nothing: the page says everything was recovered', async () => {
+    const dataFolder = await mkdtemp(join(tmpdir(), 'holdfast-demo-data-'));
+    let app = await startStandalone({ port: 0, priceFeed: false, store: { dataFolder } });
+    const port = app.port;
+    const client = new HoldfastClient({ url: app.wsUrl, WebSocket, reconnect: { initialDelay: 50, maxDelay: 100 } });
+    try {
+      await app.server.publish('chat:lobby', { id: 'm0', name: 'Ann', text: 'before you came', at: 0 });
+      const received: Array<{ id: string; offset: number | undefined }> = [];
+      const chat = client.subscribe('chat:lobby', (data, meta) => received.push({ id: (data as { id: string }).id, offset: meta.offset }), {
+        from: 'start',
+      });
+      const subscribedEvents: SubscribedInfo[] = [];
+      chat.on('subscribed', (info) => subscribedEvents.push(info));
+      await chat.ready;
+      await client.publish('chat:lobby', { id: 'm1', name: 'Bob', text: 'hi', at: 1 });
+      await until(() => received.length >= 2);
+
+      await app.close();
+      await waitFor<StateChange>((l) => client.on('state', l), (c) => c.newState === 'reconnecting' || c.newState === 'connecting');
+      const offlineSend = client.publish('chat:lobby', { id: 'm2', name: 'Bob', text: 'written offline', at: 2 });
+
+      // The same data folder: the same history and epoch.
+      app = await startStandalone({ port, priceFeed: false, store: { dataFolder } });
+      await app.server.publish('chat:lobby', { id: 'm3', name: 'Ann', text: 'back again', at: 3 });
+      await offlineSend;
+      await until(() => received.length >= 4);
+      const last = subscribedEvents.at(-1)!;
+      assert.equal(last.resubscribe, true);
+      assert.equal(last.recovering, true);
+      assert.equal(last.recovered, true, 'the page shows no gap notice');
+      assert.deepEqual(
+        received.map((m) => m.offset),
+        [1, 2, 3, 4],
+      );
+      assert.deepEqual(received.map((m) => m.id).sort(), ['m0', 'm1', 'm2', 'm3']);
+    } finally {
+      client.close();
+      await app.close();
+      await rm(dataFolder, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdir, mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,69 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The CLI's entry point, run from source. */
+export const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+
+/** The tsx loader as a file URL, so the CLI can run from any working directory. */
+export const TSX = import.meta.resolve('tsx');
+
+/**
+ * Runs the CLI from source, as `node --import tsx src/cli/main.ts …`, in the package root unless
+ * `options.cwd` says otherwise. `options.nodeArgs` go before the script (more `--import`s).
+ */
+export function cli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; nodeArgs?: string[]; spawn?: Pick<SpawnOptions, 'uid' | 'gid'> } = {},
+): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX, ...(options.nodeArgs ?? []), MAIN, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options.spawn,
+  });
+}
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Collects the output of a child and resolves when it has exited. Call it right after spawning. */
+export function finished(child: ChildProcess): Promise<Finished> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Waits for the start-up lines and returns the URLs and the store they name. */
+export function listening(child: ChildProcess, timeout = 15_000): Promise<{ url: string; wsUrl: string; store: string }> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    let errors = '';
+    const timer = setTimeout(() => reject(new Error(`no start-up line within ${timeout} ms: ${output}${errors}`)), timeout);
+    child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Holdfast listening on (http:\/\/\S+) \(WebSocket (ws:\/\/\S+)\)\nstore: (.*)\n/.exec(output);
+      if (match?.[1] !== undefined && match[2] !== undefined && match[3] !== undefined) {
+        clearTimeout(timer);
+        resolve({ url: match[1], wsUrl: match[2], store: match[3] });
+      }
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening: ${output}${errors}`));
+    });
+  });
+}
 
 /**
  * Builds src/client and src/protocol file by file (no bundling, imports kept) into a fresh temp

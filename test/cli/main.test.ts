@@ -1,56 +1,13 @@
 import assert from 'node:assert/strict';
 import { RawPeer } from '../support/raw-peer.js';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { http, ROOT } from './helpers.js';
-
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-
-/** Runs the CLI from source, as `node --import tsx src/cli/main.ts …`. */
-function cli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function finished(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Waits for the start-up line and returns the URLs it names. */
-function listening(child: ChildProcess, timeout = 15_000): Promise<{ url: string; wsUrl: string }> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`no start-up line within ${timeout} ms: ${output}`)), timeout);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Holdfast listening on (http:\/\/\S+) \(WebSocket (ws:\/\/\S+)\)/.exec(output);
-      if (match?.[1] !== undefined && match[2] !== undefined) {
-        clearTimeout(timer);
-        resolve({ url: match[1], wsUrl: match[2] });
-      }
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening: ${output}`));
-    });
-  });
-}
+import { cli, finished, http, listening, ROOT } from './helpers.js';
 
 describe('holdfast CLI', () => {
   it('serve --port 0 prints the real port, serves the demo and the WebSocket, and exits 0 on SIGTERM', async () => {
-    const child = cli(['serve', '--port', '0', '--api-key', 'k']);
+    const child = cli(['serve', '--port', '0', '--api-key', 'k', '--memory']);
     const done = finished(child);
     try {
       const { url, wsUrl } = await listening(child);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Outbox, randomId } from '../../src/client/outbox.js';
+import { Outbox } from '../../src/client/outbox.js';
+import { messageId } from '../../src/client/message-id.js';
 import { HoldfastError } from '../../src/protocol/errors.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { settle } from './harness.js';
@@ -151,22 +152,13 @@ describe('Outbox', () => {
     assert.equal(clock.pending, 0);
   });
 
-  it('randomId falls back to getRandomValues where randomUUID is missing (insecure browser contexts)', () => {
-    const crypto = globalThis.crypto;
-    Object.defineProperty(crypto, 'randomUUID', { value: undefined, configurable: true });
-    try {
-      const id = randomId();
-      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      assert.notEqual(randomId(), id);
-    } finally {
-      delete (crypto as { randomUUID?: unknown }).randomUUID; // uncovers the prototype's method again
-    }
-    assert.equal(typeof globalThis.crypto.randomUUID, 'function');
-  });
-
-  it('randomId makes UUIDs', () => {
-    const ids = new Set(Array.from({ length: 100 }, randomId));
-    assert.equal(ids.size, 100);
-    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  it('makes time-ordered UUIDv7 ids: unique, and sorted by creation time', () => {
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = Array.from({ length: 100 }, (_, i) => messageId(1_700_000_000_000 + i * 1000));
+    assert.equal(new Set(ids).size, 100);
+    for (const id of ids) assert.match(id, v7);
+    assert.deepEqual([...ids].sort(), ids, 'string order is time order');
+    assert.equal(messageId(0x0123456789ab).slice(0, 13), '01234567-89ab', 'the first 48 bits are the time');
+    assert.match(messageId(), v7);
   });
 });

@@ -188,6 +188,27 @@ describe('server robustness', () => {
     assert.equal(peer.socket.ofType('error')[0]!.code, ErrorCode.InvalidFrame);
   });
 
+  it('sends no reply or ack before the session record that records it is saved', async () => {
+    const store = new MemoryStore();
+    let failSaves = false;
+    const save = store.saveSessions.bind(store);
+    store.saveSessions = (records) => (failSaves ? Promise.reject(new Error('disk hiccup')) : save(records));
+    const { hub, connect } = hubHarness({ store, handlers: { one: () => 1 }, onError: () => undefined });
+    const peer = await connect();
+    failSaves = true;
+    peer.send({ type: 'pub', topic: 't', data: 'x', seq: 1, id: 'a' });
+    peer.send({ type: 'req', seq: 2, id: 'b', method: 'one', data: null });
+    await settle(5);
+    assert.equal((await store.info('t')).head, 1, 'the message itself is stored');
+    assert.deepEqual([peer.socket.ofType('ack').length, peer.socket.ofType('reply').length], [0, 0], 'but not acknowledged yet');
+    failSaves = false;
+    hub.sweep(); // retries the failed save
+    await settle(5);
+    assert.deepEqual(peer.socket.ofType('reply').map((r) => r.seq), [2]);
+    assert.equal(peer.socket.ofType('ack').at(-1)!.seq, 2);
+    assert.equal((await store.loadSession(peer.connection.session!.id))!.lastSeq, 2);
+  });
+
   it('rejects server-side publishes JSON cannot carry', async () => {
     const { hub } = hubHarness();
     await assert.rejects(hub.publish('t', { n: 1n }), (e: HoldfastError) => e.code === ErrorCode.InvalidPayload);

@@ -8,7 +8,6 @@ import type {
   RetentionPolicy,
   SessionRecord,
   Store,
-  StoreEvent,
   StoreListener,
   StoredMessage,
   StreamInfo,

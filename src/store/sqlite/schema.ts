@@ -11,22 +11,26 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       -- head survives trimming every message, so offsets are never reused.
       CREATE TABLE topics (topic TEXT PRIMARY KEY, head INTEGER NOT NULL) WITHOUT ROWID;
+      -- A rowid table: rows are appended at its end, and payloads (up to maxPayload) stay out of
+      -- the position index, where WITHOUT ROWID would put them, a page or more per message.
       CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
         topic TEXT NOT NULL,
         offset INTEGER NOT NULL,
         key TEXT,
         -- the key of a compacted (latest) entry; NULL for every other message
         ckey TEXT,
         data TEXT NOT NULL,
-        time INTEGER NOT NULL,
-        PRIMARY KEY (topic, offset)
-      ) WITHOUT ROWID;
+        time INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX messages_position ON messages (topic, offset);
       CREATE INDEX messages_ckey ON messages (topic, ckey) WHERE ckey IS NOT NULL;
       CREATE TABLE dedup (key TEXT PRIMARY KEY, offset INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
       CREATE INDEX dedup_expiry ON dedup (expires_at);
       CREATE TABLE claims (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
       CREATE INDEX claims_expiry ON claims (expires_at);
-      CREATE TABLE sessions (id TEXT PRIMARY KEY, expires_at INTEGER, record TEXT NOT NULL) WITHOUT ROWID;
+      -- A rowid table too: a record carries the replies it keeps, which may be large.
+      CREATE TABLE sessions (id TEXT PRIMARY KEY, expires_at INTEGER, record TEXT NOT NULL);
       CREATE INDEX sessions_expiry ON sessions (expires_at) WHERE expires_at IS NOT NULL;
     `),
 ];
