@@ -47,12 +47,11 @@ export interface MemoryFigures {
   perConnection: { rss: number; heapUsed: number; external: number };
 }
 
-const TSX = ['--import', 'tsx'];
 
 function server(setup: Setup, name: string, script: string, args: string[], extraNodeArgs: string[] = []): Child {
   return new Child(name, `bench/servers/${script}`, {
     cwd: setup.root,
-    nodeArgs: ['--expose-gc', ...extraNodeArgs, ...TSX],
+    nodeArgs: ['--expose-gc', ...extraNodeArgs],
     args,
     cpu: pinning?.server,
     fileLimit: setup.fileLimit,
@@ -60,7 +59,7 @@ function server(setup: Setup, name: string, script: string, args: string[], extr
 }
 
 function load(setup: Setup, name: string, script: string): Child {
-  return new Child(name, `bench/load/${script}`, { cwd: setup.root, nodeArgs: TSX, cpu: pinning?.load, fileLimit: setup.fileLimit });
+  return new Child(name, `bench/load/${script}`, { cwd: setup.root, nodeArgs: [], cpu: pinning?.load, fileLimit: setup.fileLimit });
 }
 
 function median(values: number[]): number {
@@ -197,7 +196,7 @@ export async function sqliteStall(setup: Setup, options: { rows: number; deleteC
   return withTempFolder('holdfast-bench-stall-', async (folder) => {
     const args = ['--file', join(folder, 'stall.db'), '--rows', String(options.rows)];
     if (options.deleteChunk !== undefined) args.push('--delete-chunk', String(options.deleteChunk));
-    const child = new Child('sqlite stall', 'bench/store/sqlite-stall.ts', { cwd: setup.root, nodeArgs: TSX, args, cpu: pinning?.server });
+    const child = new Child('sqlite stall', 'bench/store/sqlite-stall.ts', { cwd: setup.root, nodeArgs: [], args, cpu: pinning?.server });
     try {
       const { result } = await child.next<{ result: SqliteStallResult }>('stall', budgetMs);
       return result;

@@ -1,4 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { buildSync } from 'esbuild';
 
 type Message = { type: string; [field: string]: unknown };
 
@@ -68,6 +71,36 @@ export interface SpawnOptions {
   cwd: string;
 }
 
+/**
+ * Child scripts are TypeScript; running them under tsx would also run the library through tsx,
+ * whose transform wraps every closure in a naming helper and costs the server under test a
+ * measurable share of its CPU. So each script is bundled once with esbuild (into bench/.build/, inside the package so that `holdfast/*` resolves to itself; its own relative
+ * imports only: packages, including `holdfast/*` — the built `dist/`, as users load it — stay
+ * external) and run by plain node.
+ */
+const bundled = new Map<string, string>();
+function bundle(cwd: string, script: string): string {
+  const source = resolve(cwd, script);
+  let out = bundled.get(source);
+  if (out !== undefined) return out;
+  const folder = resolve(cwd, 'bench/.build');
+  mkdirSync(folder, { recursive: true });
+  out = join(folder, `${script.replace(/[\\/]/g, '_').replace(/\.ts$/, '')}.mjs`);
+  buildSync({
+    entryPoints: [source],
+    outfile: out,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+    banner: { js: `// bundled from ${basename(script)} by bench/lib/spawn.ts` },
+  });
+  bundled.set(source, out);
+  return out;
+}
+
 /** A child process speaking the bench IPC messages, with awaitable answers. */
 export class Child {
   readonly exited: Promise<number | null>;
@@ -82,7 +115,8 @@ export class Child {
     script: string,
     options: SpawnOptions,
   ) {
-    let command = [process.execPath, ...options.nodeArgs, script, ...(options.args ?? [])];
+    const entry = script.endsWith('.ts') ? bundle(options.cwd, script) : script;
+    let command = [process.execPath, ...options.nodeArgs, entry, ...(options.args ?? [])];
     if (options.fileLimit !== undefined) command = ['sh', '-c', `ulimit -n ${options.fileLimit} && exec "$@"`, 'sh', ...command];
     if (options.cpu !== undefined) command = ['taskset', '-c', String(options.cpu), ...command];
     const [file, ...args] = command as [string, ...string[]];

@@ -3,7 +3,7 @@
  * is 'open' (welcomed) and its one subscription is confirmed.
  */
 import { WebSocket } from 'ws';
-import { HoldfastClient } from '../../src/client/index.js';
+import { HoldfastClient } from 'holdfast/client';
 import { toParent } from '../lib/ipc.js';
 import { loadProcess, openInBatches, withTimeout } from './common.js';
 

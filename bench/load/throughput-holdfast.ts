@@ -1,6 +1,6 @@
 /** Load for test 2: one HoldfastClient keeping `inFlight` reliable publishes awaiting their ack. */
 import { WebSocket } from 'ws';
-import { HoldfastClient, isHoldfastError } from '../../src/client/index.js';
+import { HoldfastClient, isHoldfastError } from 'holdfast/client';
 import { countInto } from '../lib/ipc.js';
 import { loadProcess, measure, Meter, withTimeout } from './common.js';
 

@@ -5,8 +5,8 @@
  * of the memory store; `--options=<json>` merges further HoldfastServer options (for experiments,
  * e.g. {"ackBatch":10}).
  */
-import { HoldfastServer, type ServerOptions } from '../../src/server/index.js';
-import type { Store } from '../../src/store/types.js';
+import { HoldfastServer, type ServerOptions } from 'holdfast/server';
+import type { Store } from 'holdfast/server';
 import { serve } from './serve.js';
 
 const unlimited = process.argv.includes('--no-rate-limit');
@@ -19,7 +19,7 @@ await serve('holdfast server', async () => {
   let store: Store | undefined;
   if (sqliteFile !== undefined) {
     // Loaded only here: the memory runs never touch better-sqlite3.
-    const { SqliteStore } = await import('../../src/store/sqlite/index.js');
+    const { SqliteStore } = await import('holdfast/store/sqlite');
     store = new SqliteStore({ file: sqliteFile });
     options.store = store;
   }

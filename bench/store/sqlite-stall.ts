@@ -15,8 +15,8 @@ import { messageId } from '../../src/client/message-id.js';
 import { statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
-import type { AppendEntry } from '../../src/store/types.js';
+import { SqliteStore } from 'holdfast/store/sqlite';
+import type { AppendEntry } from 'holdfast/server';
 import { childSafety, type SqliteStallResult, type StallFigures } from '../lib/ipc.js';
 import { makePayload } from '../lib/payload.js';
 
