@@ -1,36 +1,37 @@
 /**
- * `npm run bench`: throughput of raw `ws` echo vs Holdfast reliable publish+ack (memory store, and
- * SQLite store in a fresh temp file), and server memory per idle connection, each with the server
- * under test and the load generator in separate processes pinned to one core each; then the
- * event-loop stalls of the SQLite store's trim and sweep of many rows (bench/store/sqlite-stall.ts).
- * A measurement: it prints figures and asserts nothing. Temp databases are removed afterwards.
+ * `npm run bench`: Holdfast next to raw `ws`, Socket.IO 4 and MQTT (Mosquitto + mqtt.js), six
+ * workloads, one run on one machine. Each measurement starts a fresh server under test and a
+ * fresh load process, pinned to separate cores. It prints and records figures; it asserts nothing.
+ * Writes bench/results/latest.json (or --out), then bench/RESULTS.md and bench/results/chart.png.
  *
- *   node --import tsx bench/run.ts [--quick] [--connections N] [--batch B] [--profile[=dir]] [--out file]
+ *   npm run bench [-- --quick] [--only=throughput,fanout,latency,memory,catchup,storm,stall]
+ *                 [--systems=ws,socketio,…] [--profile[=dir]] [--out file] [--no-report]
+ *                 [--connections N] [--subscribers N] [--storm-clients N] [--catchup-messages N]
+ *                 [--in-flight N] [--stall-rows N] [--delete-chunk N]
  *
- * --profile[=dir]   the Holdfast throughput servers run with --cpu-prof (summarise with bench/profile-top.ts)
- * --stall-rows N    rows trimmed / swept by the SQLite stall measurement (default 1,000,000; --quick 200,000)
- * --delete-chunk N  SqliteStore deleteChunk for the stall measurement (default: the store's)
- * --in-flight N     messages kept in flight by the throughput load (default 100)
- * --holdfast-options <json>   extra HoldfastServer options for every Holdfast server (experiments)
+ * --quick     smaller sizes and shorter windows: the whole run in under 2 minutes
+ * --profile   the Holdfast servers run with --cpu-prof (summarise with bench/profile-top.ts)
  */
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePayload } from './lib/payload.js';
-import type { SqliteStallResult } from './lib/ipc.js';
-import { memoryTable, millis, num, pct, stallTable, throughputTable } from './lib/report.js';
-import {
-  databaseBytes,
-  memory,
-  sqliteStall,
-  throughput,
-  withTempFolder,
-  type MemoryFigures,
-  type Setup,
-  type ThroughputFigures,
-} from './lib/scenarios.js';
 import { fileLimits, killChildren, pinning } from './lib/spawn.js';
+import { mosquittoBinary } from './lib/servers.js';
+import {
+  SYSTEM_IDS,
+  SYSTEM_LABELS,
+  isFigures,
+  type BenchResults,
+  type Failed,
+  type PerSystem,
+  type SystemId,
+  type TargetCheck,
+} from './lib/results.js';
+import { catchup, fanout, latency, memory, sqliteStall, storm, throughput, type Setup } from './lib/scenarios.js';
+import { printSummary } from './lib/summary.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -42,231 +43,262 @@ const value = (name: string): string | undefined => {
   const next = at >= 0 ? argv[at + 1] : undefined;
   return next !== undefined && !next.startsWith('--') ? next : undefined;
 };
+const numberOption = (name: string, fallback: number): number => {
+  const text = value(name);
+  if (text === undefined) return fallback;
+  const parsed = Number(text);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`--${name} needs a positive number, got "${text}"`);
+  return parsed;
+};
+
+const WORKLOADS = ['throughput', 'fanout', 'latency', 'memory', 'catchup', 'storm', 'stall'] as const;
+type Workload = (typeof WORKLOADS)[number];
+const only = value('only')?.split(',') ?? [...WORKLOADS];
+for (const name of only) if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`--only: unknown workload "${name}" (${WORKLOADS.join(', ')})`);
+const chosenSystems = (value('systems')?.split(',') ?? [...SYSTEM_IDS]) as SystemId[];
+for (const id of chosenSystems) if (!SYSTEM_IDS.includes(id)) throw new Error(`--systems: unknown system "${id}" (${SYSTEM_IDS.join(', ')})`);
+const runs = (workload: Workload): boolean => only.includes(workload);
 
 const quick = flag('quick');
-const loadAverageAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
 const started = performance.now();
-const deadlineMs = quick ? 90_000 : 240_000;
+const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
+// Quick must stay under 2 minutes with the build; the deadline stops a run that hangs.
+const deadlineMs = quick ? 150_000 : 900_000;
 const payload = makePayload(100);
-const load = {
-  inFlight: Number(value('in-flight') ?? 100),
-  warmupMs: quick ? 500 : 1000,
-  windowMs: quick ? 2000 : 5000,
+const payloadBytes = JSON.stringify(payload).length;
+const sizes = {
+  payloadBytes,
+  inFlight: numberOption('in-flight', 100),
+  warmupMs: quick ? 300 : 1000,
+  windowMs: quick ? 1000 : 5000,
   windows: quick ? 1 : 3,
-  payload,
+  subscribers: numberOption('subscribers', quick ? 250 : 1000),
+  latencyRate: 1000,
+  latencyMs: quick ? 1000 : 10_000,
+  idleConnections: numberOption('connections', quick ? 500 : 10_000),
+  catchupMessages: numberOption('catchup-messages', quick ? 2000 : 10_000),
+  stormClients: numberOption('storm-clients', quick ? 300 : 5000),
 };
-const batch = Number(value('batch') ?? 200);
-const stallRows = Number(value('stall-rows') ?? (quick ? 200_000 : 1_000_000));
+const stallRows = numberOption('stall-rows', quick ? 50_000 : 1_000_000);
 const deleteChunkText = value('delete-chunk');
 const deleteChunk = deleteChunkText === undefined ? undefined : Number(deleteChunkText);
-let connections = Number(value('connections') ?? (quick ? 1000 : 3000));
 const profileDir = flag('profile') ? resolve(value('profile') ?? join(tmpdir(), 'holdfast-bench-profiles')) : undefined;
 const notes: string[] = [];
-const holdfastOptions = value('holdfast-options');
-const holdfastArgs = holdfastOptions === undefined ? [] : [`--options=${holdfastOptions}`];
-if (holdfastOptions !== undefined) notes.push(`Holdfast servers ran with extra options ${holdfastOptions}`);
+if (quick) notes.push('quick run: smaller sizes and one short window per measurement; read the full run for the record');
 
-// Every connection is one file descriptor in each process, plus a few hundred for node itself.
+// Each connection is a file descriptor in the server and in the load process.
 const limits = fileLimits();
-const needed = connections + 256;
+const needed = Math.max(sizes.idleConnections, sizes.stormClients, sizes.subscribers) + 512;
 let fileLimit: number | undefined;
 if (limits.soft < needed) {
-  if (limits.hard >= needed) fileLimit = needed;
-  else {
-    fileLimit = limits.hard === Infinity ? needed : limits.hard;
-    connections = Math.max(0, fileLimit - 256);
-    notes.push(`open-file limit ${limits.hard} (hard): connections capped at ${connections}`);
+  fileLimit = Math.min(needed, limits.hard);
+  if (limits.hard < needed) {
+    const cap = Math.max(0, limits.hard - 512);
+    notes.push(`open-file limit ${limits.hard}: connection counts capped at ${cap}`);
+    sizes.idleConnections = Math.min(sizes.idleConnections, cap);
+    sizes.stormClients = Math.min(sizes.stormClients, cap);
+    sizes.subscribers = Math.min(sizes.subscribers, cap);
   }
 }
+const setup: Setup = { root, profileArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], fileLimit };
 
-const setup: Setup = {
-  root,
-  profileArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-  fileLimit,
+const systems = chosenSystems.filter((id) => {
+  if (id !== 'mqtt' || mosquittoBinary() !== undefined) return true;
+  notes.push('mosquitto is not installed (Debian: apt-get install -y mosquitto): MQTT was not measured');
+  return false;
+});
+
+const NOT_APPLICABLE: Partial<Record<Workload, Partial<Record<SystemId, string>>>> = {
+  catchup: {
+    ws: 'no reconnection and no history',
+    holdfastVolatile: 'volatile topics keep no history, by design',
+  },
+  storm: {
+    ws: 'no reconnection built in',
+    holdfastVolatile: 'the same server and client as the memory store: the topic mode does not change reconnecting',
+  },
 };
 
-const deadline = setTimeout(() => {
-  console.error(`[bench] the whole run took more than ${deadlineMs / 1000} s; stopping`);
-  notes.push(`stopped by the ${deadlineMs / 1000} s deadline`);
-  killChildren();
-  write(true);
-  process.exit(1);
-}, deadlineMs);
+const workloads: BenchResults['workloads'] = { throughput: {}, fanout: {}, latency: {}, memory: {}, catchup: {}, storm: {} };
+let stallResult: BenchResults['sqliteStall'];
 
-const results: {
-  throughput: Record<string, ThroughputFigures | { error: string }>;
-  memory: Record<string, MemoryFigures | { error: string }>;
-  sqliteStall: SqliteStallResult | { error: string } | undefined;
-  /** Database + WAL size when the SQLite throughput server stopped. */
-  sqliteDatabaseBytes: number | undefined;
-} = { throughput: {}, memory: {}, sqliteStall: undefined, sqliteDatabaseBytes: undefined };
-
-async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | { error: string }> {
-  process.stderr.write(`[bench] ${what}…\n`);
+async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | Failed> {
+  const begun = performance.now();
+  process.stderr.write(`[bench] ${what}…`);
   try {
-    return await run();
+    const result = await run();
+    process.stderr.write(` ${((performance.now() - begun) / 1000).toFixed(1)} s\n`);
+    return result;
   } catch (error) {
+    process.stderr.write('\n');
     const message = error instanceof Error ? error.message : String(error);
     console.error(`[bench] ${what} failed: ${message}`);
     return { error: message };
   }
 }
 
-const ok = <T extends object>(entry: T | { error: string } | undefined): T | undefined =>
-  entry === undefined || 'error' in entry ? undefined : entry;
-const err = (entry: object | undefined): string | undefined =>
-  entry !== undefined && 'error' in entry ? String((entry as { error: unknown }).error) : undefined;
-
-function ratio(a: ThroughputFigures | undefined, b: ThroughputFigures | undefined): number | undefined {
-  return a !== undefined && b !== undefined && b.messagesPerSecond > 0 ? a.messagesPerSecond / b.messagesPerSecond : undefined;
+async function each<T>(workload: Exclude<Workload, 'stall'>, into: PerSystem<T>, run: (system: SystemId) => Promise<T>): Promise<void> {
+  if (!runs(workload)) return;
+  for (const system of systems) {
+    const reason = NOT_APPLICABLE[workload]?.[system];
+    into[system] = reason !== undefined ? { notApplicable: reason } : await attempt(`${workload}: ${SYSTEM_LABELS[system]}`, () => run(system));
+  }
 }
 
-function write(partial: boolean): void {
-  const ws = ok(results.throughput['wsEcho']);
-  const hf = ok(results.throughput['holdfast']);
-  const hfFree = ok(results.throughput['holdfastNoRateLimit']);
-  const hfSqlite = ok(results.throughput['holdfastSqlite']);
-  const report = {
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : undefined;
+
+function targets(): TargetCheck[] {
+  const { throughput: tp, memory: mem, fanout: fo, latency: lat } = workloads;
+  const rate = (id: SystemId): number | undefined => {
+    const entry = tp[id];
+    return isFigures(entry) ? entry.messagesPerSecond : undefined;
+  };
+  const rss = (id: SystemId): number | undefined => {
+    const entry = mem[id];
+    return isFigures(entry) ? entry.perConnection.rss : undefined;
+  };
+  const deliveries = (id: SystemId): number | undefined => {
+    const entry = fo[id];
+    return isFigures(entry) ? entry.deliveriesPerSecond : undefined;
+  };
+  const p99 = (id: SystemId): number | undefined => {
+    const entry = lat[id];
+    return isFigures(entry) ? entry.p99 : undefined;
+  };
+  const check = (name: string, how: string, value: number | undefined, bound: { min?: number; max?: number }): TargetCheck => ({
+    name,
+    how,
+    value,
+    ...bound,
+    met: value === undefined ? undefined : bound.min !== undefined ? value >= bound.min : value <= (bound.max ?? Infinity),
+  });
+  const list: TargetCheck[] = [];
+  for (const id of ['holdfastMemory', 'holdfastSqlite'] as const) {
+    const label = id === 'holdfastMemory' ? 'memory store' : 'SQLite store';
+    list.push(
+      check(`reliable publish+ack ≥ 2× Socket.IO emit+ack (${label})`, `${id} msg/s ÷ socketio msg/s`, ratio(rate(id), rate('socketio')), { min: 2 }),
+      check(`reliable publish+ack ≥ 60 % of raw ws echo (${label})`, `${id} msg/s ÷ ws msg/s`, ratio(rate(id), rate('ws')), { min: 0.6 }),
+    );
+  }
+  list.push(
+    check('memory per idle connection ≤ 1.5× raw ws', 'holdfastMemory RSS/conn ÷ ws RSS/conn', ratio(rss('holdfastMemory'), rss('ws')), { max: 1.5 }),
+    check('memory per idle connection ≤ 0.6× Socket.IO', 'holdfastMemory RSS/conn ÷ socketio RSS/conn', ratio(rss('holdfastMemory'), rss('socketio')), { max: 0.6 }),
+  );
+  for (const id of ['holdfastMemory', 'holdfastSqlite'] as const) {
+    const label = id === 'holdfastMemory' ? 'memory store' : 'SQLite store';
+    list.push(
+      check(`fan-out deliveries/s ≥ Socket.IO broadcast (${label})`, `${id} deliveries/s ÷ socketio deliveries/s`, ratio(deliveries(id), deliveries('socketio')), { min: 1 }),
+      check(`p99 latency ≤ Socket.IO's (${label})`, `${id} p99 ÷ socketio p99`, ratio(p99(id), p99('socketio')), { max: 1 }),
+    );
+  }
+  return list;
+}
+
+function versionOf(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+function results(partial: boolean): BenchResults {
+  return {
     date: new Date().toISOString(),
+    quick,
     partial,
-    command: `node ${process.execArgv.join(' ')} ${process.argv.slice(1).map((a) => a.replace(root + '/', '')).join(' ')}`.replace(/\s+/g, ' '),
+    command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
     node: process.version,
     v8: process.versions.v8,
     platform: `${process.platform} ${process.arch}`,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cpuCount: cpus().length,
     pinning: pinning ?? 'none (taskset unavailable or fewer than 2 CPUs)',
-    loadAverageAtStart: loadAverageAtStart,
-    loadAverageAtEnd: loadavg().map((value) => Math.round(value * 100) / 100),
+    loadAverageAtStart,
+    loadAverageAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
     durationSeconds: Math.round((performance.now() - started) / 100) / 10,
-    notes,
-    throughput: {
-      payloadBytes: JSON.stringify(payload).length,
-      ...load,
-      payload: undefined,
-      results: results.throughput,
-      ratioHoldfastToWs: ratio(hf, ws),
-      ratioHoldfastNoRateLimitToWs: ratio(hfFree, ws),
-      /** SQLite store / memory store, both without the rate limit: the target is ≥ 0.5. */
-      ratioSqliteToMemory: ratio(hfSqlite, hfFree),
-      ratioSqliteToWs: ratio(hfSqlite, ws),
-      sqliteDatabaseBytesAfter: results.sqliteDatabaseBytes,
+    versions: {
+      holdfast: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,
+      ws: versionOf('ws'),
+      'socket.io': versionOf('socket.io'),
+      'socket.io-client': versionOf('socket.io-client'),
+      mqtt: versionOf('mqtt'),
+      'better-sqlite3': versionOf('better-sqlite3'),
+      mosquitto: mosquittoVersion(),
     },
-    memory: { connections, batch, results: results.memory },
-    sqliteStall: results.sqliteStall,
+    sizes,
+    notes,
+    workloads,
+    targets: targets(),
+    sqliteStall: stallResult,
   };
+}
+
+/** `mosquitto -h` prints "mosquitto version 2.0.11" (and exits with 3). */
+function mosquittoVersion(): string {
+  const binary = mosquittoBinary();
+  if (binary === undefined) return 'not installed';
+  const result = spawnSync(binary, ['-h'], { encoding: 'utf8' });
+  return /version (\S+)/.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`)?.[1] ?? 'unknown';
+}
+
+async function write(partial: boolean): Promise<void> {
+  const report = results(partial);
   const out = resolve(value('out') ?? join(root, 'bench/results/latest.json'));
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   console.log(`\nwritten: ${out.replace(root + '/', '')}`);
+  if (flag('no-report') || partial) return;
+  // The markdown table and the chart are rendered from what was just written.
+  const { writeReport } = await import('./report/render.js');
+  for (const file of writeReport(report, root)) console.log(`written: ${file.replace(root + '/', '')}`);
 }
+
+const deadline = setTimeout(() => {
+  console.error(`[bench] the whole run took more than ${deadlineMs / 1000} s; stopping`);
+  notes.push(`stopped by the ${deadlineMs / 1000} s deadline`);
+  killChildren();
+  void write(true).finally(() => process.exit(1));
+}, deadlineMs);
 
 console.log(
   `holdfast bench${quick ? ' (quick)' : ''}: node ${process.version}, ${cpus()[0]?.model ?? '?'} ×${cpus().length}, ` +
-    (pinning === undefined ? 'no CPU pinning' : `server on CPU ${pinning.server}, load on CPU ${pinning.load}`) +
+    (pinning === undefined ? 'no CPU pinning' : `servers on CPU ${pinning.server}, load on CPU ${pinning.load}`) +
     `, load average ${loadAverageAtStart.join(' ')}`,
 );
 
-const wsLabel = 'raw ws echo';
-const hfLabel = 'holdfast publish+ack (defaults)';
-const hfFreeLabel = 'holdfast publish+ack (no rate limit)';
-const hfSqliteLabel = 'holdfast publish+ack (sqlite)';
-results.throughput['wsEcho'] = await attempt(wsLabel, () => throughput(setup, 'ws', { script: 'ws-echo.ts' }, 'throughput-ws.ts', load));
-results.throughput['holdfast'] = await attempt(hfLabel, () =>
-  throughput(setup, 'holdfast', { script: 'holdfast.ts', args: holdfastArgs, profile: true }, 'throughput-holdfast.ts', load),
-);
-// The default limits.messageRate (10,000 frames/s per connection) caps one publishing client; the
-// same run without it shows what the server itself costs.
-results.throughput['holdfastNoRateLimit'] = await attempt(hfFreeLabel, () =>
-  throughput(setup, 'holdfast-nolimit', { script: 'holdfast.ts', args: ['--no-rate-limit', ...holdfastArgs], profile: true }, 'throughput-holdfast.ts', load),
-);
-// The same without the rate limit, on a SqliteStore (synchronous 'normal') in a fresh temp file.
-results.throughput['holdfastSqlite'] = await attempt(hfSqliteLabel, () =>
-  withTempFolder('holdfast-bench-sqlite-', async (folder) => {
-    const file = join(folder, 'holdfast.db');
-    try {
-      return await throughput(
-        setup,
-        'holdfast-sqlite',
-        { script: 'holdfast.ts', args: ['--no-rate-limit', `--sqlite=${file}`, ...holdfastArgs], profile: true },
-        'throughput-holdfast.ts',
-        load,
-      );
-    } finally {
-      results.sqliteDatabaseBytes = databaseBytes(file);
-    }
+const throughputConfig = { inFlight: sizes.inFlight, warmupMs: sizes.warmupMs, windowMs: sizes.windowMs, windows: sizes.windows, payload };
+await each('throughput', workloads.throughput, (system) => throughput(setup, system, throughputConfig));
+await each('fanout', workloads.fanout, (system) =>
+  fanout(setup, system, {
+    subscribers: sizes.subscribers,
+    batch: 250,
+    window: 50,
+    warmupMs: sizes.warmupMs,
+    windowMs: sizes.windowMs * sizes.windows,
+    payloadBytes,
+    topic: 'bench/fanout',
   }),
 );
-const memoryOptions = { count: connections, batch, topic: 'bench:idle' };
-results.memory['wsEcho'] = await attempt(`memory, ${connections} raw ws connections`, () =>
-  memory(setup, 'ws-memory', 'ws-echo.ts', 'connections-ws.ts', memoryOptions),
+await each('latency', workloads.latency, (system) =>
+  latency(setup, system, { ratePerSecond: sizes.latencyRate, warmupMs: sizes.warmupMs, durationMs: sizes.latencyMs, payloadBytes, topic: 'bench/latency' }),
 );
-results.memory['holdfast'] = await attempt(`memory, ${connections} holdfast connections`, () =>
-  memory(setup, 'holdfast-memory', 'holdfast.ts', 'connections-holdfast.ts', memoryOptions, holdfastArgs),
+await each('memory', workloads.memory, (system) => memory(setup, system, { count: sizes.idleConnections, batch: 250 }));
+await each('catchup', workloads.catchup, (system) =>
+  catchup(setup, system, { messages: sizes.catchupMessages, inFlight: sizes.inFlight, payloadBytes, quietMs: quick ? 1000 : 3000, topic: 'bench/catchup' }),
 );
-results.sqliteStall = await attempt(`SQLite event-loop stalls, trim and sweep of ${num(stallRows)} rows`, () =>
-  sqliteStall(setup, { rows: stallRows, deleteChunk }, 30_000 + stallRows * 0.15),
-);
+await each('storm', workloads.storm, (system) => storm(setup, system, { clients: sizes.stormClients, batch: 250, timeoutMs: quick ? 20_000 : 60_000 }));
+if (runs('stall') && systems.includes('holdfastSqlite')) {
+  stallResult = await attempt(`SQLite event-loop stalls, trim and sweep of ${stallRows.toLocaleString('en-US')} rows`, () =>
+    sqliteStall(setup, { rows: stallRows, deleteChunk }, 30_000 + stallRows * 0.15),
+  );
+}
 clearTimeout(deadline);
 
-const ws = ok(results.throughput['wsEcho']);
-const hf = ok(results.throughput['holdfast']);
-const hfFree = ok(results.throughput['holdfastNoRateLimit']);
-const hfSqlite = ok(results.throughput['holdfastSqlite']);
-console.log(
-  `\nThroughput: ${JSON.stringify(payload).length}-byte JSON payload, ${load.inFlight} in flight, ` +
-    `${load.windows} × ${load.windowMs / 1000} s after ${load.warmupMs / 1000} s warm-up\n` +
-    `(CPU in % of one core; "other": the rest of the machine meanwhile, should be near 0)\n`,
-);
-console.log(
-  throughputTable([
-    [wsLabel, ws, err(results.throughput['wsEcho'])],
-    [hfLabel, hf, err(results.throughput['holdfast'])],
-    [hfFreeLabel, hfFree, err(results.throughput['holdfastNoRateLimit'])],
-    [hfSqliteLabel, hfSqlite, err(results.throughput['holdfastSqlite'])],
-  ]),
-);
-console.log(`\nholdfast / ws: ${pct(ratio(hf, ws))} with default options, ${pct(ratio(hfFree, ws))} without the rate limit`);
-const sqliteRatio = ratio(hfSqlite, hfFree);
-console.log(
-  `sqlite / memory (both without the rate limit): ${sqliteRatio === undefined ? '-' : `${(sqliteRatio * 100).toFixed(1)}%`} (target ≥ 50%${sqliteRatio === undefined ? '' : sqliteRatio >= 0.5 ? ', met' : ', NOT met'})` +
-    (results.sqliteDatabaseBytes === undefined ? '' : `; database + WAL after the run: ${(results.sqliteDatabaseBytes / 2 ** 20).toFixed(0)} MiB`),
-);
-console.log(`\nServer memory per idle connection ((after − before) / N, after global.gc()):\n`);
-console.log(
-  memoryTable([
-    ['raw ws', ok(results.memory['wsEcho']), err(results.memory['wsEcho'])],
-    ['holdfast (open + 1 subscription)', ok(results.memory['holdfast']), err(results.memory['holdfast'])],
-  ]),
-);
-const stall = ok(results.sqliteStall);
-console.log(`\nSQLite store: event-loop stalls while removing ${num(stallRows)} rows (separate process, fresh temp database, deleteChunk ${stall?.deleteChunk ?? 'default'})`);
-if (stall !== undefined) {
-  const { fill } = stall;
-  console.log(
-    `filled ${num(stall.rows)} messages on one topic, each with a dedupKey (TTL 1 ms), ${num(stall.appendBatch)} per append call: ` +
-      `${(fill.ms / 1000).toFixed(1)} s, ${num(fill.rowsPerSecond)} rows/s, longest append call ${millis(fill.maxBatchMs)} ms, ` +
-      `database ${(fill.databaseBytes / 2 ** 20).toFixed(0)} MiB + WAL ${(fill.walBytes / 2 ** 20).toFixed(0)} MiB\n` +
-      `(max stall: largest gap between ticks of a 1 ms setInterval; loop delay: monitorEventLoopDelay({ resolution: 1 }), ~1 ms = no delay)\n`,
-  );
-}
-console.log(
-  stallTable([
-    ['idle loop (baseline, 300 ms)', stall?.idle, err(results.sqliteStall)],
-    [`trim(topic, { maxCount: 0 })`, stall?.trim],
-    ['sweep() of expired dedup ids', stall?.sweep],
-  ]),
-);
-for (const [key, entry] of Object.entries(results.throughput)) {
-  const other = ok(entry)?.otherCpu;
-  if (other === undefined || other <= 0.25) continue;
-  notes.push(
-    key === 'holdfastSqlite'
-      ? `the rest of the machine used ${other.toFixed(2)} cores during ${key}: partly the kernel writing the server's database out (disk I/O), possibly other work`
-      : `other processes used ${other.toFixed(2)} cores during ${key}: its figures are disturbed`,
-  );
-}
+const final = results(false);
+printSummary(final);
 for (const note of notes) console.log(`note: ${note}`);
 if (profileDir !== undefined) console.log(`\nCPU profiles of the Holdfast server processes: ${profileDir}`);
-console.log(`total: ${num((performance.now() - started) / 1000)} s`);
-write(false);
+console.log(`total: ${Math.round((performance.now() - started) / 1000)} s`);
+await write(false);

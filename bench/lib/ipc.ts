@@ -3,6 +3,9 @@
  * load generator (bench/load/*). Every child talks to its parent over the IPC channel of `fork`/`spawn`.
  */
 
+import type { CatchupConfig, FanoutConfig, LatencyConfig } from '../load/workloads.js';
+import type { CatchupFigures, FanoutFigures, LatencyFigures, StormFigures } from './results.js';
+
 export interface MemorySample {
   rss: number;
   heapUsed: number;
@@ -46,17 +49,35 @@ export interface ThroughputResult {
   errors: Record<string, number>;
 }
 
-/** Parent → load. */
+/** Parent → load (bench/load/main.ts). */
 export type LoadCommand =
-  | { type: 'throughput'; config: ThroughputConfig }
+  | { type: 'throughput'; config: ThroughputConfig; topic: string }
+  | { type: 'fanout'; config: FanoutConfig }
+  | { type: 'latency'; config: LatencyConfig }
+  | { type: 'catchup'; config: CatchupConfig }
   | { type: 'open'; url: string; count: number; batch: number; topic: string }
+  | { type: 'storm-open'; url: string; count: number; batch: number; topic: string }
+  | { type: 'storm-killed' }
+  | { type: 'storm-restarted'; downMs: number; timeoutMs: number }
   | { type: 'stop' };
+
+export interface OpenOutcome {
+  opened: number;
+  failed: number;
+  ms: number;
+  errors: Record<string, number>;
+}
 
 /** Load → parent. */
 export type LoadReport =
   | { type: 'mark'; name: 'measure-start' | 'measure-end' }
   | { type: 'throughput'; result: ThroughputResult }
-  | { type: 'opened'; opened: number; failed: number; ms: number; errors: Record<string, number> }
+  | { type: 'fanout'; result: Omit<FanoutFigures, 'serverCpu'> }
+  | { type: 'latency'; result: LatencyFigures }
+  | { type: 'catchup'; result: CatchupFigures }
+  | ({ type: 'opened' } & OpenOutcome)
+  | ({ type: 'storm-opened' } & OpenOutcome)
+  | { type: 'storm'; result: StormFigures }
   | { type: 'fatal'; message: string };
 
 /** Sends to the parent; a no-op when there is none (the file was run by hand). */

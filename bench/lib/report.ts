@@ -1,5 +1,4 @@
 import type { StallFigures } from './ipc.js';
-import type { MemoryFigures, ThroughputFigures } from './scenarios.js';
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const pct = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '-' : `${Math.round(value * 100)}%`);
@@ -11,47 +10,6 @@ export function table(headers: string[], rows: string[][]): string {
   const line = (cells: string[]): string =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function throughputTable(rows: Array<[label: string, figures: ThroughputFigures | undefined, error?: string]>): string {
-  return table(
-    ['scenario', 'msg/s (median)', 'per window', 'server CPU', 'load CPU', 'other CPU', 'server RSS after', 'errors'],
-    rows.map(([label, f, error]) =>
-      f === undefined
-        ? [label, 'failed', '', '', '', '', '', error ?? '']
-        : [
-            label,
-            num(f.messagesPerSecond),
-            f.rates.map((rate) => num(rate)).join(' / '),
-            pct(f.serverCpu),
-            pct(f.loadCpu),
-            pct(f.otherCpu),
-            f.serverMemoryAfter === undefined ? '-' : `${(f.serverMemoryAfter.rss / 2 ** 20).toFixed(0)} MiB`,
-            Object.entries(f.errors)
-              .map(([key, count]) => `${key} ×${count}`)
-              .join(', ') || 'none',
-          ],
-    ),
-  );
-}
-
-export function memoryTable(rows: Array<[label: string, figures: MemoryFigures | undefined, error?: string]>): string {
-  return table(
-    ['server', 'connections', 'RSS / conn', 'heapUsed / conn', 'external / conn', 'RSS before → after', 'open time'],
-    rows.map(([label, f, error]) =>
-      f === undefined
-        ? [label, 'failed', error ?? '', '', '', '', '']
-        : [
-            label,
-            `${f.opened}/${f.requested}${f.failed > 0 ? ` (${f.failed} failed)` : ''}`,
-            `${num(f.perConnection.rss)} B`,
-            `${num(f.perConnection.heapUsed)} B`,
-            `${num(f.perConnection.external)} B`,
-            `${(f.before.rss / 2 ** 20).toFixed(1)} → ${(f.after.rss / 2 ** 20).toFixed(1)} MiB`,
-            `${(f.openMs / 1000).toFixed(1)} s`,
-          ],
-    ),
-  );
 }
 
 const millis = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '-' : value < 10 ? value.toFixed(1) : int.format(value));

@@ -1,66 +1,27 @@
+/**
+ * One workload against one system: a fresh server under test (bench/lib/servers.ts) and a fresh
+ * load process (bench/load/main.ts), each pinned to its own core; the server's CPU is sampled at
+ * the load's measure marks. Every scenario stops both processes, whatever happens.
+ */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  cpuShare,
-  type CpuSample,
-  type MemorySample,
-  type ServerReport,
-  type SqliteStallResult,
-  type ThroughputConfig,
-  type ThroughputResult,
-} from './ipc.js';
+import type { CatchupConfig, FanoutConfig, LatencyConfig } from '../load/workloads.js';
+import { cpuShare, type CpuSample, type LoadReport, type OpenOutcome, type SqliteStallResult, type ThroughputConfig, type ThroughputResult } from './ipc.js';
+import type { CatchupFigures, FanoutFigures, LatencyFigures, MemoryFigures, StormFigures, SystemId, ThroughputFigures } from './results.js';
+import { startServer, type ServerHandle } from './servers.js';
 import { Child, pinning } from './spawn.js';
 import { machineCores, systemSample, type SystemSample } from './system.js';
 
 export interface Setup {
   root: string;
-  /** Extra node flags of the server process (e.g. --cpu-prof), for the Holdfast throughput runs. */
+  /** Extra node flags of the Holdfast server processes (e.g. --cpu-prof). */
   profileArgs: string[];
   fileLimit: number | undefined;
 }
 
-export interface ThroughputFigures extends ThroughputResult {
-  /** Median of the windows' rates: the headline figure. */
-  messagesPerSecond: number;
-  /** Server process CPU use during the measured windows, 0..1 of one core. */
-  serverCpu: number | undefined;
-  /**
-   * CPU used by everything else on the machine during the measured windows, in cores (whole
-   * machine minus server and load): well above 0 means other work disturbed the figures.
-   */
-  otherCpu: number | undefined;
-  /** Server memory after the run (after global.gc()): what the messages left behind. */
-  serverMemoryAfter: MemorySample | undefined;
-}
-
-export interface MemoryFigures {
-  requested: number;
-  opened: number;
-  failed: number;
-  openMs: number;
-  openErrors: Record<string, number>;
-  before: MemorySample;
-  after: MemorySample;
-  connectionsSeenByServer: number;
-  perConnection: { rss: number; heapUsed: number; external: number };
-}
-
-
-function server(setup: Setup, name: string, script: string, args: string[], extraNodeArgs: string[] = []): Child {
-  return new Child(name, `bench/servers/${script}`, {
-    cwd: setup.root,
-    nodeArgs: ['--expose-gc', ...extraNodeArgs],
-    args,
-    cpu: pinning?.server,
-    fileLimit: setup.fileLimit,
-  });
-}
-
-function load(setup: Setup, name: string, script: string): Child {
-  return new Child(name, `bench/load/${script}`, { cwd: setup.root, nodeArgs: [], cpu: pinning?.load, fileLimit: setup.fileLimit });
-}
+type Report<T extends LoadReport['type']> = Extract<LoadReport, { type: T }>;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -68,92 +29,144 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function stop(serverChild: Child, loadChild: Child | undefined): Promise<void> {
-  loadChild?.send({ type: 'stop' });
-  await loadChild?.finish(8000);
-  serverChild.send({ type: 'stop' });
-  await serverChild.finish(8000);
+/** Runs `work` with a server of `system` and a load process for it, in a temp folder; stops both after. */
+async function withSystem<T>(
+  setup: Setup,
+  system: SystemId,
+  work: (server: ServerHandle, load: Child, folder: string) => Promise<T>,
+): Promise<T> {
+  return withTempFolder(`holdfast-bench-${system}-`, async (folder) => {
+    const profile = system.startsWith('holdfast') ? setup.profileArgs : [];
+    // The load process starts meanwhile (it waits for its command): start-up is half the cost of a quick run.
+    const load = new Child(`${system} load`, 'bench/load/main.ts', {
+      cwd: setup.root,
+      nodeArgs: [],
+      args: [`--system=${system}`],
+      cpu: pinning?.load,
+      fileLimit: setup.fileLimit,
+    });
+    let server: ServerHandle | undefined;
+    try {
+      server = await startServer(system, { root: setup.root, nodeArgs: profile, fileLimit: setup.fileLimit, folder });
+      return await work(server, load, folder);
+    } finally {
+      load.send({ type: 'stop' });
+      await Promise.all([load.finish(8000), server?.stop()]);
+    }
+  });
 }
 
-/** Tests 1 and 2: a closed loop of `inFlight` messages against one server process. */
-export async function throughput(
-  setup: Setup,
-  label: string,
-  servers: { script: string; args?: string[]; profile?: boolean },
-  loadScript: string,
-  config: Omit<ThroughputConfig, 'url'>,
-): Promise<ThroughputFigures> {
-  const serverChild = server(setup, `${label} server`, servers.script, servers.args ?? [], servers.profile === true ? setup.profileArgs : []);
-  let loadChild: Child | undefined;
-  try {
-    const ready = await serverChild.next<Extract<ServerReport, { type: 'ready' }>>('ready', 30_000);
-    loadChild = load(setup, `${label} load`, loadScript);
-    // The load process marks the measured interval; the server's CPU time is sampled at both marks.
-    const samples: Array<Promise<CpuSample>> = [];
-    const machine: Array<SystemSample | undefined> = [];
-    loadChild.onMessage((message) => {
-      if (message.type !== 'mark') return;
-      machine.push(systemSample());
-      samples.push(serverChild.ask<Extract<ServerReport, { type: 'cpu' }>>({ type: 'cpu' }, 5000).then((answer) => answer.sample));
-    });
-    loadChild.send({ type: 'throughput', config: { ...config, url: ready.url } });
-    const budget = config.warmupMs + config.windows * config.windowMs + 30_000;
-    const { result } = await loadChild.next<{ result: ThroughputResult }>('throughput', budget);
-    const [start, end] = await Promise.all(samples).catch(() => []);
-    const serverCpu = start !== undefined && end !== undefined ? cpuShare(start, end) : undefined;
-    const cores = machineCores(machine[0], machine[1]);
-    const after = await serverChild
-      .ask<Extract<ServerReport, { type: 'memory' }>>({ type: 'memory' }, 20_000)
-      .then((answer) => answer.memory, () => undefined);
+/** Samples the server's CPU (and the machine's) at the load's measure-start and measure-end marks. */
+function sampleAtMarks(server: ServerHandle, load: Child): () => Promise<{ serverCpu: number | undefined; machineCores: number | undefined }> {
+  const samples: Array<Promise<CpuSample | undefined>> = [];
+  const machine: Array<SystemSample | undefined> = [];
+  load.onMessage((message) => {
+    if (message.type !== 'mark') return;
+    machine.push(systemSample());
+    samples.push(server.cpu());
+  });
+  return async () => {
+    const [start, end] = await Promise.all(samples);
     return {
-      ...result,
+      serverCpu: start !== undefined && end !== undefined ? cpuShare(start, end) : undefined,
+      machineCores: machineCores(machine[0], machine[1]),
+    };
+  };
+}
+
+/** Workload 1: a closed loop of `inFlight` publishes awaiting their confirmation. */
+export async function throughput(setup: Setup, system: SystemId, config: Omit<ThroughputConfig, 'url'>): Promise<ThroughputFigures> {
+  return withSystem(setup, system, async (server, load) => {
+    const cpu = sampleAtMarks(server, load);
+    load.send({ type: 'throughput', config: { ...config, url: server.url }, topic: 'bench/throughput' });
+    const budget = config.warmupMs + config.windows * config.windowMs + 30_000;
+    const { result } = await load.next<Report<'throughput'>>('throughput', budget);
+    const { serverCpu, machineCores } = await cpu();
+    return {
+      ...(result as ThroughputResult),
       messagesPerSecond: median(result.rates),
       serverCpu,
-      serverMemoryAfter: after,
-      otherCpu: cores === undefined || serverCpu === undefined ? undefined : Math.max(0, cores - serverCpu - result.loadCpu),
+      otherCpu: machineCores === undefined || serverCpu === undefined ? undefined : Math.max(0, machineCores - serverCpu - result.loadCpu),
     };
-  } finally {
-    await stop(serverChild, loadChild);
-  }
+  });
 }
 
-/** Test 3: server memory before and after `count` idle connections. */
-export async function memory(
-  setup: Setup,
-  label: string,
-  serverScript: string,
-  loadScript: string,
-  options: { count: number; batch: number; topic: string },
-  serverArgs: string[] = [],
-): Promise<MemoryFigures> {
-  const serverChild = server(setup, `${label} server`, serverScript, serverArgs);
-  let loadChild: Child | undefined;
-  try {
-    const ready = await serverChild.next<Extract<ServerReport, { type: 'ready' }>>('ready', 30_000);
-    await sleep(500); // let start-up work finish before the baseline
-    const before = await serverChild.ask<Extract<ServerReport, { type: 'memory' }>>({ type: 'memory' }, 20_000);
-    loadChild = load(setup, `${label} load`, loadScript);
-    loadChild.send({ type: 'open', url: ready.url, count: options.count, batch: options.batch, topic: options.topic });
+/** Workload 2: one publisher, many subscribers of one topic. */
+export async function fanout(setup: Setup, system: SystemId, config: Omit<FanoutConfig, 'url'>): Promise<FanoutFigures> {
+  return withSystem(setup, system, async (server, load) => {
+    const cpu = sampleAtMarks(server, load);
+    load.send({ type: 'fanout', config: { ...config, url: server.url } });
+    const budget = 60_000 + config.subscribers * 50 + config.warmupMs + config.windowMs;
+    const { result } = await load.next<Report<'fanout'>>('fanout', budget);
+    return { ...result, serverCpu: (await cpu()).serverCpu };
+  });
+}
+
+/** Workload 3: publish → delivery latency at a fixed rate. */
+export async function latency(setup: Setup, system: SystemId, config: Omit<LatencyConfig, 'url'>): Promise<LatencyFigures> {
+  return withSystem(setup, system, async (server, load) => {
+    load.send({ type: 'latency', config: { ...config, url: server.url } });
+    const { result } = await load.next<Report<'latency'>>('latency', 40_000 + config.warmupMs + config.durationMs);
+    return result;
+  });
+}
+
+/** Workload 4: server memory before and after `count` idle connections, each with one subscription. */
+export async function memory(setup: Setup, system: SystemId, options: { count: number; batch: number }): Promise<MemoryFigures> {
+  return withSystem(setup, system, async (server, load) => {
+    await sleep(300); // let start-up work finish before the baseline
+    const before = await server.memory();
+    if (before === undefined) throw new Error('no memory figures from the server');
+    load.send({ type: 'open', url: server.url, count: options.count, batch: options.batch, topic: 'bench/idle' });
     const budget = 30_000 + Math.ceil(options.count / options.batch) * 20_000;
-    const opened = await loadChild.next<{ opened: number; failed: number; ms: number; errors: Record<string, number> }>('opened', budget);
-    await sleep(1000); // batched session saves, acks and the sweeper settle
-    const after = await serverChild.ask<Extract<ServerReport, { type: 'memory' }>>({ type: 'memory' }, 20_000);
-    const per = (key: 'rss' | 'heapUsed' | 'external'): number =>
-      opened.opened > 0 ? (after.memory[key] - before.memory[key]) / opened.opened : NaN;
+    const opened = await load.next<Report<'opened'>>('opened', budget);
+    await sleep(600); // batched session saves, acks and timers settle
+    const after = await server.memory();
+    if (after === undefined) throw new Error('no memory figures from the server');
+    const per = (value: number): number => (opened.opened > 0 ? value / opened.opened : NaN);
     return {
       requested: options.count,
       opened: opened.opened,
       failed: opened.failed,
       openMs: opened.ms,
       openErrors: opened.errors,
-      before: before.memory,
-      after: after.memory,
-      connectionsSeenByServer: after.connections,
-      perConnection: { rss: per('rss'), heapUsed: per('heapUsed'), external: per('external') },
+      before,
+      after,
+      perConnection: server.hasHeap
+        ? { rss: per(after.rss - before.rss), heapUsed: per(after.heapUsed - before.heapUsed), external: per(after.external - before.external) }
+        : { rss: per(after.rss - before.rss) },
     };
-  } finally {
-    await stop(serverChild, loadChild);
-  }
+  });
+}
+
+/** Workload 5: catch-up after missing `messages`, against receiving them live. */
+export async function catchup(setup: Setup, system: SystemId, config: Omit<CatchupConfig, 'url'>): Promise<CatchupFigures> {
+  return withSystem(setup, system, async (server, load) => {
+    load.send({ type: 'catchup', config: { ...config, url: server.url } });
+    const { result } = await load.next<Report<'catchup'>>('catchup', 60_000 + config.messages * 10 + config.quietMs * 2);
+    return result;
+  });
+}
+
+/**
+ * Workload 6: `clients` connected clients; the server is SIGKILLed and started again at once on
+ * the same port (and files: the SQLite store keeps its sessions). The load counts the attempts.
+ */
+export async function storm(setup: Setup, system: SystemId, options: { clients: number; batch: number; timeoutMs: number }): Promise<StormFigures> {
+  return withSystem(setup, system, async (server, load) => {
+    load.send({ type: 'storm-open', url: server.url, count: options.clients, batch: options.batch, topic: 'bench/storm' });
+    const opened = await load.next<Report<'storm-opened'> & OpenOutcome>('storm-opened', 30_000 + Math.ceil(options.clients / options.batch) * 20_000);
+    if (opened.failed > 0) throw new Error(`${opened.failed} of ${options.clients} clients failed to connect: ${Object.keys(opened.errors).join('; ')}`);
+    await sleep(1000); // sessions saved, nothing else going on
+    load.send({ type: 'storm-killed' });
+    const killedAt = performance.now();
+    await server.kill();
+    await server.restart();
+    const downMs = performance.now() - killedAt;
+    load.send({ type: 'storm-restarted', downMs, timeoutMs: options.timeoutMs });
+    const { result } = await load.next<Report<'storm'>>('storm', options.timeoutMs + 30_000);
+    return result;
+  });
 }
 
 const tempFolders = new Set<string>();

@@ -7,6 +7,12 @@ type Message = { type: string; [field: string]: unknown };
 
 const children = new Set<ChildProcess>();
 
+/** Also kill this process when the run ends or is stopped. */
+export function registerProcess(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
 /** Kills every child still running (SIGKILL, by pid): on exit, on a signal, on the global deadline. */
 export function killChildren(): void {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -135,6 +141,11 @@ export class Child {
         resolve(null);
       });
     });
+  }
+
+  /** SIGKILL, as a crash would (the storm). */
+  kill(): void {
+    this.process.kill('SIGKILL');
   }
 
   send(message: object): void {

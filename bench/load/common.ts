@@ -1,13 +1,4 @@
-import {
-  childSafety,
-  cpuShare,
-  cpuSample,
-  onParentMessage,
-  toParent,
-  type LoadCommand,
-  type ThroughputConfig,
-  type ThroughputResult,
-} from '../lib/ipc.js';
+import { cpuShare, cpuSample, toParent, type ThroughputConfig, type ThroughputResult } from '../lib/ipc.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,41 +42,6 @@ export async function measure(config: ThroughputConfig, meter: Meter): Promise<T
     loadCpu: cpuShare(cpuStart, cpuEnd),
     errors: meter.errors,
   };
-}
-
-/** A load process: waits for its command from the parent and runs `handlers` for it. */
-export function loadProcess(
-  name: string,
-  handlers: {
-    throughput?: (config: ThroughputConfig) => Promise<ThroughputResult>;
-    open?: (command: Extract<LoadCommand, { type: 'open' }>) => Promise<void>;
-    stop?: () => Promise<void>;
-  },
-): void {
-  childSafety(name, 240_000);
-  const fail = (error: unknown): void => {
-    toParent({ type: 'fatal', message: `${name}: ${error instanceof Error ? error.message : String(error)}` });
-    setTimeout(() => process.exit(1), 100);
-  };
-  onParentMessage<LoadCommand>((command) => {
-    switch (command.type) {
-      case 'throughput':
-        if (handlers.throughput === undefined) return fail(new Error('no throughput test here'));
-        handlers.throughput(command.config).then((result) => {
-          toParent({ type: 'throughput', result });
-          setTimeout(() => process.exit(0), 100);
-        }, fail);
-        return;
-      case 'open':
-        if (handlers.open === undefined) return fail(new Error('no connection test here'));
-        handlers.open(command).catch(fail);
-        return;
-      case 'stop':
-        setTimeout(() => process.exit(0), 3000).unref();
-        void (handlers.stop?.() ?? Promise.resolve()).finally(() => setTimeout(() => process.exit(0), 100));
-        return;
-    }
-  });
 }
 
 /** Opens `count` connections, `batch` at a time, each batch fully settled before the next. */

@@ -1,20 +1,27 @@
 /**
- * Server under test 2: HoldfastServer with the memory store and default options. With the argument
- * `--no-rate-limit` the per-connection frame rate limit (default 10,000/s, burst 20,000) is lifted;
- * `--sqlite=<file>` uses a SqliteStore on that file (default options: synchronous 'normal') instead
- * of the memory store; `--options=<json>` merges further HoldfastServer options (for experiments,
- * e.g. {"ackBatch":10}).
+ * Server under test: HoldfastServer.
+ *   --mode=reliable|volatile   the mode of every topic (default reliable); reliable topics keep
+ *                              the last 100,000 messages (more than any workload sends)
+ *   --sqlite=<file>            a SqliteStore on that file (synchronous 'normal') instead of the memory store
+ *   --no-rate-limit            lifts the per-connection frame rate limit (default 10,000/s, burst 20,000)
+ *   --port=N                   listen on N (the storm restarts the server on its old port)
+ *   --options=<json>           further HoldfastServer options (experiments, e.g. {"ackBatch":10})
  */
-import { HoldfastServer, type ServerOptions } from 'holdfast/server';
-import type { Store } from 'holdfast/server';
-import { serve } from './serve.js';
+import { HoldfastServer, type ServerOptions, type Store, type TopicOptions } from 'holdfast/server';
+import { portArgument, serve } from './serve.js';
 
+const argument = (name: string): string | undefined => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const unlimited = process.argv.includes('--no-rate-limit');
-const extra = process.argv.find((arg) => arg.startsWith('--options='));
-const sqliteFile = process.argv.find((arg) => arg.startsWith('--sqlite='))?.slice('--sqlite='.length);
+const extra = argument('options');
+const sqliteFile = argument('sqlite');
+const mode = (argument('mode') ?? 'reliable') as TopicOptions['mode'];
 
-await serve('holdfast server', async () => {
-  const options: ServerOptions = { port: 0 };
+await serve(`holdfast server (${mode}${sqliteFile === undefined ? '' : ', sqlite'})`, async () => {
+  const options: ServerOptions = {
+    port: portArgument(),
+    host: '127.0.0.1',
+    topics: { 'bench/*': { mode, retention: { maxCount: 100_000 } } },
+  };
   if (unlimited) options.limits = { messageRate: { perSecond: 1e12, burst: 1e12 } };
   let store: Store | undefined;
   if (sqliteFile !== undefined) {
@@ -23,7 +30,7 @@ await serve('holdfast server', async () => {
     store = new SqliteStore({ file: sqliteFile });
     options.store = store;
   }
-  if (extra !== undefined) Object.assign(options, JSON.parse(extra.slice('--options='.length)) as ServerOptions);
+  if (extra !== undefined) Object.assign(options, JSON.parse(extra) as ServerOptions);
   const server = new HoldfastServer(options);
   await server.ready;
   return {

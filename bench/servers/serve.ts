@@ -31,3 +31,9 @@ export async function serve(name: string, start: () => Promise<ServerUnderTest>)
   });
   toParent({ type: 'ready', url: server.url, pid: process.pid });
 }
+
+/** `--port N` of the server's command line (the storm restarts a server on its old port); 0: any. */
+export function portArgument(): number {
+  const arg = process.argv.find((a) => a.startsWith('--port='));
+  return arg === undefined ? 0 : Number(arg.slice('--port='.length));
+}

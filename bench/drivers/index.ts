@@ -1,0 +1,22 @@
+import type { SystemId } from '../lib/results.js';
+import { holdfastDriver } from './holdfast.js';
+import { mqttDriver } from './mqtt.js';
+import { socketIoDriver } from './socketio.js';
+import type { Driver } from './types.js';
+import { wsDriver } from './ws.js';
+
+export function driverFor(system: SystemId): Driver {
+  switch (system) {
+    case 'ws':
+      return wsDriver;
+    case 'socketio':
+    case 'socketioRecovery':
+      return socketIoDriver(system);
+    case 'mqtt':
+      return mqttDriver;
+    case 'holdfastVolatile':
+    case 'holdfastMemory':
+    case 'holdfastSqlite':
+      return holdfastDriver(system);
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The server under test, as the orchestrator holds it: a Node child (bench/servers/*) that
+ * reports over IPC, or a private Mosquitto broker read through /proc. Either can be killed
+ * (SIGKILL) and started again on the same port with the same files, for the storm.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CpuSample, MemorySample, ServerReport } from './ipc.js';
+import type { SystemId } from './results.js';
+import { Child, pinning, registerProcess } from './spawn.js';
+
+export interface ServerHandle {
+  readonly url: string;
+  readonly pid: number;
+  /** CPU time used so far (µs) and when (ms), for shares over an interval. */
+  cpu(): Promise<CpuSample | undefined>;
+  /** Settled memory; Node servers collect garbage first. */
+  memory(): Promise<MemorySample | undefined>;
+  /** SIGKILL, and wait until the process is gone. */
+  kill(): Promise<void>;
+  /** Starts a new process on the same port and files; resolves once it accepts connections. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  /** Whether `memory()` includes a JS heap (false for Mosquitto: RSS only). */
+  readonly hasHeap: boolean;
+}
+
+export interface ServerSetup {
+  root: string;
+  /** Extra node flags for Node servers (e.g. --cpu-prof). */
+  nodeArgs: string[];
+  fileLimit: number | undefined;
+  /** A folder for files of this server (SQLite database, Mosquitto config), removed by the caller. */
+  folder: string;
+}
+
+const SCRIPTS: Record<Exclude<SystemId, 'mqtt'>, { script: string; args: (folder: string) => string[] }> = {
+  ws: { script: 'ws-echo.ts', args: () => [] },
+  socketio: { script: 'socketio.ts', args: () => [] },
+  socketioRecovery: { script: 'socketio.ts', args: () => ['--recovery'] },
+  // The per-connection frame rate limit (10,000/s by default) would cap one publishing client: it
+  // is lifted, as a server expecting such clients would configure it.
+  holdfastVolatile: { script: 'holdfast.ts', args: () => ['--mode=volatile', '--no-rate-limit'] },
+  holdfastMemory: { script: 'holdfast.ts', args: () => ['--no-rate-limit'] },
+  holdfastSqlite: { script: 'holdfast.ts', args: (folder) => ['--no-rate-limit', `--sqlite=${join(folder, 'holdfast.db')}`] },
+};
+
+export async function startServer(system: SystemId, setup: ServerSetup, extraArgs: string[] = []): Promise<ServerHandle> {
+  if (system === 'mqtt') return Mosquitto.start(setup);
+  const { script, args } = SCRIPTS[system];
+  return NodeServer.start(system, setup, script, [...args(setup.folder), ...extraArgs]);
+}
+
+class NodeServer implements ServerHandle {
+  readonly hasHeap = true;
+  private constructor(
+    private child: Child,
+    readonly url: string,
+    readonly pid: number,
+    private readonly port: number,
+    private readonly spawnAt: (port: number) => Child,
+  ) {}
+
+  static async start(system: SystemId, setup: ServerSetup, script: string, args: string[]): Promise<NodeServer> {
+    const spawnAt = (port: number): Child =>
+      new Child(`${system} server`, `bench/servers/${script}`, {
+        cwd: setup.root,
+        nodeArgs: ['--expose-gc', ...setup.nodeArgs],
+        args: [...args, `--port=${port}`],
+        cpu: pinning?.server,
+        fileLimit: setup.fileLimit,
+      });
+    const child = spawnAt(0);
+    const ready = await child.next<Extract<ServerReport, { type: 'ready' }>>('ready', 30_000);
+    return new NodeServer(child, ready.url, ready.pid, Number(new URL(ready.url).port), spawnAt);
+  }
+
+  async cpu(): Promise<CpuSample | undefined> {
+    return this.child.ask<Extract<ServerReport, { type: 'cpu' }>>({ type: 'cpu' }, 5000).then((answer) => answer.sample, () => undefined);
+  }
+
+  async memory(): Promise<MemorySample | undefined> {
+    return this.child.ask<Extract<ServerReport, { type: 'memory' }>>({ type: 'memory' }, 20_000).then((answer) => answer.memory, () => undefined);
+  }
+
+  async kill(): Promise<void> {
+    this.child.kill();
+    await this.child.exited;
+  }
+
+  async restart(): Promise<void> {
+    this.child = this.spawnAt(this.port);
+    await this.child.next('ready', 30_000);
+  }
+
+  async stop(): Promise<void> {
+    this.child.send({ type: 'stop' });
+    await this.child.finish(8000);
+  }
+}
+
+/** Microseconds per clock tick of /proc/<pid>/stat. */
+const TICK_US = (() => {
+  try {
+    return 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  } catch {
+    return 1e4;
+  }
+})();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (performance.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+/** Where Debian's mosquitto package puts the broker; undefined when it is not installed. */
+export function mosquittoBinary(): string | undefined {
+  for (const path of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/local/bin/mosquitto']) {
+    try {
+      execFileSync(path, ['-h'], { stdio: 'ignore' });
+      return path;
+    } catch (error) {
+      // `mosquitto -h` exits with 3 after printing its help: it exists.
+      if ((error as { status?: number }).status === 3) return path;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A private Mosquitto broker on a free port, pinned to the server's core like every other server
+ * under test, so that it is measured on equal terms and can be killed without touching the
+ * machine's shared broker. Queued messages per offline client are raised from 1,000 to 1,000,000
+ * so that the catch-up workload measures delivery, not the queue's default cap.
+ */
+class Mosquitto implements ServerHandle {
+  readonly hasHeap = false;
+  private process: ChildProcess;
+  private exited: Promise<void>;
+
+  private constructor(
+    private readonly command: string[],
+    readonly url: string,
+    private readonly port: number,
+  ) {
+    ({ process: this.process, exited: this.exited } = this.spawn());
+  }
+
+  get pid(): number {
+    return this.process.pid ?? -1;
+  }
+
+  static async start(setup: ServerSetup): Promise<Mosquitto> {
+    const binary = mosquittoBinary();
+    if (binary === undefined) throw new Error('mosquitto is not installed (Debian: apt-get install -y mosquitto)');
+    const port = await freePort();
+    const config = join(setup.folder, 'mosquitto.conf');
+    writeFileSync(
+      config,
+      [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 1000000', 'log_dest stderr', 'log_type error', ''].join('\n'),
+    );
+    let command = [binary, '-c', config];
+    if (setup.fileLimit !== undefined) command = ['sh', '-c', `ulimit -n ${setup.fileLimit} && exec "$@"`, 'sh', ...command];
+    if (pinning !== undefined) command = ['taskset', '-c', String(pinning.server), ...command];
+    const broker = new Mosquitto(command, `mqtt://127.0.0.1:${port}`, port);
+    await waitForPort(port, 10_000);
+    return broker;
+  }
+
+  private spawn(): { process: ChildProcess; exited: Promise<void> } {
+    const [file, ...args] = this.command as [string, ...string[]];
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    registerProcess(child);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return { process: child, exited };
+  }
+
+  /** The broker itself: with taskset/sh in front, the process that exec'd into mosquitto keeps our child's pid. */
+  private stat(): string[] | undefined {
+    try {
+      const text = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined;
+    }
+  }
+
+  async cpu(): Promise<CpuSample | undefined> {
+    const fields = this.stat();
+    // After the command name: field 14 (utime) and 15 (stime) of proc(5) are at 11 and 12 here.
+    if (fields === undefined) return undefined;
+    return { cpu: (Number(fields[11]) + Number(fields[12])) * TICK_US, at: performance.now() };
+  }
+
+  async memory(): Promise<MemorySample | undefined> {
+    await sleep(200); // as the Node servers' settledMemory: let the last work finish
+    try {
+      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+      if (!Number.isFinite(kib)) return undefined;
+      return { rss: kib * 1024, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async kill(): Promise<void> {
+    this.process.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async restart(): Promise<void> {
+    ({ process: this.process, exited: this.exited } = this.spawn());
+    await waitForPort(this.port, 10_000);
+  }
+
+  async stop(): Promise<void> {
+    this.process.kill('SIGTERM');
+    const late = sleep(5000).then(() => 'late');
+    if ((await Promise.race([this.exited.then(() => 'done'), late])) === 'late') await this.kill();
+  }
+}
