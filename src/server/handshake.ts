@@ -56,7 +56,9 @@ export class Handshake {
         maxInFlight: options.limits.maxInFlight,
       },
     });
-    for (const [early, text] of connection.early.splice(0)) this.hub.dispatch(connection, early, text);
+    const early = connection.early;
+    connection.early = undefined;
+    for (const [frame, text] of early ?? []) this.hub.dispatch(connection, frame, text);
   }
 
   /** The connection's identity; undefined when refused (the connection is then closed). */

@@ -149,6 +149,7 @@ export class Hub {
         return;
       case 'authenticating':
         if (frame.type === 'hello') return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
+        connection.early ??= [];
         if (connection.early.length >= MAX_EARLY_FRAMES) {
           return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, `more than ${MAX_EARLY_FRAMES} frames before welcome`);
         }
@@ -265,7 +266,7 @@ export class Hub {
     const hook = this.options.authorize;
     if (hook === undefined) return true;
     const key = `${action}\u0000${topic}`;
-    const cache = this.options.cacheAuthorization ? connection.authorizations : undefined;
+    const cache = this.options.cacheAuthorization ? (connection.authorizations ??= new Map()) : undefined;
     const cached = cache?.get(key);
     if (cached !== undefined) return cached;
     const context = { identity: connection.identity, topic, action, session: connection.session?.id ?? '' };
