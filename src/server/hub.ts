@@ -199,7 +199,8 @@ export class Hub {
     const session = connection.session;
     if (session !== null && session.connection === connection) {
       // Cursors of topics this connection no longer had are of no use to a resume.
-      for (const topic of session.cursors.keys()) if (!connection.subscriptions.has(topic)) session.cursors.delete(topic);
+      const { cursors } = session;
+      if (cursors !== undefined) for (const topic of cursors.keys()) if (!connection.subscriptions.has(topic)) cursors.delete(topic);
       session.connection = null;
       session.expiresAt = this.clock.now() + this.options.sessionTtl;
       this.persist(session);
