@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type Server as WsServer } from 'ws';
 import { Hub } from './hub.js';
@@ -51,6 +51,15 @@ function onClose(this: WebSocket): void {
 
 // 'error' precedes 'close' (e.g. a frame over maxPayload); the close does the cleaning up.
 function ignore(): void {}
+
+/** The HubWebSocket on each TCP socket, for the shared 'drain' listener (an entry is smaller than a closure). */
+const onSocket = new WeakMap<Socket, HubWebSocket>();
+
+// `this` is the TCP socket: its send buffer drained.
+function onDrain(this: Socket): void {
+  const ws = onSocket.get(this);
+  ws?.hub.drained(ws.connection);
+}
 
 /**
  * The Holdfast server on the `ws` library: a Hub whose sockets come from HTTP upgrades on `path`.
@@ -117,7 +126,7 @@ export class HoldfastServer {
   }
 
   private accept(ws: HubWebSocket, request: IncomingMessage): void {
-    const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const raw = (ws as unknown as { _socket: Socket })._socket;
     const { hub } = this;
     const connection = hub.open(ws, { remoteAddress: request.socket.remoteAddress, request });
     ws.hub = hub;
@@ -125,6 +134,7 @@ export class HoldfastServer {
     ws.on('message', onMessage);
     ws.on('close', onClose);
     ws.on('error', ignore);
-    raw.on('drain', () => hub.drained(connection));
+    onSocket.set(raw, ws);
+    raw.on('drain', onDrain);
   }
 }
