@@ -62,13 +62,19 @@ export class Connection implements AckTarget {
   /** Why reading is paused, as ReadHold bits (a number, not a Set per connection); it resumes at 0. */
   private readHolds = 0;
   readonly rate: RateLimiter;
+  /** From ConnectionInfo; kept as fields, not the info object, which would cost one more object per connection. */
+  readonly remoteAddress: string | undefined;
+  /** The HTTP upgrade request; released once `hello` is authenticated. */
+  request: IncomingMessage | undefined;
 
   constructor(
     readonly socket: HubSocket,
-    readonly info: ConnectionInfo,
+    info: ConnectionInfo,
     now: number,
     rate: { perSecond: number; burst: number },
   ) {
+    this.remoteAddress = info.remoteAddress;
+    this.request = info.request;
     this.lastSentAt = now;
     this.lastReceivedAt = now;
     this.openedAt = now;

@@ -188,7 +188,7 @@ export class Hub {
     if (connection.state === 'closed') return;
     connection.state = 'closed';
     if (this.connections.delete(connection)) {
-      const address = connection.info.remoteAddress ?? '';
+      const address = connection.remoteAddress ?? '';
       const count = (this.perAddress.get(address) ?? 1) - 1;
       if (count <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, count);
