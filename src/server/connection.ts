@@ -27,16 +27,23 @@ export interface ConnectionInfo {
 
 export type ConnectionState = 'greeting' | 'authenticating' | 'open' | 'closed';
 
+/** Why reading is paused: the frame rate limit, or too many replies the client has not confirmed. */
+export type ReadHold = 'rate' | 'replies';
+const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, replies: 2 };
+
 /** One WebSocket connection as the hub sees it. */
 export class Connection implements AckTarget {
   state: ConnectionState = 'greeting';
   session: Session | null = null;
   identity: Identity | null = null;
   readonly subscriptions = new Map<string, ServerSubscription>();
-  /** Frames that arrived while `hello` was being authenticated, handled once it is done. */
-  readonly early: Array<[frame: ClientFrame, text: string]> = [];
-  /** `authorize` answers, keyed by action and topic. */
-  readonly authorizations = new Map<string, boolean | Promise<boolean>>();
+  /**
+   * Frames that arrived while `hello` was being authenticated, handled once it is done. Created
+   * only when one does (our client sends none): every Map, Set or array costs each idle connection.
+   */
+  early: Array<[frame: ClientFrame, text: string]> | undefined;
+  /** `authorize` answers, keyed by action and topic; created on the first (only with an `authorize` hook). */
+  authorizations: Map<string, boolean | Promise<boolean>> | undefined;
 
   // Liveness, folded into timestamps by the sweeper so that sending costs no clock read.
   sentSinceSweep = false;
@@ -52,16 +59,22 @@ export class Connection implements AckTarget {
   resumeTimer: TimerHandle | undefined;
   /** When the client was last told RATE_LIMITED. */
   rateLimitedAt = -Infinity;
-  /** Why reading is paused ('rate', 'replies'); it resumes when no reason is left. */
-  private readonly readHolds = new Set<string>();
+  /** Why reading is paused, as ReadHold bits (a number, not a Set per connection); it resumes at 0. */
+  private readHolds = 0;
   readonly rate: RateLimiter;
+  /** From ConnectionInfo; kept as fields, not the info object, which would cost one more object per connection. */
+  readonly remoteAddress: string | undefined;
+  /** The HTTP upgrade request; released once `hello` is authenticated. */
+  request: IncomingMessage | undefined;
 
   constructor(
     readonly socket: HubSocket,
-    readonly info: ConnectionInfo,
+    info: ConnectionInfo,
     now: number,
     rate: { perSecond: number; burst: number },
   ) {
+    this.remoteAddress = info.remoteAddress;
+    this.request = info.request;
     this.lastSentAt = now;
     this.lastReceivedAt = now;
     this.openedAt = now;
@@ -74,18 +87,21 @@ export class Connection implements AckTarget {
   }
 
   /** Stops reading frames for `reason` (TCP backpressure does the rest). */
-  holdReading(reason: string): void {
-    if (this.readHolds.size === 0) this.socket.pauseReading?.();
-    this.readHolds.add(reason);
+  holdReading(reason: ReadHold): void {
+    if (this.readHolds === 0) this.socket.pauseReading?.();
+    this.readHolds |= READ_HOLD_BITS[reason];
   }
 
-  releaseReading(reason: string): void {
-    if (!this.readHolds.delete(reason) || this.readHolds.size > 0 || this.state === 'closed') return;
+  releaseReading(reason: ReadHold): void {
+    const bit = READ_HOLD_BITS[reason];
+    if ((this.readHolds & bit) === 0) return;
+    this.readHolds &= ~bit;
+    if (this.readHolds !== 0 || this.state === 'closed') return;
     this.socket.resumeReading?.();
   }
 
-  isHolding(reason: string): boolean {
-    return this.readHolds.has(reason);
+  isHolding(reason: ReadHold): boolean {
+    return (this.readHolds & READ_HOLD_BITS[reason]) !== 0;
   }
 
   send(frame: ServerFrame): void {

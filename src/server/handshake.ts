@@ -16,7 +16,7 @@ export class Handshake {
     connection.state = 'authenticating';
     const identity = await this.authenticate(connection, frame.auth);
     // The upgrade request (headers, socket) is only for authentication; do not hold it for the connection's life.
-    delete connection.info.request;
+    connection.request = undefined;
     if (identity === undefined || connection.isClosed()) return;
 
     let session = frame.resume === undefined ? undefined : await this.findResumable(frame.resume, identity);
@@ -56,7 +56,9 @@ export class Handshake {
         maxInFlight: options.limits.maxInFlight,
       },
     });
-    for (const [early, text] of connection.early.splice(0)) this.hub.dispatch(connection, early, text);
+    const early = connection.early;
+    connection.early = undefined;
+    for (const [frame, text] of early ?? []) this.hub.dispatch(connection, frame, text);
   }
 
   /** The connection's identity; undefined when refused (the connection is then closed). */
@@ -66,7 +68,7 @@ export class Handshake {
     let result: Awaited<ReturnType<typeof hook>>;
     let message = 'credentials refused';
     try {
-      result = await hook({ auth, request: connection.info.request, remoteAddress: connection.info.remoteAddress });
+      result = await hook({ auth, request: connection.request, remoteAddress: connection.remoteAddress });
     } catch (error) {
       result = null;
       if (isHoldfastError(error)) message = error.message;

@@ -149,6 +149,7 @@ export class Hub {
         return;
       case 'authenticating':
         if (frame.type === 'hello') return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
+        connection.early ??= [];
         if (connection.early.length >= MAX_EARLY_FRAMES) {
           return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, `more than ${MAX_EARLY_FRAMES} frames before welcome`);
         }
@@ -187,7 +188,7 @@ export class Hub {
     if (connection.state === 'closed') return;
     connection.state = 'closed';
     if (this.connections.delete(connection)) {
-      const address = connection.info.remoteAddress ?? '';
+      const address = connection.remoteAddress ?? '';
       const count = (this.perAddress.get(address) ?? 1) - 1;
       if (count <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, count);
@@ -198,7 +199,8 @@ export class Hub {
     const session = connection.session;
     if (session !== null && session.connection === connection) {
       // Cursors of topics this connection no longer had are of no use to a resume.
-      for (const topic of session.cursors.keys()) if (!connection.subscriptions.has(topic)) session.cursors.delete(topic);
+      const { cursors } = session;
+      if (cursors !== undefined) for (const topic of cursors.keys()) if (!connection.subscriptions.has(topic)) cursors.delete(topic);
       session.connection = null;
       session.expiresAt = this.clock.now() + this.options.sessionTtl;
       this.persist(session);
@@ -265,7 +267,7 @@ export class Hub {
     const hook = this.options.authorize;
     if (hook === undefined) return true;
     const key = `${action}\u0000${topic}`;
-    const cache = this.options.cacheAuthorization ? connection.authorizations : undefined;
+    const cache = this.options.cacheAuthorization ? (connection.authorizations ??= new Map()) : undefined;
     const cached = cache?.get(key);
     if (cached !== undefined) return cached;
     const context = { identity: connection.identity, topic, action, session: connection.session?.id ?? '' };

@@ -20,7 +20,8 @@ export class Session {
   /** null while a connection holds the session. */
   expiresAt: number | null;
   readonly ledger: InboundLedger;
-  readonly cursors: Map<string, Cursor>;
+  /** Per topic, the client's last acknowledged position; created on the first ack, as most idle sessions have none. */
+  cursors: Map<string, Cursor> | undefined;
   connection: Connection | null = null;
   /** lastSeq as of the last record the store saved: acks never claim more than that. */
   persistedSeq = 0;
@@ -30,7 +31,7 @@ export class Session {
   readonly inbound: Array<() => Promise<void> | void> = [];
   inboundRunning = false;
 
-  private constructor(id: string, identity: Identity | null, tokenHash: string, ledger: InboundLedger, cursors: Map<string, Cursor>) {
+  private constructor(id: string, identity: Identity | null, tokenHash: string, ledger: InboundLedger, cursors: Map<string, Cursor> | undefined) {
     this.id = id;
     this.identity = identity;
     this.tokenHash = tokenHash;
@@ -40,13 +41,14 @@ export class Session {
   }
 
   static create(identity: Identity | null): Session {
-    return new Session(randomId(), identity, '', new InboundLedger(), new Map());
+    return new Session(randomId(), identity, '', new InboundLedger(), undefined);
   }
 
   /** Restores a session from its stored record; `identity` is the connection's, already checked. */
   static fromRecord(record: SessionRecord, identity: Identity | null): Session {
     const ledger = new InboundLedger(record.lastSeq, record.doneAbove, record.replies);
-    const session = new Session(record.id, identity, record.tokenHash, ledger, new Map(Object.entries(record.cursors)));
+    const cursors = Object.entries(record.cursors);
+    const session = new Session(record.id, identity, record.tokenHash, ledger, cursors.length === 0 ? undefined : new Map(cursors));
     session.expiresAt = record.expiresAt;
     session.persistedSeq = record.lastSeq;
     return session;
@@ -68,7 +70,7 @@ export class Session {
       lastSeq: this.ledger.lastSeq,
       doneAbove: this.ledger.doneAboveList(),
       replies: [...this.ledger.replies.values()],
-      cursors: Object.fromEntries(this.cursors),
+      cursors: this.cursors === undefined ? {} : Object.fromEntries(this.cursors),
     };
   }
 }

@@ -69,7 +69,7 @@ export class Subscriptions {
       this.hub.delivery.stop(subscription);
       connection.subscriptions.delete(topic);
     }
-    connection.session?.cursors.delete(topic);
+    connection.session?.cursors?.delete(topic);
     connection.send({ type: 'unsubscribed', topic });
   }
 
@@ -80,7 +80,7 @@ export class Subscriptions {
       // A held subscription is being (re)positioned: an ack for its old offsets means nothing now.
       if (subscription === undefined || subscription.mode === 'volatile' || subscription.state === 'held') continue;
       this.hub.delivery.acknowledge(subscription, offset);
-      session.cursors.set(topic, { epoch: subscription.epoch, offset: subscription.acked });
+      (session.cursors ??= new Map()).set(topic, { epoch: subscription.epoch, offset: subscription.acked });
     }
     if (frame.replies !== undefined) {
       for (const reply of session.ledger.confirmReplies(frame.replies)) {
@@ -162,7 +162,7 @@ export class Subscriptions {
   private position(connection: Connection, topic: string, frame: SubFrame): { epoch: string; offset: number } | undefined {
     if (frame.offset !== undefined) return { epoch: frame.epoch ?? '', offset: frame.offset };
     if (frame.from !== undefined) return undefined;
-    return connection.session?.cursors.get(topic);
+    return connection.session?.cursors?.get(topic);
   }
 
   private recoverable(settings: ResolvedTopic, position: { epoch: string; offset: number }, info: StreamInfo): boolean {

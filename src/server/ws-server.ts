@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData, type Server as WsServer } from 'ws';
 import { Hub } from './hub.js';
-import type { HubSocket } from './connection.js';
+import type { Connection, HubSocket } from './connection.js';
 import type { HubOptions, RequestHandler } from './options.js';
 
 export interface ServerOptions extends HubOptions {
@@ -21,6 +21,47 @@ export interface ServerOptions extends HubOptions {
 const ENVELOPE_BYTES = 64 * 1024;
 
 /**
+ * The `ws` socket is the hub's HubSocket itself (ws creates its sockets from this class): an adapter
+ * object of closures, or one with a getter (which V8 keeps as a dictionary), cost about 1 KB per
+ * connection. Its listeners are shared functions that find the hub and connection through `this`.
+ */
+class HubWebSocket extends WebSocket implements HubSocket {
+  hub!: Hub;
+  connection!: Connection;
+
+  pauseReading(): void {
+    this.pause();
+  }
+
+  resumeReading(): void {
+    this.resume();
+  }
+}
+
+// `this` is the socket (ws only ever makes HubWebSockets here).
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const ws = this as HubWebSocket;
+  ws.hub.receive(ws.connection, isBinary ? '' : data.toString(), isBinary);
+}
+
+function onClose(this: WebSocket): void {
+  const ws = this as HubWebSocket;
+  ws.hub.closed(ws.connection);
+}
+
+// 'error' precedes 'close' (e.g. a frame over maxPayload); the close does the cleaning up.
+function ignore(): void {}
+
+/** The HubWebSocket on each TCP socket, for the shared 'drain' listener (an entry is smaller than a closure). */
+const onSocket = new WeakMap<Socket, HubWebSocket>();
+
+// `this` is the TCP socket: its send buffer drained.
+function onDrain(this: Socket): void {
+  const ws = onSocket.get(this);
+  ws?.hub.drained(ws.connection);
+}
+
+/**
  * The Holdfast server on the `ws` library: a Hub whose sockets come from HTTP upgrades on `path`.
  */
 export class HoldfastServer {
@@ -29,7 +70,7 @@ export class HoldfastServer {
   readonly path: string;
   /** Resolves once listening (at once when attached to a server the caller listens with). */
   readonly ready: Promise<void>;
-  private readonly wss: WebSocketServer;
+  private readonly wss: WsServer<typeof HubWebSocket>;
   private readonly ownsHttpServer: boolean;
   private readonly onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -39,6 +80,7 @@ export class HoldfastServer {
     this.ownsHttpServer = options.server === undefined;
     this.httpServer = options.server ?? createServer((_, response) => response.writeHead(426).end('WebSocket only\n'));
     this.wss = new WebSocketServer({
+      WebSocket: HubWebSocket,
       noServer: true,
       maxPayload: this.hub.options.limits.maxPayload + ENVELOPE_BYTES,
       perMessageDeflate: false,
@@ -83,23 +125,16 @@ export class HoldfastServer {
     }
   }
 
-  private accept(ws: WebSocket, request: IncomingMessage): void {
-    const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
-    const socket: HubSocket = {
-      send: (text) => ws.send(text),
-      close: (code, reason) => ws.close(code, reason),
-      terminate: () => ws.terminate(),
-      get bufferedAmount() {
-        return ws.bufferedAmount;
-      },
-      pauseReading: () => ws.pause(),
-      resumeReading: () => ws.resume(),
-    };
-    const connection = this.hub.open(socket, { remoteAddress: request.socket.remoteAddress, request });
-    ws.on('message', (data: RawData, isBinary: boolean) => this.hub.receive(connection, isBinary ? '' : data.toString(), isBinary));
-    ws.on('close', () => this.hub.closed(connection));
-    // 'error' precedes 'close' (e.g. a frame over maxPayload); the close does the cleaning up.
-    ws.on('error', () => undefined);
-    raw.on('drain', () => this.hub.drained(connection));
+  private accept(ws: HubWebSocket, request: IncomingMessage): void {
+    const raw = (ws as unknown as { _socket: Socket })._socket;
+    const { hub } = this;
+    const connection = hub.open(ws, { remoteAddress: request.socket.remoteAddress, request });
+    ws.hub = hub;
+    ws.connection = connection;
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    ws.on('error', ignore);
+    onSocket.set(raw, ws);
+    raw.on('drain', onDrain);
   }
 }

@@ -4,6 +4,7 @@ import { HoldfastError } from '../../protocol/errors.js';
 import type {
   AppendEntry,
   AppendOutcome,
+  KeptReply,
   ReadResult,
   RetentionPolicy,
   SessionRecord,
@@ -155,6 +156,37 @@ class TopicLog {
   }
 }
 
+/** A session record as kept here: the same fields, some of them shared and frozen (see storedCopy). */
+type StoredSession = Readonly<Omit<SessionRecord, 'doneAbove' | 'replies' | 'cursors'>> & {
+  readonly doneAbove: readonly number[];
+  readonly replies: readonly KeptReply[];
+  readonly cursors: Readonly<SessionRecord['cursors']>;
+};
+
+const NO_SEQS: readonly number[] = Object.freeze([]);
+const NO_REPLIES: readonly KeptReply[] = Object.freeze([]);
+const NO_CURSORS: Readonly<SessionRecord['cursors']> = Object.freeze({});
+
+/**
+ * The store's own copy of a session record, kept for the session's life (one per connection).
+ * Strings are shared, not copied as structuredClone would (they are immutable; the id and the
+ * resume token's hash alone are 120 B), and an empty list or cursor table is one frozen value
+ * for all. Replies hold application data, so they are cloned in full.
+ */
+function storedCopy(record: SessionRecord): StoredSession {
+  const cursors = Object.entries(record.cursors);
+  return {
+    id: record.id,
+    identity: record.identity,
+    tokenHash: record.tokenHash,
+    expiresAt: record.expiresAt,
+    lastSeq: record.lastSeq,
+    doneAbove: record.doneAbove.length === 0 ? NO_SEQS : [...record.doneAbove],
+    replies: record.replies.length === 0 ? NO_REPLIES : structuredClone(record.replies),
+    cursors: cursors.length === 0 ? NO_CURSORS : Object.fromEntries(cursors.map(([topic, { epoch, offset }]) => [topic, { epoch, offset }])),
+  };
+}
+
 /**
  * The in-memory Store: fastest, and nothing survives the process. Stored messages are frozen and
  * shared with readers and listeners; their `data` is kept by reference (not copied), so callers must
@@ -167,7 +199,7 @@ export class MemoryStore implements Store {
   private readonly dedup = new Map<string, { offset: number; expiresAt: number }>();
   /** Claimed id → expiresAt. */
   private readonly claims = new Map<string, number>();
-  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly sessions = new Map<string, StoredSession>();
   private readonly events: EventFanout;
   private readonly maxDedupKeys: number;
   private closed = false;
@@ -247,14 +279,15 @@ export class MemoryStore implements Store {
   async saveSessions(records: SessionRecord[]): Promise<void> {
     this.ensureOpen();
     // Copy everything first: a record that cannot be cloned must not leave the batch half saved.
-    const copies = records.map((record) => structuredClone(record));
+    const copies = records.map(storedCopy);
     for (const copy of copies) this.sessions.set(copy.id, copy);
   }
 
   async loadSession(id: string): Promise<SessionRecord | undefined> {
     this.ensureOpen();
     const record = this.sessions.get(id);
-    return record === undefined ? undefined : structuredClone(record);
+    // A full clone: the caller may change it (the stored copy shares frozen empty values).
+    return record === undefined ? undefined : (structuredClone(record) as SessionRecord);
   }
 
   async deleteSession(id: string): Promise<void> {
