@@ -66,7 +66,7 @@ export class Hub {
   private readonly unlisten: () => void;
   private readonly dirty = new Set<Session>();
   private readonly flushWaiters: Array<() => void> = [];
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Immediate | undefined;
   private closing = false;
 
   constructor(options: HubOptions = {}) {
@@ -87,7 +87,7 @@ export class Hub {
     this.ownsStore = options.store === undefined;
     this.store = options.store ?? new MemoryStore();
     this.topics = new TopicDirectory(options.topics);
-    this.appends = new AppendBatcher(this.store);
+    this.appends = new AppendBatcher(this.store, () => this.flushNow(), this.options.onError);
     this.acks = new AckScheduler(this.clock, options.ackDelay ?? DEFAULTS.ackDelay, options.ackBatch ?? DEFAULTS.ackBatch);
     this.delivery = new Delivery(
       this.store,
@@ -308,9 +308,17 @@ export class Hub {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => void this.flushSessions());
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setImmediate(() => void this.flushSessions());
+  }
+
+  /**
+   * Saves at once what an append batch just changed: waiting for the next turn's flush would hold
+   * every ack of the batch back by one event-loop turn, for no durability gained.
+   */
+  private flushNow(): void {
+    if (this.dirty.size === 0 || this.closing) return;
+    void this.flushSessions();
   }
 
   /**
@@ -318,7 +326,8 @@ export class Hub {
    * out. A failed save is retried by the sweeper, and nothing is sent until it succeeds.
    */
   private async flushSessions(): Promise<void> {
-    this.flushScheduled = false;
+    if (this.flushTimer !== undefined) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
     const waiters = this.flushWaiters.splice(0);
     const sessions = [...this.dirty];
     this.dirty.clear();
