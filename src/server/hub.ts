@@ -1,6 +1,7 @@
 import {
   CloseCode,
   ErrorCode,
+  forEachFrame,
   HoldfastError,
   isValidTopic,
   jsonCodec,
@@ -119,21 +120,31 @@ export class Hub {
     return connection;
   }
 
-  /** One frame from a transport. Never throws: whatever goes wrong stays with this connection. */
+  /**
+   * One WebSocket message from a transport: one frame, or several separated by line feeds
+   * (PROTOCOL.md, Transport), handled in order. Never throws: whatever goes wrong stays with this
+   * connection, and a frame that closes the connection leaves the rest of its message unread.
+   */
   receive(connection: Connection, text: string, isBinary = false): void {
     try {
-      this.receiveFrame(connection, text, isBinary);
+      if (isBinary) {
+        if (connection.state === 'closed') return;
+        return this.fail(connection, ErrorCode.MalformedFrame, CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
+      }
+      forEachFrame(text, (frame) => {
+        this.receiveFrame(connection, frame);
+        return connection.state !== 'closed';
+      });
     } catch (error) {
       this.internal(connection, error);
     }
   }
 
-  private receiveFrame(connection: Connection, text: string, isBinary: boolean): void {
+  private receiveFrame(connection: Connection, text: string): void {
     if (connection.state === 'closed') return;
     connection.receivedSinceSweep = true;
     const wait = connection.rate.take(this.clock.now());
     if (wait > 0) this.throttle(connection, wait);
-    if (isBinary) return this.fail(connection, ErrorCode.MalformedFrame, CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
     const decoded = jsonCodec.decodeClientFrame(text);
     if (!decoded.ok) {
       // An unknown type is forward compatibility, not a violation, once hello has arrived.

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { FrameWriter } from '../protocol/framing.js';
 import { Hub } from './hub.js';
 import type { HubSocket } from './connection.js';
 import type { HubOptions, RequestHandler } from './options.js';
@@ -85,12 +86,20 @@ export class HoldfastServer {
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
     const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    // Frames written to this connection in one tick share a WebSocket message (PROTOCOL.md, Transport).
+    const writer = new FrameWriter((message) => ws.send(message));
     const socket: HubSocket = {
-      send: (text) => ws.send(text),
-      close: (code, reason) => ws.close(code, reason),
-      terminate: () => ws.terminate(),
+      send: (text) => writer.send(text),
+      close: (code, reason) => {
+        writer.flush(); // the frames before the close, above all the error that explains it
+        ws.close(code, reason);
+      },
+      terminate: () => {
+        writer.discard();
+        ws.terminate();
+      },
       get bufferedAmount() {
-        return ws.bufferedAmount;
+        return ws.bufferedAmount + writer.bufferedBytes;
       },
       pauseReading: () => ws.pause(),
       resumeReading: () => ws.resume(),
