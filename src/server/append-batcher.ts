@@ -3,18 +3,15 @@ import type { AppendEntry, AppendOutcome, Store } from '../store/types.js';
 /** Called once per entry: with its outcome, or with the store's error. */
 export type AppendSettle = (outcome: AppendOutcome | undefined, error?: unknown) => void;
 
-interface Pending {
-  entry: AppendEntry;
-  settle: AppendSettle;
-}
-
 /**
  * Group commit: every append asked for during one event-loop turn goes to the store as one batch.
  * Batches are handed to the store in order, and the store applies calls in order, so the order of
  * `add` calls is the order of offsets.
  */
 export class AppendBatcher {
-  private queue: Pending[] = [];
+  // Side by side rather than an object per entry: the entries array is the batch handed to the store.
+  private entries: AppendEntry[] = [];
+  private settles: AppendSettle[] = [];
   private scheduled = false;
 
   /**
@@ -36,7 +33,8 @@ export class AppendBatcher {
    * everything the callbacks mark for saving is there when `settled` runs (and no promise per entry).
    */
   push(entry: AppendEntry, settle: AppendSettle): void {
-    this.queue.push({ entry, settle });
+    this.entries.push(entry);
+    this.settles.push(settle);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -45,18 +43,17 @@ export class AppendBatcher {
 
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    const entries: AppendEntry[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) entries[i] = batch[i]!.entry;
+    const { entries, settles } = this;
+    if (entries.length === 0) return;
+    this.entries = [];
+    this.settles = [];
     const failed = (error: unknown): void => {
-      for (const pending of batch) this.call(pending.settle, undefined, error);
+      for (const settle of settles) this.call(settle, undefined, error);
       this.settled();
     };
     try {
       this.store.append(entries).then((outcomes) => {
-        for (let i = 0; i < batch.length; i++) this.call(batch[i]!.settle, outcomes[i]!);
+        for (let i = 0; i < settles.length; i++) this.call(settles[i]!, outcomes[i]!);
         this.settled();
       }, failed);
     } catch (error) {

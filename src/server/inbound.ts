@@ -82,21 +82,26 @@ export class Inbound {
     const { hub } = this;
     if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
     const key = dedupKey(session, frame.id);
-    const failed = (error: unknown) => {
-      hub.options.onError(error);
-      this.finish(session, frame.seq, { ok: false, error: storeFailure(error) });
-    };
     if (settings.mode === 'volatile') {
       // Nothing is stored, so the id is claimed on its own to keep a resend from a new session out.
       hub.store
         .claimIds([key], hub.options.dedupWindow, hub.clock.now())
         .then(([fresh]) => (fresh ? hub.store.broadcast(message(frame)) : undefined))
-        .then(() => this.finish(session, frame.seq), failed);
+        .then(
+          () => this.finish(session, frame.seq),
+          (error: unknown) => this.storeFailed(session, frame.seq, error),
+        );
       return;
     }
     const entry: AppendEntry = { topic: frame.topic, data: frame.data, compact: settings.mode === 'latest', dedupKey: key, dedupTtlMs: hub.options.dedupWindow, time: hub.clock.now() };
     if (frame.key !== undefined) entry.key = frame.key;
-    hub.appends.push(entry, (outcome, error) => (outcome === undefined ? failed(error) : this.finish(session, frame.seq)));
+    // One callback for both outcomes: a closure per publish, not two.
+    hub.appends.push(entry, (outcome, error) => (outcome === undefined ? this.storeFailed(session, frame.seq, error) : this.finish(session, frame.seq)));
+  }
+
+  private storeFailed(session: Session, seq: number, error: unknown): void {
+    this.hub.options.onError(error);
+    this.finish(session, seq, { ok: false, error: storeFailure(error) });
   }
 
   private async fireAndForget(connection: Connection, frame: PubFrame, text: string): Promise<void> {
