@@ -1,4 +1,4 @@
-import { jsonDepth, utf8Length } from '../protocol/codec.js';
+import { nestsDeeperThan, utf8Length } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
 import { isValidTopic } from '../protocol/frames.js';
@@ -29,7 +29,7 @@ export function preflight(data: unknown, limits: PayloadLimits, topic?: string):
   }
   if (text === undefined) return undefined; // undefined, a function: sent as null
   // Each level of nesting takes a bracket pair, so short text needs no scan (most payloads).
-  if (text.length > 2 * limits.maxDepth && jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
+  if (text.length > 2 * limits.maxDepth && nestsDeeperThan(text, limits.maxDepth)) {
     return new HoldfastError(ErrorCode.InvalidPayload, `data nests deeper than ${limits.maxDepth} levels`);
   }
   // A UTF-16 code unit is at most 3 UTF-8 bytes, so short text needs no count either.

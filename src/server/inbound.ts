@@ -3,8 +3,8 @@ import {
   ErrorCode,
   isHoldfastError,
   isValidTopic,
-  jsonDepth,
   measurePayload,
+  nestsDeeperThan,
   payloadSize,
   type ErrorBody,
   type PubFrame,
@@ -182,7 +182,7 @@ export class Inbound {
   private payloadError(data: unknown, text: string): ErrorBody | undefined {
     const { maxPayload, maxDepth } = this.hub.options.limits;
     // The frame object itself is one level around `data`.
-    if (jsonDepth(text, maxDepth + 1) > maxDepth + 1) {
+    if (nestsDeeperThan(text, maxDepth + 1)) {
       return { code: ErrorCode.InvalidPayload, message: `data nests deeper than ${maxDepth} levels` };
     }
     // A frame of at most max/3 characters cannot hold more than max UTF-8 bytes: skip measuring.
