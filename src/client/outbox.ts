@@ -104,7 +104,8 @@ export class Outbox {
     const entry = this.entries.get(frame.seq);
     if (entry === undefined) return;
     entry.replied = true;
-    this.settle(entry, frame.ok ? { value: frame.data } : HoldfastError.fromBody(frame.error));
+    // A publish resolves with nothing, whatever a server put in an ok reply to it.
+    this.settle(entry, frame.ok ? { value: entry.body.type === 'pub' ? undefined : frame.data } : HoldfastError.fromBody(frame.error));
     if (entry.acked) this.entries.delete(entry.seq);
   }
 
@@ -143,6 +144,13 @@ export class Outbox {
   }
 }
 
+/** Written out field by field: an object spread per frame sent was a measurable share of a publish. */
 function frameOf(entry: OutboxEntry): PubFrame | ReqFrame {
-  return { ...entry.body, seq: entry.seq, id: entry.id } as PubFrame | ReqFrame;
+  const { body, seq, id } = entry;
+  if (body.type === 'req') return { type: 'req', method: body.method, data: body.data, seq, id };
+  const frame: PubFrame = { type: 'pub', topic: body.topic, data: body.data };
+  if (body.key !== undefined) frame.key = body.key;
+  frame.seq = seq;
+  frame.id = id;
+  return frame;
 }

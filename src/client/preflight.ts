@@ -1,4 +1,4 @@
-import { measurePayload } from '../protocol/codec.js';
+import { nestsDeeperThan, utf8Length } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
 import { isValidTopic } from '../protocol/frames.js';
@@ -20,16 +20,24 @@ export function preflight(data: unknown, limits: PayloadLimits, topic?: string):
     const topicError = checkTopic(topic);
     if (topicError !== undefined) return topicError;
   }
-  const measure = measurePayload(data, limits.maxDepth);
-  if (measure === undefined) {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch {
     // BigInt, cycles: JSON.stringify throws.
     return new HoldfastError(ErrorCode.InvalidPayload, 'data is not JSON-serialisable');
   }
-  if (measure.depth > limits.maxDepth) {
+  if (text === undefined) return undefined; // undefined, a function: sent as null
+  // Each level of nesting takes a bracket pair, so short text needs no scan (most payloads).
+  if (text.length > 2 * limits.maxDepth && nestsDeeperThan(text, limits.maxDepth)) {
     return new HoldfastError(ErrorCode.InvalidPayload, `data nests deeper than ${limits.maxDepth} levels`);
   }
-  if (measure.bytes > limits.maxPayload) {
-    return new HoldfastError(ErrorCode.PayloadTooLarge, `data is ${measure.bytes} bytes; the server accepts at most ${limits.maxPayload}`);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, so short text needs no count either.
+  if (text.length * 3 > limits.maxPayload) {
+    const bytes = utf8Length(text);
+    if (bytes > limits.maxPayload) {
+      return new HoldfastError(ErrorCode.PayloadTooLarge, `data is ${bytes} bytes; the server accepts at most ${limits.maxPayload}`);
+    }
   }
   return undefined;
 }

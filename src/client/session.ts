@@ -123,7 +123,8 @@ export class ClientSession {
       this.link.send(body); // fire-and-forget: nothing confirms it, nothing resends it
       return Promise.resolve();
     }
-    return this.enqueue(body).then(() => undefined);
+    // Resolves with undefined (Outbox.reply): no further promise needed to drop a value.
+    return this.enqueue(body) as Promise<void>;
   }
 
   request(method: string, data: unknown, timeout: number | undefined): Promise<unknown> {

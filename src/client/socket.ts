@@ -1,6 +1,7 @@
 import { jsonCodec, type Codec } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
+import { forEachFrame, FrameWriter } from '../protocol/framing.js';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
 
 // Handlers are typed with method bivariance so that both the DOM `WebSocket` (whose handlers take
@@ -40,6 +41,15 @@ export interface ConnectionEvents {
  */
 export class Connection {
   private detached = false;
+  /** Frames written in one tick share a WebSocket message (PROTOCOL.md, Transport). */
+  private readonly writer = new FrameWriter((message) => {
+    if (!this.isOpen) return; // abandoned or closed before the end of the tick
+    try {
+      this.socket.send(message);
+    } catch {
+      // The socket is closing; its close event follows, and the outbox resends what counts.
+    }
+  });
 
   constructor(
     private readonly socket: WebSocketLike,
@@ -60,15 +70,14 @@ export class Connection {
     return !this.detached && this.socket.readyState === OPEN;
   }
 
-  /** Writes a frame; false when the socket is not open (the frame is not sent). */
+  /**
+   * Writes a frame; false when the socket is not open (the frame is not sent). Frames after the
+   * first of a tick go out together at its end.
+   */
   send(frame: ClientFrame): boolean {
     if (!this.isOpen) return false;
-    try {
-      this.socket.send(this.codec.encode(frame));
-      return true;
-    } catch {
-      return false; // the socket is closing; its close event follows
-    }
+    this.writer.send(this.codec.encode(frame));
+    return true;
   }
 
   /**
@@ -78,6 +87,9 @@ export class Connection {
    */
   close(code?: number, reason?: string): void {
     if (this.detached) return;
+    // A closing handshake comes after the frames written before it; an abandoned socket takes none.
+    if (code !== undefined) this.writer.flush();
+    else this.writer.discard();
     this.detach();
     try {
       if (code !== undefined) this.socket.close(code, reason);
@@ -93,9 +105,12 @@ export class Connection {
       this.events.invalid(new HoldfastError(ErrorCode.MalformedFrame, 'the server sent a binary message'));
       return;
     }
-    const result = this.codec.decodeServerFrame(data);
-    if (result.ok) this.events.frame(result.frame);
-    else this.events.invalid(new HoldfastError(result.code, result.message));
+    forEachFrame(data, (text) => {
+      const result = this.codec.decodeServerFrame(text);
+      if (result.ok) this.events.frame(result.frame);
+      else this.events.invalid(new HoldfastError(result.code, result.message));
+      return !this.detached; // a frame may end the connection: the rest of the message is for nobody
+    });
   }
 
   private detach(): void {

@@ -156,6 +156,19 @@ export function jsonDepth(text: string, limit = Infinity): number {
   return deepest;
 }
 
+/**
+ * Whether JSON text nests arrays and objects deeper than `limit`. Each level needs an opening
+ * bracket, so text with at most `limit` of them cannot, and counting them takes a few native
+ * `indexOf` scans where jsonDepth walks every character in JavaScript: the server checks every
+ * frame it receives, and almost none come near the limit.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let brackets = 0;
+  for (let i = text.indexOf('{'); i !== -1 && brackets <= limit; i = text.indexOf('{', i + 1)) brackets++;
+  for (let i = text.indexOf('['); i !== -1 && brackets <= limit; i = text.indexOf('[', i + 1)) brackets++;
+  return brackets > limit && jsonDepth(text, limit) > limit;
+}
+
 export interface PayloadMeasure {
   bytes: number;
   depth: number;

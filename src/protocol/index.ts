@@ -6,3 +6,4 @@ export * from './codes.js';
 export * from './errors.js';
 export * from './codec.js';
 export * from './clock.js';
+export * from './framing.js';

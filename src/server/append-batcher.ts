@@ -1,10 +1,7 @@
 import type { AppendEntry, AppendOutcome, Store } from '../store/types.js';
 
-interface Pending {
-  entry: AppendEntry;
-  resolve: (outcome: AppendOutcome) => void;
-  reject: (error: unknown) => void;
-}
+/** Called once per entry: with its outcome, or with the store's error. */
+export type AppendSettle = (outcome: AppendOutcome | undefined, error?: unknown) => void;
 
 /**
  * Group commit: every append asked for during one event-loop turn goes to the store as one batch.
@@ -12,31 +9,64 @@ interface Pending {
  * `add` calls is the order of offsets.
  */
 export class AppendBatcher {
-  private queue: Pending[] = [];
+  // Side by side rather than an object per entry: the entries array is the batch handed to the store.
+  private entries: AppendEntry[] = [];
+  private settles: AppendSettle[] = [];
   private scheduled = false;
 
-  constructor(private readonly store: Store) {}
+  /**
+   * @param settled runs after every entry of a batch was settled: the hub saves the sessions those
+   * entries changed right then, instead of a turn later, so acks leave in the turn of the append.
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly settled: () => void = () => undefined,
+    private readonly onError: (error: unknown) => void = (error) => console.error('[holdfast]', error),
+  ) {}
 
   add(entry: AppendEntry): Promise<AppendOutcome> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.push(entry, (outcome, error) => (outcome === undefined ? reject(error) : resolve(outcome))));
+  }
+
+  /**
+   * Like `add`, with a callback instead of a promise: called synchronously as the batch settles, so
+   * everything the callbacks mark for saving is there when `settled` runs (and no promise per entry).
+   */
+  push(entry: AppendEntry, settle: AppendSettle): void {
+    this.entries.push(entry);
+    this.settles.push(settle);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    const failed = (error: unknown) => batch.forEach((p) => p.reject(error));
+    const { entries, settles } = this;
+    if (entries.length === 0) return;
+    this.entries = [];
+    this.settles = [];
+    const failed = (error: unknown): void => {
+      for (const settle of settles) this.call(settle, undefined, error);
+      this.settled();
+    };
     try {
-      this.store.append(batch.map((p) => p.entry)).then((outcomes) => batch.forEach((p, i) => p.resolve(outcomes[i]!)), failed);
+      this.store.append(entries).then((outcomes) => {
+        for (let i = 0; i < settles.length; i++) this.call(settles[i]!, outcomes[i]!);
+        this.settled();
+      }, failed);
     } catch (error) {
       failed(error); // a store that throws instead of rejecting must not take the process down
+    }
+  }
+
+  /** One callback that throws must not leave the rest of its batch unsettled. */
+  private call(settle: AppendSettle, outcome: AppendOutcome | undefined, error?: unknown): void {
+    try {
+      settle(outcome, error);
+    } catch (thrown) {
+      this.onError(thrown);
     }
   }
 }

@@ -1,6 +1,7 @@
 import {
   CloseCode,
   ErrorCode,
+  forEachFrame,
   HoldfastError,
   isValidTopic,
   jsonCodec,
@@ -66,7 +67,7 @@ export class Hub {
   private readonly unlisten: () => void;
   private readonly dirty = new Set<Session>();
   private readonly flushWaiters: Array<() => void> = [];
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Immediate | undefined;
   private closing = false;
 
   constructor(options: HubOptions = {}) {
@@ -87,7 +88,7 @@ export class Hub {
     this.ownsStore = options.store === undefined;
     this.store = options.store ?? new MemoryStore();
     this.topics = new TopicDirectory(options.topics);
-    this.appends = new AppendBatcher(this.store);
+    this.appends = new AppendBatcher(this.store, () => this.flushNow(), this.options.onError);
     this.acks = new AckScheduler(this.clock, options.ackDelay ?? DEFAULTS.ackDelay, options.ackBatch ?? DEFAULTS.ackBatch);
     this.delivery = new Delivery(
       this.store,
@@ -119,21 +120,31 @@ export class Hub {
     return connection;
   }
 
-  /** One frame from a transport. Never throws: whatever goes wrong stays with this connection. */
+  /**
+   * One WebSocket message from a transport: one frame, or several separated by line feeds
+   * (PROTOCOL.md, Transport), handled in order. Never throws: whatever goes wrong stays with this
+   * connection, and a frame that closes the connection leaves the rest of its message unread.
+   */
   receive(connection: Connection, text: string, isBinary = false): void {
     try {
-      this.receiveFrame(connection, text, isBinary);
+      if (isBinary) {
+        if (connection.state === 'closed') return;
+        return this.fail(connection, ErrorCode.MalformedFrame, CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
+      }
+      forEachFrame(text, (frame) => {
+        this.receiveFrame(connection, frame);
+        return connection.state !== 'closed';
+      });
     } catch (error) {
       this.internal(connection, error);
     }
   }
 
-  private receiveFrame(connection: Connection, text: string, isBinary: boolean): void {
+  private receiveFrame(connection: Connection, text: string): void {
     if (connection.state === 'closed') return;
     connection.receivedSinceSweep = true;
     const wait = connection.rate.take(this.clock.now());
     if (wait > 0) this.throttle(connection, wait);
-    if (isBinary) return this.fail(connection, ErrorCode.MalformedFrame, CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
     const decoded = jsonCodec.decodeClientFrame(text);
     if (!decoded.ok) {
       // An unknown type is forward compatibility, not a violation, once hello has arrived.
@@ -310,9 +321,17 @@ export class Hub {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => void this.flushSessions());
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setImmediate(() => void this.flushSessions());
+  }
+
+  /**
+   * Saves at once what an append batch just changed: waiting for the next turn's flush would hold
+   * every ack of the batch back by one event-loop turn, for no durability gained.
+   */
+  private flushNow(): void {
+    if (this.dirty.size === 0 || this.closing) return;
+    void this.flushSessions();
   }
 
   /**
@@ -320,7 +339,8 @@ export class Hub {
    * out. A failed save is retried by the sweeper, and nothing is sent until it succeeds.
    */
   private async flushSessions(): Promise<void> {
-    this.flushScheduled = false;
+    if (this.flushTimer !== undefined) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
     const waiters = this.flushWaiters.splice(0);
     const sessions = [...this.dirty];
     this.dirty.clear();

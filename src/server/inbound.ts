@@ -3,15 +3,15 @@ import {
   ErrorCode,
   isHoldfastError,
   isValidTopic,
-  jsonDepth,
   measurePayload,
+  nestsDeeperThan,
   payloadSize,
   type ErrorBody,
   type PubFrame,
   type ReplyFrame,
   type ReqFrame,
 } from '../protocol/index.js';
-import type { KeptReply } from '../store/types.js';
+import type { AppendEntry, KeptReply } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import type { Outcome } from './request-registry.js';
@@ -71,28 +71,37 @@ export class Inbound {
     return status === 'new';
   }
 
-  private async reliablePub(connection: Connection, session: Session, frame: ReliablePub, text: string): Promise<void> {
-    const { hub } = this;
+  /** Synchronous when the checks are: no promise per publish on the usual path. */
+  private reliablePub(connection: Connection, session: Session, frame: ReliablePub, text: string): Promise<void> | void {
     const checked = this.check(connection, frame.topic, frame.data, text);
-    const settings = checked instanceof Promise ? await checked : checked;
+    if (checked instanceof Promise) return checked.then((settings) => this.storePub(session, frame, settings));
+    this.storePub(session, frame, checked);
+  }
+
+  private storePub(session: Session, frame: ReliablePub, settings: ResolvedTopic | ErrorBody): void {
+    const { hub } = this;
     if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
     const key = dedupKey(session, frame.id);
-    const done = () => this.finish(session, frame.seq);
-    const failed = (error: unknown) => {
-      hub.options.onError(error);
-      this.finish(session, frame.seq, { ok: false, error: storeFailure(error) });
-    };
     if (settings.mode === 'volatile') {
       // Nothing is stored, so the id is claimed on its own to keep a resend from a new session out.
       hub.store
         .claimIds([key], hub.options.dedupWindow, hub.clock.now())
         .then(([fresh]) => (fresh ? hub.store.broadcast(message(frame)) : undefined))
-        .then(done, failed);
+        .then(
+          () => this.finish(session, frame.seq),
+          (error: unknown) => this.storeFailed(session, frame.seq, error),
+        );
       return;
     }
-    hub.appends
-      .add({ ...message(frame), compact: settings.mode === 'latest', dedupKey: key, dedupTtlMs: hub.options.dedupWindow, time: hub.clock.now() })
-      .then(done, failed);
+    const entry: AppendEntry = { topic: frame.topic, data: frame.data, compact: settings.mode === 'latest', dedupKey: key, dedupTtlMs: hub.options.dedupWindow, time: hub.clock.now() };
+    if (frame.key !== undefined) entry.key = frame.key;
+    // One callback for both outcomes: a closure per publish, not two.
+    hub.appends.push(entry, (outcome, error) => (outcome === undefined ? this.storeFailed(session, frame.seq, error) : this.finish(session, frame.seq)));
+  }
+
+  private storeFailed(session: Session, seq: number, error: unknown): void {
+    this.hub.options.onError(error);
+    this.finish(session, seq, { ok: false, error: storeFailure(error) });
   }
 
   private async fireAndForget(connection: Connection, frame: PubFrame, text: string): Promise<void> {
@@ -173,7 +182,7 @@ export class Inbound {
   private payloadError(data: unknown, text: string): ErrorBody | undefined {
     const { maxPayload, maxDepth } = this.hub.options.limits;
     // The frame object itself is one level around `data`.
-    if (jsonDepth(text, maxDepth + 1) > maxDepth + 1) {
+    if (nestsDeeperThan(text, maxDepth + 1)) {
       return { code: ErrorCode.InvalidPayload, message: `data nests deeper than ${maxDepth} levels` };
     }
     // A frame of at most max/3 characters cannot hold more than max UTF-8 bytes: skip measuring.
@@ -202,26 +211,31 @@ export class Inbound {
     hub.persist(session);
   }
 
-  /** Runs session work strictly in arrival order, waiting only for work that is asynchronous. */
+  /**
+   * Runs session work strictly in arrival order. Work that finishes synchronously runs at once; work
+   * that returns a promise holds the queue until it settles.
+   */
   private inOrder(session: Session, work: () => Promise<void> | void): void {
     session.inbound.push(work);
-    if (!session.inboundRunning) void this.drain(session);
+    if (!session.inboundRunning) this.drain(session);
   }
 
-  private async drain(session: Session): Promise<void> {
+  private drain(session: Session): void {
     session.inboundRunning = true;
-    try {
-      for (let work = session.inbound.shift(); work !== undefined; work = session.inbound.shift()) {
-        try {
-          const pending = work();
-          if (pending instanceof Promise) await pending;
-        } catch (error) {
-          this.hub.options.onError(error);
-        }
+    for (let work = session.inbound.shift(); work !== undefined; work = session.inbound.shift()) {
+      let pending: Promise<void> | void;
+      try {
+        pending = work();
+      } catch (error) {
+        this.hub.options.onError(error);
+        continue;
       }
-    } finally {
-      session.inboundRunning = false;
+      if (pending instanceof Promise) {
+        pending.catch(this.hub.options.onError).then(() => this.drain(session));
+        return; // still running: later work waits in the queue
+      }
     }
+    session.inboundRunning = false;
   }
 }
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type Server as WsServer } from 'ws';
+import { FrameWriter } from '../protocol/framing.js';
 import { Hub } from './hub.js';
 import type { Connection, HubSocket } from './connection.js';
 import type { HubOptions, RequestHandler } from './options.js';
@@ -28,6 +29,32 @@ const ENVELOPE_BYTES = 64 * 1024;
 class HubWebSocket extends WebSocket implements HubSocket {
   hub!: Hub;
   connection!: Connection;
+  /**
+   * Frames written to this connection in one tick share a WebSocket message (PROTOCOL.md,
+   * Transport). Frames waiting in it are not in `bufferedAmount`: at most MAX_BATCH_FRAMES or
+   * MAX_BATCH_BYTES until the end of the tick, a bounded slack on the 1 MiB send-buffer limit.
+   */
+  private writer: FrameWriter | undefined;
+
+  /** The hub's frames (a string and nothing else) go through the writer; anything else is ws's own send. */
+  override send(data: unknown, options?: unknown, cb?: unknown): void {
+    if (typeof data === 'string' && options === undefined && cb === undefined) {
+      this.writer ??= new FrameWriter((message) => super.send(message));
+      this.writer.send(data);
+      return;
+    }
+    super.send(data as string, options as object, cb as () => void);
+  }
+
+  override close(code?: number, reason?: string | Buffer): void {
+    this.writer?.flush(); // the frames before the close, above all the error that explains it
+    super.close(code, reason);
+  }
+
+  override terminate(): void {
+    this.writer?.discard();
+    super.terminate();
+  }
 
   pauseReading(): void {
     this.pause();

@@ -251,3 +251,39 @@ describe('HoldfastClient: errors and close()', () => {
     assert.equal(count, 1);
   });
 });
+
+describe('HoldfastClient: several frames per WebSocket message', () => {
+  it('writes the first frame of a tick at once and joins the rest into one message, in order', async () => {
+    const h = await startOpen();
+    h.socket.raw.length = 0;
+    for (let i = 1; i <= 4; i++) void h.client.publish('chat', i);
+    assert.equal(h.socket.raw.length, 1, 'the first at once');
+    await tick();
+    assert.equal(h.socket.raw.length, 2);
+    assert.equal(h.socket.raw[1]!.split('\n').length, 3);
+    assert.deepEqual(h.socket.sentOf('pub').map((f) => [f.seq, f.data]), [[1, 1], [2, 2], [3, 3], [4, 4]]);
+  });
+
+  it('handles every frame of a server message in order, and reports an invalid one without losing the others', async () => {
+    const h = await startOpen();
+    const first = settle(h.client.publish('chat', 'a'));
+    const second = settle(h.client.request('m', null));
+    await tick();
+    h.socket.push(['{"type":"reply","seq":2,"ok":true,"data":7}', '{"nope', '{"type":"ack","seq":2}'].join('\n'));
+    await tick();
+    assert.equal(first.done, true);
+    assert.deepEqual(second.value, 7);
+    assert.deepEqual(h.errors.map((e) => e.code), ['MALFORMED_FRAME']);
+    assert.equal(h.client.state, 'open');
+  });
+
+  it('close() sends the frames waiting for the end of the tick before the close', async () => {
+    const h = await startOpen();
+    h.socket.raw.length = 0;
+    void h.client.publish('chat', 1, { reliable: false });
+    void h.client.publish('chat', 2, { reliable: false });
+    h.client.close();
+    assert.deepEqual(h.socket.sentOf('pub').map((f) => f.data), [1, 2]);
+    assert.equal(h.socket.closedByClient?.code, 1000);
+  });
+});

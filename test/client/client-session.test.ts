@@ -33,6 +33,7 @@ describe('HoldfastClient: session resume', () => {
     const p1 = settle(h.client.publish('chat', 'a'));
     const p2 = settle(h.client.publish('chat', 'b'));
     const r3 = settle(h.client.request('add', [1, 2]));
+    await tick(); // frames after the first of a tick leave at its end
     const sentFirst = h.socket.take().filter((f) => f.type === 'pub' || f.type === 'req') as Array<PubFrame | ReqFrame>;
     assert.deepEqual(seqs(sentFirst), [1, 2, 3]);
     h.socket.push({ type: 'ack', seq: 1 });
@@ -41,6 +42,7 @@ describe('HoldfastClient: session resume', () => {
     const second = await reconnect(h);
     second.accept();
     second.welcome({ resumed: true });
+    await tick(); // frames after the first of a tick leave at its end
     const resent = second.sent.filter((f) => f.type === 'pub' || f.type === 'req') as Array<PubFrame | ReqFrame>;
     assert.deepEqual(seqs(resent), [2, 3]);
     assert.deepEqual(resent.map((f) => f.id), sentFirst.slice(1).map((f) => f.id));
@@ -52,11 +54,13 @@ describe('HoldfastClient: session resume', () => {
   it('renumbers unacknowledged frames from 1 when the session was not resumed, keeping ids', async () => {
     const h = await startOpen();
     for (let i = 0; i < 4; i++) void h.client.publish('chat', i);
+    await tick(); // frames after the first of a tick leave at its end
     const first = h.socket.take().filter((f) => f.type === 'pub') as PubFrame[];
     h.socket.push({ type: 'ack', seq: 2 });
     const second = await reconnect(h);
     second.accept();
     second.welcome({ session: 's2', resumed: false });
+    await tick(); // frames after the first of a tick leave at its end
     const resent = second.sentOf('pub');
     assert.deepEqual(seqs(resent), [1, 2]);
     assert.deepEqual(resent.map((f) => f.id), [first[2]?.id, first[3]?.id]);
@@ -73,6 +77,7 @@ describe('HoldfastClient: session resume', () => {
     h.socket.accept();
     assert.deepEqual(h.socket.sent.map((f) => f.type), ['hello']);
     h.socket.welcome();
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sent.map((f) => f.type), ['hello', 'sub', 'pub', 'req']);
     assert.deepEqual(seqs(h.socket.sent.slice(2) as Array<{ seq: number }>), [1, 2]);
   });
@@ -84,6 +89,7 @@ describe('HoldfastClient: session resume', () => {
     const second = await reconnect(h);
     second.accept();
     second.welcome({ resumed: true });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(second.sentOf('pub').map((f) => [f.seq, f.data]), [[1, 'old'], [2, 'new']]);
   });
 
@@ -101,6 +107,7 @@ describe('HoldfastClient: publish', () => {
     const a = settle(h.client.publish('prices', 1, { key: 'EUR' }));
     const b = settle(h.client.publish('prices', 2));
     const c = settle(h.client.publish('prices', 3));
+    await tick(); // frames after the first of a tick leave at its end
     const pubs = h.socket.sentOf('pub');
     assert.equal(pubs[0]?.key, 'EUR');
     assert.equal('key' in pubs[1]!, false);
@@ -154,6 +161,7 @@ describe('HoldfastClient: publish', () => {
     await assert.rejects(h.client.publish('t', big, { reliable: false }), (e: HoldfastError) => e.code === 'PAYLOAD_TOO_LARGE');
     void h.client.publish('t', 'x'.repeat(1024 * 1024 - 2));
     accept(h);
+    await tick(); // frames after the first of a tick leave at its end
     assert.equal(h.socket.sentOf('pub').length, 1, 'exactly at the limit is fine; nothing else was queued');
   });
 
@@ -216,6 +224,7 @@ describe('HoldfastClient: request', () => {
     const second = await reconnect(h);
     second.accept();
     second.welcome({ resumed: true });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(seqs(second.sentOf('req')), [1, 2], 'still resent');
     second.push({ type: 'reply', seq: 1, ok: true, data: 'late' });
     second.push({ type: 'reply', seq: 2, ok: true, data: 'late' });
@@ -240,6 +249,7 @@ describe('HoldfastClient: request', () => {
     const second = await reconnect(h);
     second.accept();
     second.welcome({ resumed: true });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(second.sentOf('ack'), [{ type: 'ack', replies: [5] }]);
     second.push({ type: 'reply', seq: 6, ok: true, data: null });
     const third = await reconnect(h);

@@ -33,6 +33,7 @@ describe('HoldfastClient: subscribe', () => {
     const h = await startOpen();
     h.client.subscribe('a');
     h.client.subscribe('b', undefined, { position: { epoch: 'e7', offset: 41 }, from: 'start' });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sentOf('sub'), [
       { type: 'sub', topic: 'a' },
       { type: 'sub', topic: 'b', epoch: 'e7', offset: 41 },
@@ -117,6 +118,7 @@ describe('HoldfastClient: subscribe', () => {
     assert.ok((h.errors[0]?.cause as Error).message === 'app bug');
     assert.deepEqual(subscription.position, { epoch: 'e1', offset: 1 });
     h.clock.advance(50);
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sentOf('ack'), [{ type: 'ack', offsets: { chat: 1 } }]);
   });
 });
@@ -135,6 +137,7 @@ describe('HoldfastClient: acknowledgements of messages', () => {
     h.clock.advance(49);
     assert.equal(h.socket.sentOf('ack').length, 0);
     h.clock.advance(1);
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sentOf('ack'), [{ type: 'ack', offsets: { a: 10, b: 3 } }]);
   });
 
@@ -143,6 +146,7 @@ describe('HoldfastClient: acknowledgements of messages', () => {
     h.client.subscribe('a');
     h.socket.push(subscribed('a'));
     for (let i = 1; i <= 250; i++) h.socket.push({ type: 'msg', topic: 'a', offset: i, data: i });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sentOf('ack'), [
       { type: 'ack', offsets: { a: 100 } },
       { type: 'ack', offsets: { a: 200 } },
@@ -175,6 +179,7 @@ describe('HoldfastClient: acknowledgements of messages', () => {
     assert.notEqual(second, first);
     second.accept();
     second.welcome({ resumed: true });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(second.sentOf('sub'), [{ type: 'sub', topic: 'a', epoch: 'e1', offset: 1 }]);
     assert.equal(second.sentOf('ack').length, 0);
   });
@@ -194,6 +199,7 @@ describe('HoldfastClient: subscriptions across reconnects', () => {
     assert.equal(chat.state, 'subscribing');
     second.accept();
     second.welcome({ resumed: true });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(second.sentOf('sub'), [
       { type: 'sub', topic: 'chat', epoch: 'e1', offset: 2 },
       { type: 'sub', topic: 'news', from: 'now' },
@@ -214,6 +220,7 @@ describe('HoldfastClient: subscriptions across reconnects', () => {
     const second = await reconnect(h);
     second.accept();
     second.welcome({ resumed: true });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(second.sentOf('sub'), [{ type: 'sub', topic: 'chat', epoch: 'e1', offset: 3 }]);
     second.push(subscribed('chat', { offset: 3, recovering: true, recovered: true }));
     // a resend overlapping what was already handed over (e.g. a flow-control catch-up from the store)
@@ -243,6 +250,7 @@ describe('HoldfastClient: subscriptions across reconnects', () => {
     const second = await reconnect(h);
     second.accept();
     second.welcome({ resumed: false, session: 's2' });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(second.sentOf('sub'), [{ type: 'sub', topic: 'chat', epoch: 'e1', offset: 10 }]);
   });
 });
@@ -263,6 +271,7 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     const second = await reconnect(h);
     second.accept();
     second.welcome();
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(second.sentOf('sub').map((f) => f.topic), ['secret'], 'only the new one');
   });
 
@@ -285,6 +294,7 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     h.socket.push({ type: 'msg', topic: 'chat', offset: 1, data: 1 });
     subscription.unsubscribe();
     assert.equal(subscription.state, 'unsubscribed');
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sentOf('unsub'), [{ type: 'unsub', topic: 'chat' }]);
     h.socket.push({ type: 'msg', topic: 'chat', offset: 2, data: 2 }); // in flight before unsubscribed
     h.socket.push({ type: 'unsubscribed', topic: 'chat' });
@@ -323,6 +333,7 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     old.unsubscribe();
     const { seen, listener } = collect();
     const fresh = h.client.subscribe('chat', listener, { from: 'now' });
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sentOf('sub').map((f) => f.from), ['start', 'now']);
     // the server answers in order: the old sub, its messages, the unsub, then the new sub
     h.socket.push(subscribed('chat', { offset: 0 }));
@@ -361,6 +372,7 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     h.client.subscribe('chat');
     h.socket.accept();
     h.socket.welcome();
+    await tick(); // frames after the first of a tick leave at its end
     assert.deepEqual(h.socket.sentOf('sub'), [{ type: 'sub', topic: 'chat' }]);
   });
 });

@@ -41,15 +41,16 @@ export class FakeSocket implements WebSocketLike {
 
   // ---- the server's side ----
 
-  /** Every frame the client sent on this socket. */
+  /** Every frame the client sent on this socket (a message may hold several, one per line). */
   get sent(): ClientFrame[] {
-    return this.raw.map((text) => JSON.parse(text) as ClientFrame);
+    return this.raw.flatMap((text) => text.split('\n').map((line) => JSON.parse(line) as ClientFrame));
   }
 
   /** Frames sent since the previous `take()`. */
   take(): ClientFrame[] {
-    const frames = this.sent.slice(this.read);
-    this.read = this.raw.length;
+    const sent = this.sent;
+    const frames = sent.slice(this.read);
+    this.read = sent.length;
     return frames;
   }
 

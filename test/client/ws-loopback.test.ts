@@ -29,7 +29,10 @@ describe('HoldfastClient over a real ws socket', () => {
       const send = (frame: ServerFrame) => socket.send(JSON.stringify(frame));
       socket.on('message', (data, isBinary) => {
         assert.equal(isBinary, false);
-        const frame = JSON.parse(String(data)) as ClientFrame;
+        // A message may hold several frames, one per line (PROTOCOL.md, Transport).
+        for (const line of String(data).split('\n')) onFrame(JSON.parse(line) as ClientFrame);
+      });
+      const onFrame = (frame: ClientFrame): void => {
         received.push(frame);
         if (frame.type === 'hello') {
           if (frame.auth === 'bad') {
@@ -45,7 +48,7 @@ describe('HoldfastClient over a real ws socket', () => {
           send({ type: 'subscribed', topic: frame.topic, mode: 'reliable', epoch: 'e1', offset: 0, recovering: false, recovered: true });
           send({ type: 'msg', topic: frame.topic, offset: 1, data: 'hello' });
         }
-      });
+      };
     });
   });
 

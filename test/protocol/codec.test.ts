@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCode, isRetryableClose, isValidTopic, jsonCodec, payloadSize, utf8Length } from '../../src/protocol/index.js';
+import { ErrorCode, isRetryableClose, isValidTopic, jsonCodec, jsonDepth, nestsDeeperThan, payloadSize, utf8Length } from '../../src/protocol/index.js';
 
 const decode = (value: unknown) => jsonCodec.decodeClientFrame(typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -89,5 +89,26 @@ describe('sizes, topics and close codes', () => {
   it('retries every close code except the final ones', () => {
     for (const code of [1000, 4400, 4401, 4409, 4426]) assert.equal(isRetryableClose(code), false, String(code));
     for (const code of [1001, 1006, 1009, 1012, 4001, 4408, 4429, 4500, 4503, 3000, 4999]) assert.equal(isRetryableClose(code), true, String(code));
+  });
+});
+
+describe('codec: nestsDeeperThan', () => {
+  it('agrees with jsonDepth, with or without brackets inside strings', () => {
+    const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    const texts = [
+      '1',
+      '{"a":"{{{{{{[[[["}',
+      JSON.stringify({ a: [1, { b: [2, { c: 3 }] }], s: '[{[{' }),
+      nested(3),
+      nested(4),
+      nested(5),
+      `{"x":${nested(4)},"y":"]]]]"}`,
+      `[${'{},'.repeat(20)}{}]`,
+    ];
+    for (const text of texts) {
+      for (const limit of [0, 1, 2, 3, 4, 5, 6]) {
+        assert.equal(nestsDeeperThan(text, limit), jsonDepth(text, limit) > limit, `${text} / ${limit}`);
+      }
+    }
   });
 });

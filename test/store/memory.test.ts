@@ -122,6 +122,24 @@ describe('MemoryStore', () => {
     await store.close();
   });
 
+  it('keeps dedupKeys exact across eviction, re-adding and sweeping many of them', async () => {
+    const store = new MemoryStore({ maxDedupKeys: 2000 });
+    const entry = (n: number, time: number) => ({ topic: 't', data: n, dedupKey: `k${n}`, dedupTtlMs: 1000, time });
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    const first = await store.append(range(0, 3000).map((n) => entry(n, T0))); // k0..k999 are evicted
+    const order = [...range(1000, 3000), ...range(0, 1000)];
+    const again = await store.append(order.map((n) => entry(n, T0 + 1))); // k0..k999 evict k1000..k1999
+    order.forEach((n, i) => {
+      if (n < 1000) assert.equal(again[i]!.duplicate, false, `k${n} was evicted`);
+      else assert.deepEqual(again[i], { ...first[n]!, duplicate: true }, `k${n} is remembered with its offset`);
+    });
+    assert.deepEqual(await store.sweep(T0 + 1000), { sessions: 0, ids: 1000 }, 'k2000..k2999 expired, k0..k999 not yet');
+    const [k0, k1500, k2999] = await store.append([entry(0, T0 + 1000), entry(1500, T0 + 1000), entry(2999, T0 + 1000)]);
+    assert.deepEqual([k0!.duplicate, k1500!.duplicate, k2999!.duplicate], [true, false, false]);
+    assert.equal(k0!.offset, again[2000]!.offset);
+    await store.close();
+  });
+
   it('counts expired dedupKeys and claimed ids together in sweep', async () => {
     const store = new MemoryStore();
     await store.append([{ topic: 't', data: 1, dedupKey: 'd', dedupTtlMs: 10, time: T0 }]);

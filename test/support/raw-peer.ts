@@ -7,12 +7,17 @@ import type { ServerFrame, WelcomeFrame } from '../../src/protocol/index.js';
  */
 export class RawPeer {
   readonly frames: ServerFrame[] = [];
+  /** Every WebSocket message as received (one may hold several frames). */
+  readonly messages: string[] = [];
   closed: { code: number; reason: string } | undefined;
   private readonly waiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as ServerFrame);
+      const text = data.toString();
+      this.messages.push(text);
+      // A message may hold several frames, one per line (PROTOCOL.md, Transport).
+      for (const line of text.split('\n')) this.frames.push(JSON.parse(line) as ServerFrame);
       this.wake();
     });
     ws.on('close', (code, reason) => {

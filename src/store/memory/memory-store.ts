@@ -188,6 +188,91 @@ function storedCopy(record: SessionRecord): StoredSession {
 }
 
 /**
+ * dedupKey → the offset it was appended at, until its expiry; oldest first. No object per key: the
+ * map holds a key's position, and offsets and expiry times sit in plain number arrays at that
+ * position. A store holds up to a million keys that each live for minutes, and an object (plus a
+ * boxed expiry time) per key was garbage-collector work on every publish.
+ */
+class DedupIndex {
+  /** key → position: index into the arrays below plus `dropped`. */
+  private readonly positions = new Map<string, number>();
+  /** By position; undefined where a key was removed out of order (an expired one re-added, sweep). */
+  private keys: Array<string | undefined> = [];
+  private offsets: number[] = [];
+  private expiries: number[] = [];
+  /** Positions before the first array slot: removed from the front. */
+  private dropped = 0;
+  /** Index of the oldest slot still in use. */
+  private head = 0;
+
+  get size(): number {
+    return this.positions.size;
+  }
+
+  /** The offset `key` was appended at, if it is remembered and not expired at `now`. */
+  find(key: string, now: number): number | undefined {
+    const position = this.positions.get(key);
+    if (position === undefined) return undefined;
+    const i = position - this.dropped;
+    return this.expiries[i]! > now ? this.offsets[i] : undefined;
+  }
+
+  /** Remembers `key` as the newest; past `max` keys the oldest is forgotten. */
+  add(key: string, offset: number, expiresAt: number, max: number): void {
+    const previous = this.positions.get(key);
+    if (previous !== undefined) this.keys[previous - this.dropped] = undefined;
+    this.positions.set(key, this.dropped + this.keys.length);
+    this.keys.push(key);
+    this.offsets.push(offset);
+    this.expiries.push(expiresAt);
+    while (this.positions.size > max) this.removeOldest();
+    this.skipHoles();
+  }
+
+  /** Forgets every key expired at `now`; returns how many. */
+  sweep(now: number): number {
+    let removed = 0;
+    for (let i = this.head; i < this.keys.length; i++) {
+      const key = this.keys[i];
+      if (key === undefined || this.expiries[i]! > now) continue;
+      this.positions.delete(key);
+      this.keys[i] = undefined;
+      removed++;
+    }
+    this.skipHoles();
+    return removed;
+  }
+
+  clear(): void {
+    this.positions.clear();
+    this.keys = [];
+    this.offsets = [];
+    this.expiries = [];
+    this.dropped = 0;
+    this.head = 0;
+  }
+
+  private removeOldest(): void {
+    this.skipHoles();
+    const key = this.keys[this.head];
+    if (key === undefined) return;
+    this.positions.delete(key);
+    this.keys[this.head] = undefined;
+  }
+
+  /** Moves `head` past removed slots, and drops them from the arrays once they are half of them. */
+  private skipHoles(): void {
+    while (this.head < this.keys.length && this.keys[this.head] === undefined) this.head++;
+    if (this.head < 1024 || this.head * 2 < this.keys.length) return;
+    this.keys = this.keys.slice(this.head);
+    this.offsets = this.offsets.slice(this.head);
+    this.expiries = this.expiries.slice(this.head);
+    this.dropped += this.head;
+    this.head = 0;
+  }
+}
+
+/**
  * The in-memory Store: fastest, and nothing survives the process. Stored messages are frozen and
  * shared with readers and listeners; their `data` is kept by reference (not copied), so callers must
  * not mutate data after appending it. Sessions are copied in and out.
@@ -195,8 +280,8 @@ function storedCopy(record: SessionRecord): StoredSession {
 export class MemoryStore implements Store {
   readonly epoch: string;
   private readonly topics = new Map<string, TopicLog>();
-  /** dedupKey → the offset it was appended at, until `expiresAt`. Global across topics. */
-  private readonly dedup = new Map<string, { offset: number; expiresAt: number }>();
+  /** dedupKey → the offset it was appended at, until it expires. Global across topics. */
+  private readonly dedup = new DedupIndex();
   /** Claimed id → expiresAt. */
   private readonly claims = new Map<string, number>();
   private readonly sessions = new Map<string, StoredSession>();
@@ -215,16 +300,15 @@ export class MemoryStore implements Store {
     const outcomes: AppendOutcome[] = [];
     const appended = new Map<string, StoredMessage[]>();
     for (const entry of entries) {
-      const seen = entry.dedupKey === undefined ? undefined : this.dedup.get(entry.dedupKey);
-      if (seen !== undefined && seen.expiresAt > entry.time) {
-        outcomes.push({ offset: seen.offset, epoch: this.epoch, duplicate: true });
+      const seen = entry.dedupKey === undefined ? undefined : this.dedup.find(entry.dedupKey, entry.time);
+      if (seen !== undefined) {
+        outcomes.push({ offset: seen, epoch: this.epoch, duplicate: true });
         continue;
       }
       const message = this.appendOne(entry);
       if (entry.dedupKey !== undefined) {
         const ttl = entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
-        this.dedup.set(entry.dedupKey, { offset: message.offset, expiresAt: entry.time + ttl });
-        evictOldest(this.dedup, this.maxDedupKeys);
+        this.dedup.add(entry.dedupKey, message.offset, entry.time + ttl, this.maxDedupKeys);
       }
       outcomes.push({ offset: message.offset, epoch: this.epoch, duplicate: false });
       const group = appended.get(entry.topic);
@@ -312,12 +396,7 @@ export class MemoryStore implements Store {
         ids++;
       }
     }
-    for (const [key, seen] of this.dedup) {
-      if (seen.expiresAt <= now) {
-        this.dedup.delete(key);
-        ids++;
-      }
-    }
+    ids += this.dedup.sweep(now);
     return { sessions, ids };
   }
 
@@ -338,10 +417,12 @@ export class MemoryStore implements Store {
     }
     const compact = entry.compact === true;
     const key = compact ? (entry.key ?? '') : entry.key;
-    const base = { topic: entry.topic, offset: log.head + 1, data: entry.data };
+    const offset = log.head + 1;
     // Frozen because readers and listeners share the object; `key` is absent rather than undefined.
     const message: StoredMessage = Object.freeze(
-      key === undefined ? { ...base, time: entry.time } : { ...base, key, time: entry.time },
+      key === undefined
+        ? { topic: entry.topic, offset, data: entry.data, time: entry.time }
+        : { topic: entry.topic, offset, data: entry.data, key, time: entry.time },
     );
     log.push(message, compact);
     return message;

@@ -125,8 +125,12 @@ export class SqliteStore implements Store {
     sql.insertMessage.run(entry.topic, offset, key ?? null, compact ? key : null, JSON.stringify(entry.data ?? null), entry.time);
     if (entry.dedupKey !== undefined) sql.dedupPut.run(entry.dedupKey, offset, entry.time + (entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS));
     heads.set(entry.topic, offset);
-    const base = { topic: entry.topic, offset, data: entry.data };
-    const stored: StoredMessage = Object.freeze(key === undefined ? { ...base, time: entry.time } : { ...base, key, time: entry.time });
+    // Literals rather than a spread of a shared base: one object per message, not two.
+    const stored: StoredMessage = Object.freeze(
+      key === undefined
+        ? { topic: entry.topic, offset, data: entry.data, time: entry.time }
+        : { topic: entry.topic, offset, data: entry.data, key, time: entry.time },
+    );
     const group = appended.get(entry.topic);
     if (group === undefined) appended.set(entry.topic, [stored]);
     else group.push(stored);
