@@ -86,7 +86,7 @@ export interface MemoryFigures {
 /** Workload 5: a subscriber misses `messages`, then reconnects. */
 export interface CatchupFigures {
   messages: number;
-  /** From the reconnect until the last missed message arrived, ms. */
+  /** From the reconnect until the last missed message arrived, ms; NaN (null in JSON) when none arrived. */
   catchupMs: number;
   /** The same number of messages received live: from the first publish to the last arrival, ms. */
   liveMs: number;

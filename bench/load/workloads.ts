@@ -274,11 +274,13 @@ export async function catchup(driver: Driver, config: CatchupConfig): Promise<Ca
   lastArrival = back;
   const { recovered } = await withTimeout(subscriber.reconnect(), CONNECT_MS, 'reconnect');
   await waitFor(liveReceived + count);
+  const caughtUp = received - liveReceived;
   const result = {
     messages: count,
-    catchupMs: lastArrival - back,
+    // Nothing arrived: there is no catch-up time (NaN, written as null).
+    catchupMs: caughtUp > 0 ? lastArrival - back : NaN,
     liveMs,
-    received: received - liveReceived,
+    received: caughtUp,
     duplicates,
     outOfOrder,
     recovered,
