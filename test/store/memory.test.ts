@@ -140,6 +140,16 @@ describe('MemoryStore', () => {
     await store.close();
   });
 
+  it('keeps claimed ids exact across many evictions', async () => {
+    const store = new MemoryStore({ maxDedupKeys: 2000 });
+    const ids = Array.from({ length: 3000 }, (_, n) => `i${n}`);
+    assert.ok((await store.claimIds(ids, 1000, T0)).every((fresh) => fresh));
+    assert.deepEqual(await store.claimIds(['i2999', 'i1000', 'i999', 'i0'], 1000, T0 + 1), [false, false, true, true], 'i0..i999 were evicted');
+    assert.deepEqual(await store.claimIds(['i1000', 'i1004'], 1000, T0 + 1), [true, false], 'i999 and i0 evicted i1000 and i1001; i1000 evicts i1002');
+    assert.deepEqual(await store.sweep(T0 + 1000), { sessions: 0, ids: 1997 }, 'all but the three claimed at T0 + 1 expired');
+    await store.close();
+  });
+
   it('counts expired dedupKeys and claimed ids together in sweep', async () => {
     const store = new MemoryStore();
     await store.append([{ topic: 't', data: 1, dedupKey: 'd', dedupTtlMs: 10, time: T0 }]);

@@ -283,7 +283,10 @@ export class MemoryStore implements Store {
   /** dedupKey → the offset it was appended at, until it expires. Global across topics. */
   private readonly dedup = new DedupIndex();
   /** Claimed id → expiresAt. */
-  private readonly claims = new Map<string, number>();
+  // Claimed ids share the dedup index's structure (the offset is unused): a Map evicted from the
+  // front makes `keys().next()` walk every deleted slot, which cost a volatile publisher 95 % of
+  // its throughput once a million ids were held.
+  private readonly claims = new DedupIndex();
   private readonly sessions = new Map<string, StoredSession>();
   private readonly events: EventFanout;
   private readonly maxDedupKeys: number;
@@ -352,10 +355,8 @@ export class MemoryStore implements Store {
   async claimIds(keys: string[], ttlMs: number, now: number): Promise<boolean[]> {
     this.ensureOpen();
     return keys.map((key) => {
-      const expiresAt = this.claims.get(key);
-      if (expiresAt !== undefined && expiresAt > now) return false;
-      this.claims.set(key, now + ttlMs);
-      evictOldest(this.claims, this.maxDedupKeys);
+      if (this.claims.find(key, now) !== undefined) return false;
+      this.claims.add(key, 0, now + ttlMs, this.maxDedupKeys);
       return true;
     });
   }
@@ -389,14 +390,7 @@ export class MemoryStore implements Store {
       }
     }
     // `ids` counts both kinds of idempotency key: claimed ids and append dedupKeys.
-    let ids = 0;
-    for (const [key, expiresAt] of this.claims) {
-      if (expiresAt <= now) {
-        this.claims.delete(key);
-        ids++;
-      }
-    }
-    ids += this.dedup.sweep(now);
+    const ids = this.claims.sweep(now) + this.dedup.sweep(now);
     return { sessions, ids };
   }
 
@@ -431,11 +425,4 @@ export class MemoryStore implements Store {
   private ensureOpen(): void {
     if (this.closed) throw new HoldfastError(ErrorCode.StoreUnavailable, 'the memory store is closed');
   }
-}
-
-/** Maps keep insertion order, so the first key is the oldest. */
-function evictOldest(map: Map<string, unknown>, max: number): void {
-  if (map.size <= max) return;
-  const oldest = map.keys().next();
-  if (oldest.done !== true) map.delete(oldest.value);
 }
