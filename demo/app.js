@@ -1,6 +1,6 @@
 // The Holdfast demo page: plain ES module, no build step. It loads the built client straight from
-// the standalone server (/lib/client → dist/client) and shows what the client does on a bad network.
-import { HoldfastClient } from '/lib/client/index.js';
+// the standalone server (/lib/browser → dist/browser, one bundled file) and shows what the client does on a bad network.
+import { HoldfastClient, connectionStatus, indexedDbOutbox } from '/lib/browser/holdfast-client.js';
 
 const CHAT_TOPIC = 'chat:lobby';
 const TYPING_TOPIC = 'typing:lobby';
@@ -47,78 +47,83 @@ async function webSocketUrl() {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`;
 }
 
+// Unsent chat messages survive a reload: they wait in IndexedDB until the server confirms them.
+const outboxStorage = typeof indexedDB === 'undefined' ? undefined : indexedDbOutbox({ name: 'holdfast-demo' });
+// `?retryDelay=ms` sets the first retry's bound (default 1 s), to watch a long backoff being cut
+// short by the `online` event or by coming back to the tab.
+const retryDelay = Number(new URLSearchParams(location.search).get('retryDelay'));
 // autoConnect off: the first 'connecting' transition happens in the constructor otherwise, before
 // any listener could see it.
-const client = new HoldfastClient({ url: await webSocketUrl(), autoConnect: false });
+const client = new HoldfastClient({
+  url: await webSocketUrl(),
+  autoConnect: false,
+  outboxStorage,
+  reconnect: retryDelay > 0 ? { initialDelay: retryDelay } : {},
+});
 // Handy for experiments from the browser console.
 globalThis.holdfast = client;
 
 // ---------------------------------------------------------------------------------------------
-// Connection indicator: dot + state, a live countdown while reconnecting, and after each open
-// whether the session resumed and whether the chat history came back complete.
+// Connection indicator, drawn from connectionStatus(): dot + state, a live countdown while
+// waiting to retry, the attempt number, and after each open whether the session resumed and
+// whether the chat's history came back complete.
 
 const connection = $('connection');
 const stateText = $('state-text');
 const stateDetail = $('state-detail');
-let countdownTimer = undefined;
-/** What the last 'open' said, until the chat subscription confirms its history. */
-let lastOpen = undefined;
 
 function describeClose(code, reason) {
   if (code === undefined) return '';
   return reason ? `closed ${code} (${reason})` : `closed ${code}`;
 }
 
-function stopCountdown() {
-  if (countdownTimer !== undefined) clearInterval(countdownTimer);
-  countdownTimer = undefined;
+/** What the indicator calls the state: a loss after having been open is "reconnecting". */
+function phaseOf(status) {
+  if (status.state === 'connecting' && status.everOpen) return 'reconnecting';
+  return status.state;
 }
 
-function showState(change) {
-  stopCountdown();
-  connection.dataset.state = change.newState;
-  switch (change.newState) {
+function renderStatus(status) {
+  const phase = phaseOf(status);
+  connection.dataset.state = status.state;
+  connection.dataset.phase = phase;
+  const details = [];
+  switch (phase) {
     case 'idle':
       stateText.textContent = 'Idle';
-      stateDetail.textContent = '';
       break;
     case 'connecting':
       stateText.textContent = 'Connecting…';
-      stateDetail.textContent = change.attempt ? `attempt ${change.attempt}` : '';
+      break;
+    case 'reconnecting':
+      if (status.state === 'reconnecting' && status.retryAt !== undefined) {
+        const seconds = Math.max(0, status.retryAt - Date.now()) / 1000;
+        stateText.textContent = `Reconnecting in ${seconds.toFixed(1)} s`;
+      } else {
+        stateText.textContent = 'Reconnecting…';
+      }
       break;
     case 'open':
       stateText.textContent = 'Connected';
-      stateDetail.textContent = ''; // the 'open' event and the chat's 'subscribed' fill this in
+      details.push(status.resumed ? 'session resumed' : 'new session');
+      details.push(status.recovered === undefined ? 'checking history…' : status.recovered ? 'recovered everything' : 'history may have gaps');
       break;
-    case 'reconnecting': {
-      const retryAt = change.retryAt ?? Date.now() + (change.delay ?? 0);
-      const detail = [`attempt ${change.attempt ?? '?'}`, describeClose(change.code, change.reason)].filter(Boolean).join(' · ');
-      const tick = () => {
-        const seconds = Math.max(0, retryAt - Date.now()) / 1000;
-        stateText.textContent = `Reconnecting in ${seconds.toFixed(1)} s`;
-      };
-      tick();
-      stateDetail.textContent = detail;
-      countdownTimer = setInterval(tick, 100);
-      break;
-    }
     case 'offline':
       stateText.textContent = 'Offline';
-      stateDetail.textContent = 'waiting for the network to come back';
+      details.push('waiting for the network to come back');
       break;
     case 'closed':
       stateText.textContent = 'Closed';
-      stateDetail.textContent = [describeClose(change.code, change.reason), change.error?.code].filter(Boolean).join(' · ') + ' — reload to reconnect';
+      details.push(status.error?.code ?? '', 'reload to reconnect');
       break;
   }
-}
-
-function sessionText(resumed) {
-  return resumed ? 'resumed' : 'new session';
+  if (phase !== 'open' && status.attempt !== undefined) details.unshift(`attempt ${status.attempt}`);
+  if (phase !== 'open' && status.lastClose !== undefined) details.push(describeClose(status.lastClose.code, status.lastClose.reason));
+  if (client.pending > 0) details.push(`${client.pending} waiting to send`);
+  stateDetail.textContent = details.filter(Boolean).join(' · ');
 }
 
 client.on('state', (change) => {
-  showState(change);
   const details = [];
   if (change.attempt !== undefined) details.push(`attempt ${change.attempt}`);
   if (change.delay !== undefined) details.push(`retry in ${Math.round(change.delay)} ms`);
@@ -128,8 +133,6 @@ client.on('state', (change) => {
 });
 
 client.on('open', ({ session, resumed }) => {
-  lastOpen = { resumed };
-  if (client.state === 'open') stateDetail.textContent = `${sessionText(resumed)} · checking history…`;
   log('open', `session ${short(session)} · ${resumed ? 'resumed (sends and acks continue)' : 'new session'}`);
 });
 
@@ -249,14 +252,11 @@ const chat = client.subscribe(
   { from: 'start' },
 );
 
-chat.on('subscribed', (info) => {
-  const history = !info.resubscribe
-    ? 'history loaded'
-    : info.recovered
-      ? 'recovered everything'
-      : 'history may have gaps';
-  if (client.state === 'open') stateDetail.textContent = `${sessionText(lastOpen?.resumed ?? false)} · ${history}`;
-});
+// The indicator follows the client, and the chat's recovery after every open.
+const status = connectionStatus(client, { subscriptions: [chat] });
+status.subscribe(renderStatus);
+// The countdown and the count of unsent messages move between status changes.
+setInterval(() => renderStatus(status.getSnapshot()), 200);
 
 $('send').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -32,7 +32,7 @@ export interface StandaloneOptions {
   priceFeed?: boolean | PriceFeedOptions;
   /** Folder of the demo page. @default <package>/demo */
   demoDir?: string;
-  /** Folder holding the built `client/` and `protocol/` served under /lib. @default <package>/dist */
+  /** Folder holding the built `browser/` bundle served under /lib. @default <package>/dist */
   libDir?: string;
   /**
    * Where messages, sessions and de-duplication ids live:
@@ -96,8 +96,8 @@ export const DEMO_TOPICS: NonNullable<ServerOptions['topics']> = {
   'typing:*': { mode: 'volatile' },
 };
 
-/** Mount points under /lib: only these two built folders are reachable. */
-const LIB_FOLDERS = ['client', 'protocol'] as const;
+/** Mount points under /lib: only the browser bundle's folder is reachable. */
+const LIB_FOLDERS = ['browser'] as const;
 
 export async function startStandalone(options: StandaloneOptions = {}): Promise<Standalone> {
   const host = options.host ?? '127.0.0.1';

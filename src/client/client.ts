@@ -60,6 +60,19 @@ export class HoldfastClient {
     return this.clientSession.resume?.session;
   }
 
+  /** Reliable publishes and requests waiting for the server's confirmation. */
+  get pending(): number {
+    return this.clientSession.pending;
+  }
+
+  /**
+   * Settles when every publish made so far is written to `outboxStorage` (at once without one):
+   * from then on a reload cannot lose them.
+   */
+  outboxStored(): Promise<void> {
+    return this.clientSession.stored();
+  }
+
   /** Starts connecting. Does nothing unless the client is 'idle' (idempotent; 'closed' is final). */
   connect(): void {
     if (this.current !== 'idle') return;
@@ -70,9 +83,11 @@ export class HoldfastClient {
     };
     const stopOnline = environment.onOnline(wake);
     const stopVisible = environment.onVisible(wake);
+    const stopOffline = environment.onOffline?.(() => this.wentOffline());
     this.stopWatchingEnvironment = () => {
       stopOnline();
       stopVisible();
+      stopOffline?.();
     };
     this.startAttempt();
   }
@@ -170,6 +185,20 @@ export class HoldfastClient {
     if (wasOpen) this.events.emit('disconnect', { code, reason, willReconnect: true });
     if (this.isClosed()) return; // a 'disconnect' listener called close()
     this.setState('reconnecting', { attempt: plan.attempt, delay: plan.delay, retryAt: now + plan.delay, code, reason });
+  }
+
+  /**
+   * The host says the network is gone. The socket is dropped at once rather than left to the
+   * heartbeat: a browser keeps a WebSocket whose network vanished "open" until TCP gives up, and
+   * every publish meanwhile would go into a dead socket instead of waiting visibly in the outbox.
+   */
+  private wentOffline(): void {
+    if (this.isClosed()) return;
+    if (this.attempt !== undefined) return this.lost(CloseCode.Abnormal, 'the network went offline', false);
+    if (this.current === 'reconnecting' && !this.options.environment.isOnline()) {
+      this.clearRetryTimer(); // the 'online' event wakes us; retrying without a network burns attempts
+      this.setState('offline');
+    }
   }
 
   /** Forgets the current connection and everything tied to it. */

@@ -9,6 +9,12 @@ export interface ClientEnvironment {
   onOnline(callback: () => void): () => void;
   /** Calls back when the page becomes visible again. Returns the function that stops listening. */
   onVisible(callback: () => void): () => void;
+  /**
+   * Calls back when the host reports that the network went away (optional). The socket is then
+   * almost certainly dead, and a browser may keep a dead WebSocket "open" for minutes: the client
+   * drops it at once and waits in 'offline'. Returns the function that stops listening.
+   */
+  onOffline?(callback: () => void): () => void;
 }
 
 /** A host that knows nothing about connectivity (Node): always online, no events. */
@@ -16,6 +22,7 @@ export const alwaysOnline: ClientEnvironment = {
   isOnline: () => true,
   onOnline: () => () => {},
   onVisible: () => () => {},
+  onOffline: () => () => {},
 };
 
 interface EventSource {
@@ -37,8 +44,8 @@ function listen(target: EventSource | undefined, type: string, listener: () => v
 }
 
 /**
- * The environment of the current host: `navigator.onLine`, the window's `online` event and the
- * document's `visibilitychange` event where they exist (browsers, web workers in part), and
+ * The environment of the current host: `navigator.onLine`, the window's `online` and `offline`
+ * events and the document's `visibilitychange` event where they exist (browsers, web workers in part), and
  * `alwaysOnline` behaviour where they do not (Node, Deno without a window).
  */
 export function detectEnvironment(host: object = globalThis): ClientEnvironment {
@@ -51,6 +58,7 @@ export function detectEnvironment(host: object = globalThis): ClientEnvironment 
     // Only an explicit `false` means offline: `onLine` is missing in Node and unreliable as `true`.
     isOnline: () => g.navigator?.onLine !== false,
     onOnline: (callback) => listen(windowTarget, 'online', callback),
+    onOffline: (callback) => listen(windowTarget, 'offline', callback),
     onVisible: (callback) =>
       listen(g.document, 'visibilitychange', () => {
         if (g.document?.visibilityState === 'visible') callback();

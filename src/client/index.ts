@@ -21,6 +21,9 @@ export type {
   SubscriptionStateChange,
 } from './events.js';
 export type { ClientEnvironment } from './environment.js';
+export type { OutboxStorage, StoredPublish } from './outbox-storage.js';
+export { indexedDbOutbox, type IndexedDbOutbox, type IndexedDbOutboxOptions } from './indexeddb-outbox.js';
+export { connectionStatus, type ConnectionStatus, type ConnectionStatusOptions, type ConnectionStatusStore } from './connection-status.js';
 export { alwaysOnline, detectEnvironment } from './environment.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 // Re-exported so an application needs one import to handle errors and to write a fake clock.

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../protocol/clock.js';
 import type { BackoffOptions } from './backoff.js';
 import { detectEnvironment, type ClientEnvironment } from './environment.js';
+import type { OutboxStorage } from './outbox-storage.js';
 import type { WebSocketConstructor } from './socket.js';
 
 export interface ReconnectOptions {
@@ -84,6 +85,20 @@ export interface ClientOptions {
    */
   outboxLimit?: number;
   /**
+   * Keeps unconfirmed reliable publishes across page reloads: `indexedDbOutbox()` in a browser.
+   * The next client with the same storage sends them (same ids, so the server drops any that had
+   * arrived) before anything published after it started.
+   * @default undefined (the outbox lives in memory only)
+   */
+  outboxStorage?: OutboxStorage;
+  /**
+   * ms after which a publish restored from `outboxStorage` is dropped (reported as OUTBOX_EXPIRED)
+   * instead of sent: past the server's `dedupWindow` it could be stored twice. Keep it at most the
+   * server's `dedupWindow`.
+   * @default 600000 (the server's default dedupWindow)
+   */
+  outboxMaxAge?: number;
+  /**
    * ms a request waits for its reply before rejecting with REQUEST_TIMEOUT (0 or Infinity: forever).
    * @default 30000
    */
@@ -119,6 +134,7 @@ export const DEFAULTS = {
   ackDelay: 50,
   ackBatch: 100,
   outboxLimit: 10_000,
+  outboxMaxAge: 600_000,
   requestTimeout: 30_000,
   autoConnect: true,
 } as const;
@@ -139,6 +155,8 @@ export interface ResolvedOptions {
   ackDelay: number;
   ackBatch: number;
   outboxLimit: number;
+  outboxStorage: OutboxStorage | undefined;
+  outboxMaxAge: number;
   requestTimeout: number;
   autoConnect: boolean;
   clock: Clock;
@@ -162,6 +180,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     ackDelay: options.ackDelay ?? DEFAULTS.ackDelay,
     ackBatch: Math.max(1, options.ackBatch ?? DEFAULTS.ackBatch),
     outboxLimit: options.outboxLimit ?? DEFAULTS.outboxLimit,
+    outboxStorage: options.outboxStorage,
+    outboxMaxAge: options.outboxMaxAge ?? DEFAULTS.outboxMaxAge,
     requestTimeout: options.requestTimeout ?? DEFAULTS.requestTimeout,
     autoConnect: options.autoConnect ?? DEFAULTS.autoConnect,
     clock: options.clock ?? systemClock,

@@ -37,6 +37,8 @@ export class Outbox {
     private readonly clock: Clock,
     private readonly limit: number,
     private readonly createId: () => string = messageId,
+    /** Called with the id of every `pub` that leaves (confirmed, refused or abandoned by a new session). */
+    private readonly left: (id: string) => void = () => {},
   ) {}
 
   get size(): number {
@@ -52,7 +54,7 @@ export class Outbox {
    * (pub). `timeout` (ms) rejects the promise with REQUEST_TIMEOUT but keeps the entry, so the
    * request is not lost half-way (PROTOCOL.md, REQUEST_TIMEOUT).
    */
-  add(body: OutboxBody, timeout?: number): { frame: PubFrame | ReqFrame; promise: Promise<unknown> } {
+  add(body: OutboxBody, timeout?: number, id: string = this.createId()): { frame: PubFrame | ReqFrame; promise: Promise<unknown> } {
     let resolve!: (value: unknown) => void;
     let reject!: (error: HoldfastError) => void;
     const promise = new Promise<unknown>((res, rej) => {
@@ -61,7 +63,7 @@ export class Outbox {
     });
     const entry: OutboxEntry = {
       seq: this.nextSeq++,
-      id: this.createId(),
+      id,
       body,
       settled: false,
       replied: false,
@@ -80,6 +82,25 @@ export class Outbox {
     return { frame: frameOf(entry), promise };
   }
 
+  /**
+   * Puts publishes an earlier client left unconfirmed (a page before its reload) in front of
+   * everything added since, keeping their ids, and numbers all from 1 again. Only while nothing of
+   * this outbox has been sent: the server has not seen any of these seqs yet. Nobody awaits them.
+   */
+  restore(publishes: ReadonlyArray<{ id: string; body: Omit<PubFrame, 'seq' | 'id'> }>, refused: (error: HoldfastError) => void): void {
+    const later = [...this.entries.values()];
+    this.entries = new Map();
+    this.nextSeq = 1;
+    for (const { id, body } of publishes) {
+      const { promise } = this.add(body, undefined, id);
+      promise.catch(refused); // no caller is left to hear of a refusal
+    }
+    for (const entry of later) {
+      entry.seq = this.nextSeq++;
+      this.entries.set(entry.seq, entry);
+    }
+  }
+
   /** Every frame still owed to the server, in seq order, for a resend after reconnecting. */
   frames(): Array<PubFrame | ReqFrame> {
     return [...this.entries.values()].map(frameOf);
@@ -92,9 +113,9 @@ export class Outbox {
       entry.acked = true;
       if (entry.body.type === 'pub') {
         this.settle(entry, undefined);
-        this.entries.delete(entry.seq);
+        this.remove(entry);
       } else if (entry.replied) {
-        this.entries.delete(entry.seq);
+        this.remove(entry);
       }
     }
   }
@@ -106,7 +127,9 @@ export class Outbox {
     entry.replied = true;
     // A publish resolves with nothing, whatever a server put in an ok reply to it.
     this.settle(entry, frame.ok ? { value: entry.body.type === 'pub' ? undefined : frame.data } : HoldfastError.fromBody(frame.error));
-    if (entry.acked) this.entries.delete(entry.seq);
+    if (entry.acked) this.remove(entry);
+    // A refused publish has its outcome: a reload must not send it again.
+    else if (entry.body.type === 'pub') this.left(entry.id);
   }
 
   /**
@@ -126,7 +149,15 @@ export class Outbox {
     }
   }
 
-  /** Rejects every unsettled caller and empties the outbox (the client is closed for good). */
+  private remove(entry: OutboxEntry): void {
+    this.entries.delete(entry.seq);
+    if (entry.body.type === 'pub' && !entry.replied) this.left(entry.id); // a replied one left already
+  }
+
+  /**
+   * Rejects every unsettled caller and empties the outbox (the client is closed for good). Kept
+   * publishes stay kept: a page that closes its client on unload still sends them after a reload.
+   */
   rejectAll(error: HoldfastError): void {
     for (const entry of this.entries.values()) this.settle(entry, error);
     this.entries.clear();

@@ -6,7 +6,9 @@ import { AckBatcher } from './ack-batcher.js';
 import type { MessageListener, PublishOptions, SubscribeOptions } from './events.js';
 import { DEFAULT_MAX_PAYLOAD } from './options.js';
 import { DEFAULT_MAX_DEPTH } from '../protocol/codec.js';
+import { messageId } from './message-id.js';
 import { Outbox, type OutboxBody } from './outbox.js';
+import { OutboxPersistence, type OutboxStorage, type StoredPublish } from './outbox-storage.js';
 import { checkTopic, preflight, type PayloadLimits } from './preflight.js';
 import { SubscriptionSet } from './subscription-set.js';
 import type { Subscription } from './subscription.js';
@@ -17,6 +19,8 @@ export interface ClientSessionOptions {
   ackBatch: number;
   outboxLimit: number;
   requestTimeout: number;
+  outboxStorage: OutboxStorage | undefined;
+  outboxMaxAge: number;
 }
 
 export interface SessionLink {
@@ -37,12 +41,23 @@ export class ClientSession {
   private readonly outbox: Outbox;
   private readonly acks: AckBatcher;
   private readonly subscriptions: SubscriptionSet;
+  private readonly persistence: OutboxPersistence | undefined;
+  /** The outbox storage is still loading: nothing of the outbox is sent until it is restored. */
+  private restoring = false;
+  /** A welcomed connection exists (between `welcome` and `disconnected`). */
+  private open = false;
+  private closed = false;
 
   constructor(
     private readonly options: ClientSessionOptions,
     private readonly link: SessionLink,
   ) {
-    this.outbox = new Outbox(options.clock, options.outboxLimit);
+    this.outbox = new Outbox(options.clock, options.outboxLimit, messageId, (id) => this.persistence?.remove(id));
+    if (options.outboxStorage !== undefined) {
+      this.persistence = new OutboxPersistence(options.outboxStorage, (error) => link.reportError(error));
+      this.restoring = true;
+      void this.restoreOutbox(this.persistence);
+    }
     this.acks = new AckBatcher(options.clock, { delay: options.ackDelay, batch: options.ackBatch }, (frame) => link.send(frame));
     this.subscriptions = new SubscriptionSet({
       send: (frame) => link.send(frame),
@@ -70,9 +85,20 @@ export class ClientSession {
       this.outbox.renumber();
       this.acks.dropReplies();
     }
+    this.open = true;
     this.subscriptions.restore();
-    for (const pending of this.outbox.frames()) this.link.send(pending);
+    if (!this.restoring) for (const pending of this.outbox.frames()) this.link.send(pending);
     this.acks.flush();
+  }
+
+  /** Reliable publishes and requests the server has not confirmed yet. */
+  get pending(): number {
+    return this.outbox.size;
+  }
+
+  /** Settles when every publish made so far is written to the outbox storage (at once without one). */
+  stored(): Promise<void> {
+    return this.persistence?.flushed() ?? Promise.resolve();
   }
 
   /** A frame of the welcomed connection (not `welcome`, `ping`, `error`). */
@@ -98,6 +124,7 @@ export class ClientSession {
   }
 
   disconnected(): void {
+    this.open = false;
     this.acks.dropOffsets(); // the next `sub` carries the positions
     this.subscriptions.disconnected();
   }
@@ -108,6 +135,8 @@ export class ClientSession {
 
   /** The client closed for good: every pending operation rejects with `error`. */
   close(error: HoldfastError, subscriptionState: 'unsubscribed' | 'failed'): void {
+    this.open = false;
+    this.closed = true;
     this.acks.dispose();
     this.outbox.rejectAll(error);
     this.subscriptions.closeAll(error, subscriptionState);
@@ -149,7 +178,35 @@ export class ClientSession {
       return Promise.reject(new HoldfastError(ErrorCode.OutboxFull, `the outbox holds ${this.outbox.size} frames (outboxLimit)`));
     }
     const { frame, promise } = this.outbox.add(body, timeout);
-    this.link.send(frame); // when not open: sent after the next welcome
+    if (this.persistence !== undefined && frame.type === 'pub') this.persistence.put(storedPublish(frame, this.options.clock.now()));
+    // When not open: sent after the next welcome. While restoring: after the restored ones.
+    if (!this.restoring) this.link.send(frame);
     return promise;
   }
+
+  /**
+   * Puts what an earlier client (the page before a reload) left unconfirmed in front of the
+   * outbox, with the same ids: the server drops any the earlier page had already delivered.
+   */
+  private async restoreOutbox(persistence: OutboxPersistence): Promise<void> {
+    const stored = await persistence.load(this.options.clock.now(), this.options.outboxMaxAge);
+    if (this.closed) return; // closed meanwhile: the storage keeps them for the next client
+    const bodies = stored.map(({ id, topic, data, key }) => {
+      const body: Omit<PubFrame, 'seq' | 'id'> = { type: 'pub', topic, data };
+      if (key !== undefined) body.key = key;
+      return { id, body };
+    });
+    this.outbox.restore(bodies, (error) => {
+      if (error.code === ErrorCode.ClientClosed) return; // still stored: the next client sends it
+      this.link.reportError(new HoldfastError(error.code, `a publish restored from outboxStorage was refused: ${error.message}`));
+    });
+    this.restoring = false;
+    if (this.open) for (const pending of this.outbox.frames()) this.link.send(pending);
+  }
+}
+
+function storedPublish(frame: PubFrame, time: number): StoredPublish {
+  const entry: StoredPublish = { id: frame.id!, topic: frame.topic, data: frame.data, time };
+  if (frame.key !== undefined) entry.key = frame.key;
+  return entry;
 }

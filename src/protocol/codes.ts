@@ -69,6 +69,8 @@ export const ErrorCode = {
   RequestTimeout: 'REQUEST_TIMEOUT',
   ClientClosed: 'CLIENT_CLOSED',
   ReconnectExhausted: 'RECONNECT_EXHAUSTED',
+  OutboxStorageFailed: 'OUTBOX_STORAGE_FAILED',
+  OutboxExpired: 'OUTBOX_EXPIRED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

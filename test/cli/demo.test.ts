@@ -18,7 +18,7 @@ function importsOf(source: string): string[] {
   return [...specifiers];
 }
 
-describe('demo page in a browser', () => {
+describe('demo page assets', () => {
   let app: Standalone;
   let libDir: string;
   before(async () => {
@@ -30,30 +30,16 @@ describe('demo page in a browser', () => {
     await rm(libDir, { recursive: true, force: true });
   });
 
-  it('can load every module of the client over HTTP, with relative imports only', async () => {
-    const pending = ['/lib/client/index.js'];
-    const seen = new Set<string>();
-    while (pending.length > 0) {
-      const path = pending.pop()!;
-      if (seen.has(path)) continue;
-      seen.add(path);
-      const response = await http(app.url, path);
-      assert.equal(response.status, 200, path);
-      assert.match(String(response.headers['content-type']), /^text\/javascript/, path);
-      for (const specifier of importsOf(response.body)) {
-        // A bare specifier ('ws', 'node:fs') cannot be resolved by a browser without an import map.
-        assert.match(specifier, /^\.\.?\//, `${path} imports '${specifier}'`);
-        pending.push(new URL(specifier, `http://x${path}`).pathname);
-      }
-    }
-    assert.ok([...seen].some((path) => path.startsWith('/lib/protocol/')), 'the client imports the protocol');
-  });
-
-  it('app.js imports the client from /lib and uses only its public API', async () => {
+  it('app.js imports the browser bundle, one self-contained file', async () => {
     const source = await readFile(join(ROOT, 'demo', 'app.js'), 'utf8');
-    assert.deepEqual(importsOf(source), ['/lib/client/index.js']);
-    const index = await readFile(join(libDir, 'client', 'index.js'), 'utf8');
-    assert.match(index, /HoldfastClient/);
+    assert.deepEqual(importsOf(source), ['/lib/browser/holdfast-client.js']);
+    const response = await http(app.url, '/lib/browser/holdfast-client.js');
+    assert.equal(response.status, 200);
+    assert.match(String(response.headers['content-type']), /^text\/javascript/);
+    assert.deepEqual(importsOf(response.body), [], 'nothing more for the browser to fetch');
+    for (const name of ['HoldfastClient', 'indexedDbOutbox', 'connectionStatus']) {
+      assert.match(response.body, new RegExp(`export\\s*\\{[^}]*\\b${name}\\b`), `exports ${name}`);
+    }
   });
 });
 

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readdir, mkdtemp } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -71,20 +71,16 @@ export function listening(child: ChildProcess, timeout = 15_000): Promise<{ url:
 }
 
 /**
- * Builds src/client and src/protocol file by file (no bundling, imports kept) into a fresh temp
- * folder, the same layout `tsc -p tsconfig.build.json` gives dist/. esbuild takes milliseconds and
- * ignores type errors elsewhere in the tree, and the shared dist/ is left alone.
+ * Builds the browser bundle into a fresh temp folder, the layout `npm run build` gives dist/
+ * (browser/holdfast-client.js), so the tests leave the shared dist/ alone.
  */
 export async function buildLib(): Promise<string> {
-  const { build } = await import('esbuild');
+  // The build script itself, so the tests serve exactly what `npm run build` writes.
+  const { bundleClient } = (await import(pathToFileURL(join(ROOT, 'scripts', 'bundle-client.mjs')).href)) as {
+    bundleClient(outdir: string): Promise<string>;
+  };
   const outdir = await mkdtemp(join(tmpdir(), 'holdfast-lib-'));
-  const entryPoints: string[] = [];
-  for (const folder of ['client', 'protocol']) {
-    for (const file of await readdir(join(ROOT, 'src', folder))) {
-      if (file.endsWith('.ts') && !file.endsWith('.d.ts')) entryPoints.push(join(ROOT, 'src', folder, file));
-    }
-  }
-  await build({ entryPoints, outdir, outbase: join(ROOT, 'src'), format: 'esm', platform: 'neutral', bundle: false, logLevel: 'silent' });
+  await bundleClient(join(outdir, 'browser'));
   return outdir;
 }
 

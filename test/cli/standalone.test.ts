@@ -47,21 +47,20 @@ describe('standalone server', () => {
       const script = await http(app.url, '/app.js');
       assert.equal(script.status, 200);
       assert.match(String(script.headers['content-type']), /^text\/javascript/);
-      assert.match(script.body, /\/lib\/client\/index\.js/);
+      assert.match(script.body, /\/lib\/browser\/holdfast-client\.js/);
       const style = await http(app.url, '/style.css');
       assert.equal(style.status, 200);
       assert.match(String(style.headers['content-type']), /^text\/css/);
     });
 
-    it('serves the built client and protocol as JavaScript modules', async () => {
-      const client = await http(app.url, '/lib/client/index.js');
-      assert.equal(client.status, 200);
-      assert.match(String(client.headers['content-type']), /^text\/javascript/);
-      assert.match(client.body, /HoldfastClient/);
-      assert.match(client.body, /from "\.\.\/protocol\/errors\.js"|from '\.\.\/protocol\/errors\.js'/);
-      const protocol = await http(app.url, '/lib/protocol/errors.js');
-      assert.equal(protocol.status, 200);
-      assert.match(protocol.body, /class HoldfastError/);
+    it('serves the browser bundle of the client, plain and minified, as JavaScript modules', async () => {
+      for (const file of ['holdfast-client.js', 'holdfast-client.min.js']) {
+        const bundle = await http(app.url, `/lib/browser/${file}`);
+        assert.equal(bundle.status, 200, file);
+        assert.match(String(bundle.headers['content-type']), /^text\/javascript/, file);
+        assert.match(bundle.body, /HoldfastClient/, file);
+        assert.doesNotMatch(bundle.body, /^\s*import[\s{*"']/m, `${file}: one file, nothing more to fetch`);
+      }
     });
 
     it('answers HEAD without a body', async () => {
@@ -71,26 +70,27 @@ describe('standalone server', () => {
       assert.ok(Number(response.headers['content-length']) > 0);
     });
 
-    it('answers 404 for missing files and for folders outside client/ and protocol/', async () => {
+    it('answers 404 for missing files and for folders outside browser/', async () => {
       assert.equal((await http(app.url, '/nope.js')).status, 404);
-      assert.equal((await http(app.url, '/lib/client/nope.js')).status, 404);
+      assert.equal((await http(app.url, '/lib/browser/nope.js')).status, 404);
       assert.equal((await http(app.url, '/lib/server/index.js')).status, 404);
-      assert.equal((await http(app.url, '/lib/client/')).status, 404);
+      assert.equal((await http(app.url, '/lib/browser/index.js')).status, 404);
+      assert.equal((await http(app.url, '/lib/browser/')).status, 404);
     });
 
     it('refuses path traversal, plain and encoded', async () => {
       const attempts = [
-        '/lib/client/../../package.json',
-        '/lib/client/../../../package.json',
-        '/lib/client/%2e%2e/%2e%2e/package.json',
-        '/lib/client/%2E%2E/%2E%2E/package.json',
-        '/lib/client/..%2f..%2fpackage.json',
-        '/lib/client/..%2F..%2Fpackage.json',
-        '/lib/client/..%5c..%5cpackage.json',
-        '/lib/client/.%2e/.%2e/package.json',
-        '/lib/client/%252e%252e/%252e%252e/package.json',
-        '/lib/client/%c0%ae%c0%ae/package.json',
-        '/lib/client/%00',
+        '/lib/browser/../../package.json',
+        '/lib/browser/../../../package.json',
+        '/lib/browser/%2e%2e/%2e%2e/package.json',
+        '/lib/browser/%2E%2E/%2E%2E/package.json',
+        '/lib/browser/..%2f..%2fpackage.json',
+        '/lib/browser/..%2F..%2Fpackage.json',
+        '/lib/browser/..%5c..%5cpackage.json',
+        '/lib/browser/.%2e/.%2e/package.json',
+        '/lib/browser/%252e%252e/%252e%252e/package.json',
+        '/lib/browser/%c0%ae%c0%ae/package.json',
+        '/lib/browser/%00',
         '/../package.json',
         '/%2e%2e/package.json',
         '/..%2fpackage.json',

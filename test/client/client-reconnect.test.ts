@@ -197,6 +197,31 @@ describe('HoldfastClient: environment', () => {
     assert.equal(h.client.state, 'connecting');
   });
 
+  it('the offline event drops an open socket at once and waits offline without a timer', async () => {
+    const h = await startOpen();
+    const socket = h.socket;
+    h.environment.goOffline();
+    assert.equal(h.client.state, 'offline');
+    assert.ok(socket.readyState >= 2, 'the socket the network left behind is closed');
+    assert.deepEqual(h.disconnects.at(-1), { code: 1006, reason: 'the network went offline', willReconnect: true });
+    assert.equal(h.clock.pending, 0);
+    h.environment.goOnline();
+    assert.equal(h.client.state, 'connecting');
+    await tick();
+    assert.equal(h.server.sockets.length, 2);
+  });
+
+  it('the offline event turns a backoff wait into offline; online connects at once', async () => {
+    const h = await start({ reconnect: { initialDelay: 60_000 } });
+    h.socket.drop();
+    assert.equal(h.client.state, 'reconnecting');
+    h.environment.goOffline();
+    assert.equal(h.client.state, 'offline');
+    assert.equal(h.clock.pending, 0, 'the retry timer is gone');
+    h.environment.goOnline();
+    assert.equal(h.client.state, 'connecting');
+  });
+
   it('online / visible events do nothing while connecting or open', async () => {
     const h = await startOpen();
     h.environment.goOnline();
@@ -207,7 +232,7 @@ describe('HoldfastClient: environment', () => {
 
   it('close() stops listening to the environment', async () => {
     const h = await startOpen();
-    assert.equal(h.environment.listenerCount, 2);
+    assert.equal(h.environment.listenerCount, 3);
     h.client.close();
     assert.equal(h.environment.listenerCount, 0);
   });

@@ -42,19 +42,25 @@ describe('ClientEnvironment', () => {
 
     let online = 0;
     let visible = 0;
+    let offline = 0;
     const stopOnline = env.onOnline(() => online++);
     const stopVisible = env.onVisible(() => visible++);
+    const stopOffline = env.onOffline!(() => offline++);
     window.dispatch('online');
+    window.dispatch('offline');
     document.dispatch('visibilitychange'); // still hidden
     document.visibilityState = 'visible';
     document.dispatch('visibilitychange');
-    assert.deepEqual([online, visible], [1, 1]);
+    assert.deepEqual([online, visible, offline], [1, 1, 1]);
     stopOnline();
     stopVisible();
+    stopOffline();
     window.dispatch('online');
+    window.dispatch('offline');
     document.dispatch('visibilitychange');
-    assert.deepEqual([online, visible], [1, 1]);
+    assert.deepEqual([online, visible, offline], [1, 1, 1]);
     assert.equal(window.listeners.get('online')?.size, 0);
+    assert.equal(window.listeners.get('offline')?.size, 0);
     assert.equal(document.listeners.get('visibilitychange')?.size, 0);
   });
 });

@@ -127,6 +127,7 @@ export class FakeEnvironment implements ClientEnvironment {
   online = true;
   private readonly onlineListeners = new Set<() => void>();
   private readonly visibleListeners = new Set<() => void>();
+  private readonly offlineListeners = new Set<() => void>();
 
   isOnline(): boolean {
     return this.online;
@@ -142,6 +143,16 @@ export class FakeEnvironment implements ClientEnvironment {
     return () => this.visibleListeners.delete(callback);
   }
 
+  onOffline(callback: () => void): () => void {
+    this.offlineListeners.add(callback);
+    return () => this.offlineListeners.delete(callback);
+  }
+
+  goOffline(): void {
+    this.online = false;
+    for (const listener of [...this.offlineListeners]) listener();
+  }
+
   goOnline(): void {
     this.online = true;
     for (const listener of [...this.onlineListeners]) listener();
@@ -152,7 +163,7 @@ export class FakeEnvironment implements ClientEnvironment {
   }
 
   get listenerCount(): number {
-    return this.onlineListeners.size + this.visibleListeners.size;
+    return this.onlineListeners.size + this.visibleListeners.size + this.offlineListeners.size;
   }
 }
 

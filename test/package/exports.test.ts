@@ -12,7 +12,9 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
 /** What each public entry point must offer; loaded by the package's own name, as users will. */
 const expected: Record<string, string[]> = {
   holdfast: ['HoldfastError', 'ErrorCode', 'CloseCode', 'jsonCodec', 'PROTOCOL_VERSION'],
-  'holdfast/client': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS'],
+  'holdfast/client': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS', 'indexedDbOutbox', 'connectionStatus'],
+  // The one-file browser bundle offers the same API (it imports nothing, so Node can load it too).
+  'holdfast/browser': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS', 'indexedDbOutbox', 'connectionStatus'],
   'holdfast/server': ['HoldfastServer', 'Hub', 'MemoryStore', 'DEFAULTS'],
   'holdfast/store/memory': ['MemoryStore'],
   'holdfast/store/sqlite': ['SqliteStore', 'openDataFolder', 'SCHEMA_VERSION'],

@@ -1,0 +1,120 @@
+import { ErrorCode } from '../protocol/codes.js';
+import { HoldfastError } from '../protocol/errors.js';
+
+/**
+ * A reliable publish as kept across page loads: what is needed to send it again with the same id,
+ * so that the server drops it if the earlier page's copy already arrived.
+ */
+export interface StoredPublish {
+  /** The message id; the server's de-duplication key (with the identity) for `dedupWindow`. */
+  id: string;
+  topic: string;
+  data: unknown;
+  key?: string;
+  /** When it was published: `clock.now()`, ms since the epoch. */
+  time: number;
+}
+
+/**
+ * Where the client keeps unconfirmed reliable publishes so that a page reload (or a crash of a
+ * Node process) does not lose them. `indexedDbOutbox()` is the browser's; an application may
+ * write its own (localStorage, a file, a test double). Requests are not kept: after a reload no
+ * caller is left to receive their replies.
+ */
+export interface OutboxStorage {
+  /** What an earlier client left unconfirmed, oldest first. Called once, before anything is sent. */
+  load(): Promise<StoredPublish[]>;
+  /** Keeps `put` and forgets `remove` (ids), in that order, ideally in one transaction. */
+  write(changes: { put: StoredPublish[]; remove: string[] }): Promise<void>;
+}
+
+/**
+ * Writes outbox changes to an OutboxStorage in batches: everything one turn of the event loop
+ * changed goes in one `write`, and writes never overlap, so a removal cannot overtake the put it
+ * removes. A publish confirmed before its batch was written is never written at all.
+ */
+export class OutboxPersistence {
+  private puts = new Map<string, StoredPublish>();
+  private removals = new Set<string>();
+  private scheduled = false;
+  private written: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly storage: OutboxStorage,
+    private readonly reportError: (error: HoldfastError) => void,
+  ) {}
+
+  /**
+   * The earlier client's publishes; those older than `maxAge` are dropped (reported as one
+   * OUTBOX_EXPIRED error): the server may have forgotten their ids, so a resend could store a
+   * second copy. A storage that fails to load reports OUTBOX_STORAGE_FAILED and restores nothing.
+   */
+  async load(now: number, maxAge: number): Promise<StoredPublish[]> {
+    // Writes wait for the load: it must not read back what this client stored meanwhile.
+    const loading = this.storage.load();
+    this.written = loading.then(
+      () => undefined,
+      () => undefined,
+    );
+    let stored: StoredPublish[];
+    try {
+      stored = await loading;
+    } catch (error) {
+      this.failed('load', error);
+      return [];
+    }
+    const fresh = stored.filter((entry) => now - entry.time <= maxAge);
+    if (fresh.length < stored.length) {
+      const expired = stored.filter((entry) => now - entry.time > maxAge);
+      for (const entry of expired) this.remove(entry.id);
+      this.reportError(
+        new HoldfastError(
+          ErrorCode.OutboxExpired,
+          `${expired.length} stored publish(es) older than outboxMaxAge (${maxAge} ms) were dropped: the server may no longer recognise them as duplicates`,
+        ),
+      );
+    }
+    return fresh;
+  }
+
+  put(entry: StoredPublish): void {
+    this.puts.set(entry.id, entry);
+    this.schedule();
+  }
+
+  remove(id: string): void {
+    if (this.puts.delete(id)) return; // never written: nothing to forget
+    this.removals.add(id);
+    this.schedule();
+  }
+
+  /** Settles when every change made so far is written (or failed and was reported). */
+  flushed(): Promise<void> {
+    if (this.scheduled) this.flush();
+    return this.written;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    if (!this.scheduled) return;
+    this.scheduled = false;
+    const changes = { put: [...this.puts.values()], remove: [...this.removals] };
+    this.puts = new Map();
+    this.removals = new Set();
+    if (changes.put.length === 0 && changes.remove.length === 0) return;
+    this.written = this.written.then(
+      () => this.storage.write(changes).catch((error: unknown) => this.failed('write', error)),
+    );
+  }
+
+  private failed(what: 'load' | 'write', error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    // The publishes themselves go on in memory: only their survival of a reload is at risk.
+    this.reportError(new HoldfastError(ErrorCode.OutboxStorageFailed, `outbox storage ${what} failed: ${message}`, { cause: error }));
+  }
+}
