@@ -255,6 +255,7 @@ const chat = client.subscribe(
 // The indicator follows the client, and the chat's recovery after every open.
 const status = connectionStatus(client, { subscriptions: [chat] });
 status.subscribe(renderStatus);
+globalThis.holdfastStatus = status; // for the console, and for the end-to-end tests
 // The countdown and the count of unsent messages move between status changes.
 setInterval(() => renderStatus(status.getSnapshot()), 200);
 
@@ -265,7 +266,9 @@ $('send').addEventListener('submit', (event) => {
   const message = { id: randomId(), name: nameInput.value.trim() || 'anonymous', text, at: Date.now() };
   textInput.value = '';
   const item = addMessage(message, { mine: true, status: 'pending' });
-  client.publish(CHAT_TOPIC, message).then(
+  const sent = client.publish(CHAT_TOPIC, message);
+  renderStatus(status.getSnapshot()); // the count of unsent messages, at once
+  sent.then(
     () => setStatus(item, 'delivered'),
     (error) => {
       setStatus(item, 'failed', error.code);
