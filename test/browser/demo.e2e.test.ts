@@ -208,6 +208,39 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
     assert.equal(rows, 0, 'IndexedDB forgets them once the server confirmed them');
   });
 
+  it('a tab closed with unsent messages: the next tab of the app sends them, while an open tab keeps its own', async () => {
+    const context = await browser.newContext();
+    pages.push({ context, page: await context.newPage() });
+    // The first tab's publishes never reach the server.
+    const first = await context.newPage();
+    await first.routeWebSocket(/\/holdfast$/, (socket: WebSocketRoute) => {
+      const upstream = socket.connectToServer();
+      socket.onMessage((message) => {
+        const kept = message.toString().split('\n').filter((line) => !line.includes('"type":"pub"'));
+        if (kept.length > 0) upstream.send(kept.join('\n'));
+      });
+    });
+    await first.goto(`${server.url}/`);
+    await waitForPhase(first, 'open');
+    const texts = numbered('orphan ', 2);
+    for (const text of texts) await send(first, text);
+    await first.evaluate(() => (globalThis as unknown as { holdfast: { outboxStored(): Promise<void> } }).holdfast.outboxStored());
+
+    // A second tab while the first still lives: the first tab's rows are not its to send.
+    const second = await context.newPage();
+    await second.goto(`${server.url}/`);
+    await waitForPhase(second, 'open');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(observer.with('orphan '), [], 'a living tab keeps its own unsent messages');
+
+    await first.close(); // closed with two messages unsent: its Web Lock is released
+    const third = await context.newPage();
+    await third.goto(`${server.url}/`);
+    await waitForPhase(third, 'open');
+    await storedExactly('orphan ', texts);
+    await showsExactly(second, 'orphan ', texts);
+  });
+
   it('the online event and a page becoming visible reconnect at once instead of waiting out the backoff', async () => {
     const demo = await openDemo(browser, server.url, '?retryDelay=120000');
     pages.push(demo);
