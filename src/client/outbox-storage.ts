@@ -1,3 +1,4 @@
+import type { Clock, TimerHandle } from '../protocol/clock.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
 
@@ -28,6 +29,9 @@ export interface OutboxStorage {
   write(changes: { put: StoredPublish[]; remove: string[] }): Promise<void>;
 }
 
+/** How long a client waits for its outbox storage to load before it sends without what it held. */
+export const LOAD_TIMEOUT_MS = 5000;
+
 /**
  * Writes outbox changes to an OutboxStorage in batches: everything one turn of the event loop
  * changed goes in one `write`, and writes never overlap, so a removal cannot overtake the put it
@@ -47,22 +51,35 @@ export class OutboxPersistence {
   /**
    * The earlier client's publishes; those older than `maxAge` are dropped (reported as one
    * OUTBOX_EXPIRED error): the server may have forgotten their ids, so a resend could store a
-   * second copy. A storage that fails to load reports OUTBOX_STORAGE_FAILED and restores nothing.
+   * second copy. A storage that fails to load, or takes longer than LOAD_TIMEOUT_MS (an IndexedDB
+   * blocked by another tab's upgrade never answers), reports OUTBOX_STORAGE_FAILED and restores
+   * nothing: the outbox must not wait forever. What it held stays there for the next client.
    */
-  async load(now: number, maxAge: number): Promise<StoredPublish[]> {
+  async load(clock: Clock, maxAge: number): Promise<StoredPublish[]> {
+    // A storage that throws instead of rejecting is a failed load too, not a stuck outbox.
+    const loading = Promise.resolve().then(() => this.storage.load());
     // Writes wait for the load: it must not read back what this client stored meanwhile.
-    const loading = this.storage.load();
     this.written = loading.then(
       () => undefined,
       () => undefined,
     );
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = clock.setTimeout(() => resolve('timeout'), LOAD_TIMEOUT_MS)));
     let stored: StoredPublish[];
     try {
-      stored = await loading;
+      const outcome = await Promise.race([loading, timedOut]);
+      if (outcome === 'timeout') {
+        this.failed('load', new Error(`no answer within ${LOAD_TIMEOUT_MS} ms`));
+        return [];
+      }
+      stored = outcome;
     } catch (error) {
       this.failed('load', error);
       return [];
+    } finally {
+      clock.clearTimeout(timer);
     }
+    const now = clock.now();
     const fresh = stored.filter((entry) => now - entry.time <= maxAge);
     if (fresh.length < stored.length) {
       const expired = stored.filter((entry) => now - entry.time > maxAge);

@@ -189,7 +189,7 @@ export class ClientSession {
    * outbox, with the same ids: the server drops any the earlier page had already delivered.
    */
   private async restoreOutbox(persistence: OutboxPersistence): Promise<void> {
-    const stored = await persistence.load(this.options.clock.now(), this.options.outboxMaxAge);
+    const stored = await persistence.load(this.options.clock, this.options.outboxMaxAge);
     if (this.closed) return; // closed meanwhile: the storage keeps them for the next client
     const bodies = stored.map(({ id, topic, data, key }) => {
       const body: Omit<PubFrame, 'seq' | 'id'> = { type: 'pub', topic, data };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, type OutboxStorage, type StoredPublish } from '../../src/client/index.js';
-import { OutboxPersistence } from '../../src/client/outbox-storage.js';
+import { LOAD_TIMEOUT_MS, OutboxPersistence } from '../../src/client/outbox-storage.js';
 import type { PubFrame } from '../../src/protocol/frames.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { tick } from './fake-server.js';
@@ -149,6 +149,41 @@ describe('HoldfastClient: outbox storage (publishes survive a reload)', () => {
     h.socket.push({ type: 'ack', seq: 1 });
     await tick();
     assert.equal(sent.done, true);
+  });
+
+  it('a storage that never answers holds the outbox back for LOAD_TIMEOUT_MS at most', async () => {
+    const storage = new MemoryOutboxStorage();
+    storage.hold(); // an IndexedDB blocked by another tab's upgrade
+    const h = await startOpen({ outboxStorage: storage });
+    const sent = settle(h.client.publish('chat', 'waits'));
+    await tick();
+    assert.deepEqual(pubs(h), []);
+    h.clock.advance(LOAD_TIMEOUT_MS - 1);
+    await tick();
+    assert.deepEqual(pubs(h), [], 'still waiting for the stored ones, which go first');
+    h.clock.advance(1);
+    await tick();
+    await tick();
+    assert.deepEqual(pubs(h).map((frame) => frame.data), ['waits']);
+    assert.equal(h.errors.at(-1)?.code, ErrorCode.OutboxStorageFailed);
+    assert.match(h.errors.at(-1)!.message, /no answer within 5000 ms/);
+    h.socket.push({ type: 'ack', seq: 1 });
+    await tick();
+    assert.equal(sent.done, true);
+  });
+
+  it('a storage whose load throws instead of rejecting is a failed load, not a stuck outbox', async () => {
+    const storage: OutboxStorage = {
+      load: () => {
+        throw new Error('not a promise');
+      },
+      write: async () => {},
+    };
+    const h = await openWith(storage);
+    assert.equal(h.errors.at(-1)?.code, ErrorCode.OutboxStorageFailed);
+    void h.client.publish('chat', 'goes');
+    await tick();
+    assert.deepEqual(pubs(h).map((frame) => frame.data), ['goes']);
   });
 
   it('forgets a publish the server refused, and reports the refusal of a restored one', async () => {
