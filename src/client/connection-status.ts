@@ -46,7 +46,7 @@ export interface ConnectionStatusStore {
 export function connectionStatus(client: HoldfastClient, options: ConnectionStatusOptions = {}): ConnectionStatusStore {
   const watched = options.subscriptions ?? [];
   const listeners = new Set<(status: ConnectionStatus) => void>();
-  let status: ConnectionStatus = {
+  let status: ConnectionStatus = Object.freeze({
     state: client.state,
     attempt: undefined,
     retryAt: undefined,
@@ -55,7 +55,7 @@ export function connectionStatus(client: HoldfastClient, options: ConnectionStat
     recovered: undefined,
     everOpen: client.state === 'open',
     error: undefined,
-  };
+  });
   /** Watched subscriptions' `recovered` since the last open, by subscription. */
   let reports = new Map<Subscription, boolean>();
 

@@ -32,15 +32,16 @@ const STORE = 'publishes';
  * Tabs share the database but not their publishes: each tab owns the rows it wrote, under an id
  * kept in sessionStorage (which survives a reload of that tab and nothing else). Where the Web
  * Locks API exists, a tab holds a lock named after its id for as long as it lives; a loading tab
- * adopts the rows of tabs that no longer hold theirs (closed with messages unsent), so those are
- * sent too the next time the application opens.
+ * adopts, under that lock, the rows of tabs that no longer hold theirs (closed with messages
+ * unsent), so those are sent too the next time the application opens. Without Web Locks a tab
+ * sends only its own rows.
  */
 export function indexedDbOutbox(options: IndexedDbOutboxOptions = {}): IndexedDbOutbox {
   const name = options.name ?? 'holdfast-outbox';
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   if (factory === undefined) throw new TypeError('holdfast: indexedDbOutbox needs IndexedDB, which this host does not have');
   let database: Promise<IDBDatabase> | undefined;
-  const open = () => (database ??= openDatabase(factory, name));
+  const open = () => (database ??= openDatabase(factory, name, () => (database = undefined)));
   let owner: Promise<string> | undefined;
   const me = () => (owner ??= claimTabId(name));
   let order = 0;
@@ -48,12 +49,18 @@ export function indexedDbOutbox(options: IndexedDbOutboxOptions = {}): IndexedDb
   return {
     async load() {
       const [db, id] = await Promise.all([open(), me()]);
-      const abandoned = await abandonedOwners(name, id);
-      const transaction = db.transaction(STORE, 'readwrite');
-      const rows = (await request(transaction.objectStore(STORE).getAll())) as Row[];
-      const mine = rows.filter((row) => row.owner === id || abandoned(row.owner));
-      for (const row of mine) if (row.owner !== id) transaction.objectStore(STORE).put({ ...row, owner: id });
-      await done(transaction);
+      const rows = (await request(db.transaction(STORE).objectStore(STORE).getAll())) as Row[];
+      const mine = rows.filter((row) => row.owner === id);
+      // A closed tab's rows: taken over only while holding its lock, so a tab that is just loading
+      // (and about to claim its id) cannot lose them to us half-way.
+      const others = new Set(rows.map((row) => row.owner).filter((owner) => owner !== id));
+      const manager = locks();
+      if (manager !== undefined) {
+        for (const owner of others) {
+          const adopted = await withLockIfFree(manager, lockName(name, owner), () => adopt(db, owner, id));
+          if (adopted !== undefined) mine.push(...adopted);
+        }
+      }
       mine.sort((a, b) => a.time - b.time || a.order - b.order);
       order = mine.reduce((highest, row) => Math.max(highest, row.order + 1), 0);
       return mine.map(({ owner: _owner, order: _order, ...publish }) => publish);
@@ -76,10 +83,28 @@ export function indexedDbOutbox(options: IndexedDbOutboxOptions = {}): IndexedDb
   };
 }
 
-function openDatabase(factory: IDBFactory, name: string): Promise<IDBDatabase> {
+async function openDatabase(factory: IDBFactory, name: string, forget: () => void): Promise<IDBDatabase> {
   const opening = factory.open(name, 1);
   opening.onupgradeneeded = () => opening.result.createObjectStore(STORE, { keyPath: 'id' });
-  return request(opening);
+  const db = await request(opening);
+  // A newer page wants to upgrade the database: step aside instead of blocking it (the next
+  // write opens it again).
+  db.onversionchange = () => {
+    db.close();
+    forget();
+  };
+  return db;
+}
+
+/** Moves `owner`'s rows to `to`, in one transaction; returns them. */
+async function adopt(db: IDBDatabase, owner: string, to: string): Promise<Row[]> {
+  const transaction = db.transaction(STORE, 'readwrite');
+  const store = transaction.objectStore(STORE);
+  // No other await between the read and the puts: the transaction stays active.
+  const rows = ((await request(store.getAll())) as Row[]).filter((row) => row.owner === owner);
+  for (const row of rows) store.put({ ...row, owner: to });
+  await done(transaction);
+  return rows;
 }
 
 function request<T>(req: IDBRequest<T>): Promise<T> {
@@ -97,9 +122,13 @@ function done(transaction: IDBTransaction): Promise<void> {
   });
 }
 
+interface LockOptions {
+  ifAvailable?: boolean;
+  signal?: AbortSignal;
+}
+
 interface LockManagerLike {
-  request(name: string, options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<unknown> | null): Promise<unknown>;
-  query(): Promise<{ held?: Array<{ name?: string }> }>;
+  request(name: string, options: LockOptions, callback: (lock: unknown) => Promise<unknown> | null): Promise<unknown>;
 }
 
 function locks(): LockManagerLike | undefined {
@@ -109,37 +138,54 @@ function locks(): LockManagerLike | undefined {
 const lockName = (database: string, tab: string) => `holdfast-outbox:${database}:${tab}`;
 
 /**
- * This tab's id: the one sessionStorage kept across a reload, or a new one. A duplicated tab
- * copies sessionStorage too; the lock tells the copy that the id is taken, and it takes a new one.
+ * This tab's id: the one sessionStorage kept across a reload, or a new one. After a reload the old
+ * page may still hold the id's lock for a moment, so it is waited for (OWN_LOCK_WAIT_MS); a
+ * duplicated tab copies sessionStorage too, and finds the id held for longer: it takes a new one.
  */
 async function claimTabId(database: string): Promise<string> {
   const storage = (globalThis as { sessionStorage?: Storage }).sessionStorage;
   const key = `holdfast-outbox:${database}:tab`;
-  let id = storage?.getItem(key) ?? randomId();
+  const kept = storage?.getItem(key) ?? undefined;
+  let id = kept ?? randomId();
   const manager = locks();
   if (manager !== undefined) {
-    while (!(await holdForever(manager, lockName(database, id)))) id = randomId();
+    let wait = kept === undefined ? 0 : OWN_LOCK_WAIT_MS;
+    while (!(await holdForever(manager, lockName(database, id), wait))) {
+      id = randomId();
+      wait = 0;
+    }
   }
   storage?.setItem(key, id);
   return id;
 }
 
-/** Takes the lock if nobody holds it and keeps it until the page goes away. */
-function holdForever(manager: LockManagerLike, name: string): Promise<boolean> {
+/** How long a reloaded page waits for its old self to let go of the tab id. */
+const OWN_LOCK_WAIT_MS = 1000;
+
+/**
+ * Takes the lock (waiting up to `waitMs` for it) and keeps it until the page goes away; false if
+ * it stayed taken.
+ */
+function holdForever(manager: LockManagerLike, name: string, waitMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    void manager.request(name, { ifAvailable: true }, (lock) => {
-      resolve(lock !== null);
-      return lock === null ? null : new Promise(() => {});
-    });
+    const options: LockOptions = waitMs > 0 && typeof AbortSignal.timeout === 'function' ? { signal: AbortSignal.timeout(waitMs) } : { ifAvailable: true };
+    manager
+      .request(name, options, (lock) => {
+        resolve(lock !== null);
+        return lock === null ? null : new Promise(() => {});
+      })
+      .catch(() => resolve(false)); // the wait was aborted: someone else holds it
   });
 }
 
-/** Which owners are tabs that are gone. Without Web Locks nobody can tell: none are adopted. */
-async function abandonedOwners(database: string, me: string): Promise<(owner: string) => boolean> {
-  const manager = locks();
-  if (manager === undefined) return () => false;
-  const held = new Set((await manager.query()).held?.map((lock) => lock.name) ?? []);
-  return (owner) => owner !== me && !held.has(lockName(database, owner));
+/** Runs `work` while holding the lock `name` if nobody holds it; undefined if somebody does. */
+async function withLockIfFree<T>(manager: LockManagerLike, name: string, work: () => Promise<T>): Promise<T | undefined> {
+  let result: T | undefined;
+  await manager.request(name, { ifAvailable: true }, async (lock) => {
+    if (lock !== null) result = await work();
+    return null;
+  });
+  return result;
 }
 
 /** Random enough to tell tabs apart; a message id is a ready-made one. */

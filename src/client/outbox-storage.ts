@@ -51,38 +51,46 @@ export class OutboxPersistence {
   /**
    * The earlier client's publishes; those older than `maxAge` are dropped (reported as one
    * OUTBOX_EXPIRED error): the server may have forgotten their ids, so a resend could store a
-   * second copy. A storage that fails to load, or takes longer than LOAD_TIMEOUT_MS (an IndexedDB
-   * blocked by another tab's upgrade never answers), reports OUTBOX_STORAGE_FAILED and restores
-   * nothing: the outbox must not wait forever. What it held stays there for the next client.
+   * second copy. A storage that fails to load reports OUTBOX_STORAGE_FAILED and restores nothing.
+   * One that takes longer than LOAD_TIMEOUT_MS (an IndexedDB blocked by another tab's upgrade) is
+   * reported the same way and the outbox goes on without it: what it answers later goes to `late`.
    */
-  async load(clock: Clock, maxAge: number): Promise<StoredPublish[]> {
+  async load(clock: Clock, maxAge: number, late: (publishes: StoredPublish[]) => void): Promise<StoredPublish[]> {
     // A storage that throws instead of rejecting is a failed load too, not a stuck outbox.
     const loading = Promise.resolve().then(() => this.storage.load());
-    // Writes wait for the load: it must not read back what this client stored meanwhile.
-    this.written = loading.then(
-      () => undefined,
-      () => undefined,
-    );
+    // Writes wait for the load (it must not read back what this client stored meanwhile), but not
+    // for a load that timed out: then the writes are what keeps this page's publishes.
+    let release!: () => void;
+    this.written = new Promise((resolve) => (release = resolve));
     let timer: TimerHandle | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = clock.setTimeout(() => resolve('timeout'), LOAD_TIMEOUT_MS)));
-    let stored: StoredPublish[];
     try {
       const outcome = await Promise.race([loading, timedOut]);
-      if (outcome === 'timeout') {
-        this.failed('load', new Error(`no answer within ${LOAD_TIMEOUT_MS} ms`));
-        return [];
-      }
-      stored = outcome;
+      if (outcome !== 'timeout') return this.fresh(outcome, clock.now(), maxAge);
+      this.failed('load', new Error(`no answer within ${LOAD_TIMEOUT_MS} ms; publishing goes on without the stored publishes`));
+      loading.then(
+        (publishes) => late(this.fresh(publishes, clock.now(), maxAge)),
+        (error: unknown) => this.failed('load', error),
+      );
+      return [];
     } catch (error) {
       this.failed('load', error);
       return [];
     } finally {
       clock.clearTimeout(timer);
+      release();
     }
-    const now = clock.now();
-    const fresh = stored.filter((entry) => now - entry.time <= maxAge);
+  }
+
+  /**
+   * Drops what is too old to resend safely. An age below zero means the clock went back; within
+   * `maxAge` of now either way it is kept (NTP steps are small), beyond that it is as unknowable
+   * as an old one.
+   */
+  private fresh(stored: StoredPublish[], now: number, maxAge: number): StoredPublish[] {
+    const fresh = stored.filter((entry) => Math.abs(now - entry.time) <= maxAge);
     if (fresh.length < stored.length) {
-      const expired = stored.filter((entry) => now - entry.time > maxAge);
+      const expired = stored.filter((entry) => Math.abs(now - entry.time) > maxAge);
       for (const entry of expired) this.remove(entry.id);
       this.reportError(
         new HoldfastError(

@@ -17,6 +17,8 @@ interface OutboxEntry {
   replied: boolean;
   /** Covered by a server `ack` of the current session. */
   acked: boolean;
+  /** Restored from the outbox storage: no caller awaits it. */
+  restored?: boolean;
   timer: TimerHandle | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: HoldfastError) => void;
@@ -83,22 +85,37 @@ export class Outbox {
   }
 
   /**
-   * Puts publishes an earlier client left unconfirmed (a page before its reload) in front of
-   * everything added since, keeping their ids, and numbers all from 1 again. Only while nothing of
-   * this outbox has been sent: the server has not seen any of these seqs yet. Nobody awaits them.
+   * Adds publishes an earlier client left unconfirmed (a page before its reload), keeping their
+   * ids; ids already here are skipped. `front`: before everything added since, all numbered from 1
+   * again, which is right only while nothing of this outbox has been sent (the session holds the
+   * outbox back while restoring). `end`: after everything, for stored publishes that arrived late.
+   * Nobody awaits them: `refused` hears of an error reply. Returns the frames added.
    */
-  restore(publishes: ReadonlyArray<{ id: string; body: Omit<PubFrame, 'seq' | 'id'> }>, refused: (error: HoldfastError) => void): void {
-    const later = [...this.entries.values()];
-    this.entries = new Map();
-    this.nextSeq = 1;
-    for (const { id, body } of publishes) {
-      const { promise } = this.add(body, undefined, id);
-      promise.catch(refused); // no caller is left to hear of a refusal
+  restore(
+    publishes: ReadonlyArray<{ id: string; body: Omit<PubFrame, 'seq' | 'id'>; refused: (error: HoldfastError) => void }>,
+    where: 'front' | 'end',
+  ): Array<PubFrame | ReqFrame> {
+    const known = new Set<string>();
+    for (const entry of this.entries.values()) known.add(entry.id);
+    const later = where === 'front' ? [...this.entries.values()] : [];
+    if (where === 'front') {
+      this.entries = new Map();
+      this.nextSeq = 1;
+    }
+    const added: Array<PubFrame | ReqFrame> = [];
+    for (const { id, body, refused } of publishes) {
+      if (known.has(id)) continue;
+      known.add(id);
+      const { frame, promise } = this.add(body, undefined, id);
+      this.entries.get(frame.seq!)!.restored = true;
+      promise.catch(refused);
+      added.push(frame);
     }
     for (const entry of later) {
       entry.seq = this.nextSeq++;
       this.entries.set(entry.seq, entry);
     }
+    return added;
   }
 
   /** Every frame still owed to the server, in seq order, for a resend after reconnecting. */
@@ -155,11 +172,17 @@ export class Outbox {
   }
 
   /**
-   * Rejects every unsettled caller and empties the outbox (the client is closed for good). Kept
-   * publishes stay kept: a page that closes its client on unload still sends them after a reload.
+   * Rejects every unsettled caller and empties the outbox (the client is closed for good).
+   * `keepStored`: the publishes stay in the outbox storage for the next client (after
+   * `client.close()`, which a page may call on unload); otherwise they are forgotten there too,
+   * since their callers were told they failed and may publish them again. Restored ones have no
+   * caller to tell: they always stay for the next client.
    */
-  rejectAll(error: HoldfastError): void {
-    for (const entry of this.entries.values()) this.settle(entry, error);
+  rejectAll(error: HoldfastError, keepStored = false): void {
+    for (const entry of this.entries.values()) {
+      this.settle(entry, error);
+      if (!keepStored && entry.restored !== true && entry.body.type === 'pub' && !entry.replied) this.left(entry.id);
+    }
     this.entries.clear();
   }
 

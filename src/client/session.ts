@@ -138,7 +138,7 @@ export class ClientSession {
     this.open = false;
     this.closed = true;
     this.acks.dispose();
-    this.outbox.rejectAll(error);
+    this.outbox.rejectAll(error, error.code === ErrorCode.ClientClosed);
     this.subscriptions.closeAll(error, subscriptionState);
   }
 
@@ -189,19 +189,28 @@ export class ClientSession {
    * outbox, with the same ids: the server drops any the earlier page had already delivered.
    */
   private async restoreOutbox(persistence: OutboxPersistence): Promise<void> {
-    const stored = await persistence.load(this.options.clock, this.options.outboxMaxAge);
-    if (this.closed) return; // closed meanwhile: the storage keeps them for the next client
-    const bodies = stored.map(({ id, topic, data, key }) => {
-      const body: Omit<PubFrame, 'seq' | 'id'> = { type: 'pub', topic, data };
-      if (key !== undefined) body.key = key;
-      return { id, body };
-    });
-    this.outbox.restore(bodies, (error) => {
-      if (error.code === ErrorCode.ClientClosed) return; // still stored: the next client sends it
-      this.link.reportError(new HoldfastError(error.code, `a publish restored from outboxStorage was refused: ${error.message}`));
-    });
+    const stored = await persistence.load(this.options.clock, this.options.outboxMaxAge, (late) => this.restore(late, 'end'));
+    this.restore(stored, 'front');
     this.restoring = false;
     if (this.open) for (const pending of this.outbox.frames()) this.link.send(pending);
+  }
+
+  private restore(stored: StoredPublish[], where: 'front' | 'end'): void {
+    if (this.closed) return; // the storage keeps them for the next client
+    const publishes = stored.map((publish) => {
+      const body: Omit<PubFrame, 'seq' | 'id'> = { type: 'pub', topic: publish.topic, data: publish.data };
+      if (publish.key !== undefined) body.key = publish.key;
+      const refused = (error: HoldfastError): void => {
+        if (this.closed) return; // a final close, not a refusal: the storage keeps it or forgot it
+        // No caller is left: the error carries the publish (as `cause`) for the application.
+        const message = `a publish to "${publish.topic}" restored from outboxStorage was refused: ${error.message}`;
+        this.link.reportError(new HoldfastError(error.code, message, { cause: publish }));
+      };
+      return { id: publish.id, body, refused };
+    });
+    const added = this.outbox.restore(publishes, where);
+    // Late ones join an outbox that is already sending.
+    if (where === 'end' && !this.restoring && this.open) for (const frame of added) this.link.send(frame);
   }
 }
 

@@ -65,18 +65,28 @@ describe('connectionStatus', () => {
     assert.equal(status.getSnapshot().recovered, false, 'one gap is enough to say so');
   });
 
-  it('keeps the final error of a closed client, and stop() ends everything', async () => {
+  it('keeps the final error of a closed client', async () => {
+    const h = await start();
+    const status = connectionStatus(h.client);
+    assert.ok(Object.isFrozen(status.getSnapshot()), 'the first snapshot too');
+    accept(h);
+    h.socket.drop(4401, 'bad token');
+    assert.equal(status.getSnapshot().state, 'closed');
+    assert.equal(status.getSnapshot().error?.code, 'UNAUTHENTICATED');
+  });
+
+  it('stop() ends everything: no listener hears a change, the snapshot stays', async () => {
     const h = await start();
     const status = connectionStatus(h.client);
     let calls = 0;
     status.subscribe(() => calls++);
     accept(h);
-    h.socket.drop(4401, 'bad token');
-    assert.equal(status.getSnapshot().state, 'closed');
-    assert.equal(status.getSnapshot().error?.code, 'UNAUTHENTICATED');
-    status.stop();
     const before = calls;
-    h.client.close();
+    const last = status.getSnapshot();
+    status.stop();
+    h.client.dropConnection();
+    assert.equal(h.client.state, 'reconnecting');
     assert.equal(calls, before);
+    assert.equal(status.getSnapshot(), last);
   });
 });

@@ -112,7 +112,7 @@ describe('HoldfastClient: outbox storage (publishes survive a reload)', () => {
 
   it('a client that connects after the storage loaded sends the restored publishes on its first welcome', async () => {
     const storage = new MemoryOutboxStorage();
-    storage.rows.set('a', { id: 'a', topic: 'chat', data: 'left over', time: Date.now() });
+    storage.rows.set('a', { id: 'a', topic: 'chat', data: 'left over', time: 1_000_000 });
     const h = await start({ outboxStorage: storage }, false);
     await tick();
     h.client.connect();
@@ -151,8 +151,9 @@ describe('HoldfastClient: outbox storage (publishes survive a reload)', () => {
     assert.equal(sent.done, true);
   });
 
-  it('a storage that never answers holds the outbox back for LOAD_TIMEOUT_MS at most', async () => {
+  it('a storage that answers late holds the outbox back for LOAD_TIMEOUT_MS at most; its publishes follow when they come', async () => {
     const storage = new MemoryOutboxStorage();
+    storage.rows.set('old', { id: 'old', topic: 'chat', data: 'from the last page', time: 1_000_000 });
     storage.hold(); // an IndexedDB blocked by another tab's upgrade
     const h = await startOpen({ outboxStorage: storage });
     const sent = settle(h.client.publish('chat', 'waits'));
@@ -167,9 +168,18 @@ describe('HoldfastClient: outbox storage (publishes survive a reload)', () => {
     assert.deepEqual(pubs(h).map((frame) => frame.data), ['waits']);
     assert.equal(h.errors.at(-1)?.code, ErrorCode.OutboxStorageFailed);
     assert.match(h.errors.at(-1)!.message, /no answer within 5000 ms/);
-    h.socket.push({ type: 'ack', seq: 1 });
+    await h.client.outboxStored(); // writes no longer wait for the load
+    assert.ok(storage.rows.has(pubs(h)[0]!.id!), 'this page’s publish is stored');
+
+    storage.release(); // the late answer: its publish joins the outbox, this page's own is not doubled
+    await tick();
+    await tick();
+    assert.deepEqual(pubs(h).map((frame) => [frame.data, frame.seq]), [['waits', 1], ['from the last page', 2]]);
+    h.socket.push({ type: 'ack', seq: 2 });
     await tick();
     assert.equal(sent.done, true);
+    await h.client.outboxStored();
+    assert.equal(storage.rows.size, 0);
   });
 
   it('a storage whose load throws instead of rejecting is a failed load, not a stuck outbox', async () => {
@@ -186,16 +196,42 @@ describe('HoldfastClient: outbox storage (publishes survive a reload)', () => {
     assert.deepEqual(pubs(h).map((frame) => frame.data), ['goes']);
   });
 
-  it('forgets a publish the server refused, and reports the refusal of a restored one', async () => {
+  it('forgets a publish the server refused, and reports the refusal of a restored one with the publish', async () => {
     const storage = new MemoryOutboxStorage();
-    storage.rows.set('r', { id: 'r', topic: 'secret', data: 1, time: Date.now() });
+    storage.rows.set('r', { id: 'r', topic: 'secret', data: 1, time: 1_000_000 });
     const h = await openWith(storage);
-    h.socket.push({ type: 'reply', seq: 1, ok: false, error: { code: 'FORBIDDEN', message: 'no' } });
+    h.socket.push({ type: 'reply', seq: 1, ok: false, error: { code: 'STORE_UNAVAILABLE', message: 'try again' } });
     await tick();
-    assert.equal(h.errors.at(-1)?.code, 'FORBIDDEN');
-    assert.match(h.errors.at(-1)!.message, /restored from outboxStorage was refused/);
+    const error = h.errors.at(-1)!;
+    assert.equal(error.code, 'STORE_UNAVAILABLE');
+    assert.match(error.message, /"secret" restored from outboxStorage was refused: try again/);
+    assert.deepEqual(error.cause, { id: 'r', topic: 'secret', data: 1, time: 1_000_000 }, 'the application can publish it again');
     await h.client.outboxStored();
     assert.equal(storage.rows.size, 0);
+  });
+
+  it('a row dated further in the future than outboxMaxAge (the clock went back) is dropped too', async () => {
+    const storage = new MemoryOutboxStorage();
+    storage.rows.set('soon', { id: 'soon', topic: 'chat', data: 'a step back', time: 1_000_000 + 50 });
+    storage.rows.set('far', { id: 'far', topic: 'chat', data: 'years ahead', time: 1e15 });
+    const h = await openWith(storage);
+    assert.deepEqual(pubs(h).map((frame) => frame.id), ['soon']);
+    assert.equal(h.errors.at(-1)?.code, ErrorCode.OutboxExpired);
+  });
+
+  it('a final close other than close() forgets the stored publishes whose callers it rejected, not restored ones', async () => {
+    const storage = new MemoryOutboxStorage();
+    storage.rows.set('r', { id: 'r', topic: 'chat', data: 'restored', time: 1_000_000 });
+    const h = await openWith(storage);
+    const mine = settle(h.client.publish('chat', 'new'));
+    await h.client.outboxStored();
+    assert.equal(storage.rows.size, 2);
+    h.socket.drop(4401, 'token revoked');
+    await tick();
+    assert.equal((mine.error as { code?: string }).code, 'UNAUTHENTICATED');
+    await h.client.outboxStored();
+    assert.deepEqual([...storage.rows.keys()], ['r'], 'the caller of "new" was told it failed and may publish it again; nobody was told of "r"');
+    assert.ok(!h.errors.some((error) => /was refused/.test(error.message)), 'a final close is not a refusal');
   });
 
   it('close() rejects the callers but keeps the stored publishes for the next client', async () => {
