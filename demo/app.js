@@ -1,5 +1,6 @@
-// The Holdfast demo page: plain ES module, no build step. It loads the built client straight from
-// the standalone server (/lib/browser → dist/browser, one bundled file) and shows what the client does on a bad network.
+// The Holdfast demo page: plain ES module, no build step. It loads the client's browser bundle
+// from the standalone server (/lib/browser → dist/browser, one file) and shows what the client
+// does on a bad network.
 import { HoldfastClient, connectionStatus, indexedDbOutbox } from '/lib/browser/holdfast-client.js';
 
 const CHAT_TOPIC = 'chat:lobby';
