@@ -40,6 +40,22 @@ describe('package exports (built dist)', () => {
     assert.deepEqual(listed.sort(), Object.keys(expected).sort());
   });
 
+  it('the SQLite store finds its checkpoint thread in dist', async () => {
+    const { SqliteStore } = await import('holdfast/store/sqlite');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/holdfast-dist-`);
+    const errors: unknown[] = [];
+    const store = new SqliteStore({ file: `${dir}/holdfast.db`, onError: (error) => errors.push(error) });
+    try {
+      const started = (store as unknown as { checkpointer: { started: Promise<string> } }).checkpointer.started;
+      assert.equal(await started, 'thread', String(errors[0]));
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('has an executable bin with a node shebang', () => {
     const bin = `${root}${pkg.bin.holdfast}`;
     assert.ok(existsSync(bin));

@@ -13,6 +13,8 @@ import type {
   StreamInfo,
   VolatileMessage,
 } from '../types.js';
+import { Checkpointer } from './checkpointer.js';
+import { DatabaseLock, lockFileOf } from './database-lock.js';
 import { migrate } from './schema.js';
 import { statements, type Statements } from './statements.js';
 
@@ -34,6 +36,11 @@ export interface SqliteStoreOptions {
   deleteChunk?: number;
   /** Receives what a listener threw; the store carries on. @default console.error */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Receives a problem the store works around without failing a call: the checkpoint thread could
+   * not start or died, and checkpoints went back to the event loop. @default console.error
+   */
+  onError?: (error: unknown) => void;
 }
 
 interface MessageRow {
@@ -51,8 +58,11 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * transaction (the server calls it once per event-loop turn with everything that turn produced),
  * committed before the promise resolves: an acknowledged message is on disk.
  *
- * One server owns a database: the file is locked exclusively while open, and a second process
- * fails at once with DATABASE_LOCKED.
+ * One server owns a database: a lock file next to it (`<file>-lock`, see database-lock.ts) is
+ * held while the store is open, and a second store fails at once with DATABASE_LOCKED.
+ *
+ * Checkpoints, which copy the write-ahead log into the database and fsync both, run on a worker
+ * thread with its own connection (checkpointer.ts), so that they do not stall the event loop.
  */
 export class SqliteStore implements Store {
   readonly epoch: string;
@@ -60,6 +70,10 @@ export class SqliteStore implements Store {
   private readonly sql: Statements;
   private readonly events: EventFanout;
   private readonly deleteChunk: number;
+  private readonly onError: (error: unknown) => void;
+  /** Undefined for ':memory:', which has neither a file to lock nor a log to checkpoint. */
+  private readonly lock: DatabaseLock | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
   /** Newest offset per topic: this process owns the file, so the cache cannot go stale. */
   private readonly heads = new Map<string, number>();
   /** Trims of one topic run one after another. */
@@ -69,28 +83,41 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.events = new EventFanout(options.onListenerError);
     this.deleteChunk = Math.max(1, options.deleteChunk ?? 2000);
+    this.onError = options.onError ?? ((error) => console.error('[holdfast]', error));
+    const onDisk = options.file !== ':memory:' && options.file !== '';
+    // The lock first: a second store is refused before it touches the database (no recovery, no migration).
     try {
-      // No busy timeout: a database another process holds is an error at start, not a wait.
-      this.db = new Database(options.file, { timeout: 0 });
+      this.lock = onDisk ? new DatabaseLock(lockFileOf(options.file)) : undefined;
     } catch (error) {
-      throw new HoldfastError(ErrorCode.DataFolderUnusable, `cannot open the database ${options.file}: ${message(error)}`, { cause: error });
+      throw startError(error, options.file);
     }
     try {
-      // Exclusive before WAL: no shared-memory index, and the lock is held for the life of the store.
-      this.db.pragma('locking_mode = EXCLUSIVE');
+      // No busy timeout: the store's thread never waits for a lock (only its own checkpoint thread
+      // shares the database, and PASSIVE checkpoints take no lock a writer waits for).
+      this.db = new Database(options.file, { timeout: 0 });
+    } catch (error) {
+      this.lock?.release();
+      throw new HoldfastError(ErrorCode.DataFolderUnusable, `cannot open the database ${options.file}: ${message(error)}`, { cause: error });
+    }
+    const synchronous = options.synchronous === 'full' ? 'FULL' : 'NORMAL';
+    try {
+      // Normal locking mode, not EXCLUSIVE: the checkpoint thread needs a connection of its own.
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.pragma(`synchronous = ${synchronous}`);
       if (options.maxSizeBytes !== undefined) {
         const pageSize = this.db.pragma('page_size', { simple: true }) as number;
         this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
       }
-      migrate(this.db); // a write: takes the exclusive lock now
+      migrate(this.db);
       this.sql = statements(this.db);
       this.epoch = this.readEpoch();
     } catch (error) {
       this.db.close();
+      this.lock?.release();
       throw startError(error, options.file);
     }
+    // Last, once the database is known good: a failure before needs no thread stopped.
+    this.checkpointer = onDisk ? new Checkpointer(this.db, { file: options.file, synchronous, onError: this.onError }) : undefined;
   }
 
   async append(entries: AppendEntry[]): Promise<AppendOutcome[]> {
@@ -269,11 +296,26 @@ export class SqliteStore implements Store {
     return total;
   }
 
+  /**
+   * Stops the checkpoint thread, copies the whole log into the database and empties it (so the
+   * folder holds just the database and its lock file), closes, and releases the lock.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.events.clear();
-    this.db.close();
+    try {
+      if (this.checkpointer !== undefined) {
+        await this.checkpointer.stop();
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      }
+    } catch (error) {
+      // Nothing is lost: the log is replayed on the next start. Closing must go on regardless.
+      this.onError(error);
+    } finally {
+      this.db.close();
+      this.lock?.release();
+    }
   }
 
   private head(topic: string): number {
