@@ -10,7 +10,6 @@ import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import {
   ChatObserver,
   DemoServer,
-  eventually,
   launchChromium,
   missingBrowser,
   numbered,
@@ -22,8 +21,10 @@ import {
   shown,
   statuses,
   waitForPhase,
+  withoutFrames,
   type DemoPage,
 } from './support.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const skip = missingBrowser();
 if (skip !== undefined) console.log(`# browser tests skipped: ${skip}`);
@@ -68,8 +69,8 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
 
   /** Waits until the observer has `texts` (with `prefix`); then a quiet moment shows nothing more comes. */
   async function storedExactly(prefix: string, texts: string[]): Promise<void> {
-    await eventually(() => observer.with(prefix).length >= texts.length, `the server to store ${texts.length} "${prefix}" messages`);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would arrive meanwhile
+    await waitFor(() => observer.with(prefix).length >= texts.length, `the server to store ${texts.length} "${prefix}" messages`, 20_000);
+    await sleep(500); // a duplicate would arrive meanwhile
     assert.deepEqual(observer.with(prefix), texts);
   }
 
@@ -144,7 +145,7 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
     }
     await bob.waitForFunction(() => document.getElementById('state-detail')?.textContent?.includes('recovered everything'), undefined, { timeout: 20_000 });
     observer = await ChatObserver.start(server.wsUrl);
-    await eventually(() => observer.with('gap ').length >= 4, 'the stored chat');
+    await waitFor(() => observer.with('gap ').length >= 4, 'the stored chat', 20_000);
     const stored = observer.with('gap ');
     assert.deepEqual([...stored].sort(), all, 'stored once each');
     assert.ok(stored.indexOf(all[1]!) < stored.indexOf(all[3]!), 'stored in the order ann sent them');
@@ -160,16 +161,12 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
     const ann = demo.page;
     await ann.routeWebSocket(/\/holdfast$/, (socket: WebSocketRoute) => {
       const upstream = socket.connectToServer();
-      const filter = (message: string | Buffer, drop: string): string | undefined => {
-        const lines = message.toString().split('\n').filter((line) => !line.includes(`"type":"${drop}"`));
-        return lines.length === 0 ? undefined : lines.join('\n');
-      };
       upstream.onMessage((message) => {
-        const kept = mode === 'drop-acks' ? filter(message, 'ack') : message.toString();
+        const kept = mode === 'drop-acks' ? withoutFrames(message, 'ack') : message.toString();
         if (kept !== undefined) socket.send(kept);
       });
       socket.onMessage((message) => {
-        const kept = mode === 'drop-publishes' ? filter(message, 'pub') : message.toString();
+        const kept = mode === 'drop-publishes' ? withoutFrames(message, 'pub') : message.toString();
         if (kept !== undefined) upstream.send(kept);
       });
     });
@@ -189,7 +186,7 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
     mode = 'pass';
     await ann.reload();
     await waitForPhase(ann, 'open');
-    await eventually(async () => (await ann.evaluate(() => (globalThis as unknown as { holdfast: { pending: number } }).holdfast.pending)) === 0, 'the restored outbox to empty');
+    await waitFor(async () => (await ann.evaluate(() => (globalThis as unknown as { holdfast: { pending: number } }).holdfast.pending)) === 0, 'the restored outbox to empty', 20_000);
     await storedExactly('reload ', texts);
     await showsExactly(bob, 'reload ', texts);
     await showsExactly(ann, 'reload ', texts); // read back from the chat's history after the reload
@@ -216,8 +213,8 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
     await first.routeWebSocket(/\/holdfast$/, (socket: WebSocketRoute) => {
       const upstream = socket.connectToServer();
       socket.onMessage((message) => {
-        const kept = message.toString().split('\n').filter((line) => !line.includes('"type":"pub"'));
-        if (kept.length > 0) upstream.send(kept.join('\n'));
+        const kept = withoutFrames(message, 'pub');
+        if (kept !== undefined) upstream.send(kept);
       });
     });
     await first.goto(`${server.url}/`);
@@ -230,7 +227,7 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
     const second = await context.newPage();
     await second.goto(`${server.url}/`);
     await waitForPhase(second, 'open');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
     assert.deepEqual(observer.with('orphan '), [], 'a living tab keeps its own unsent messages');
 
     await first.close(); // closed with two messages unsent: its Web Lock is released
@@ -252,13 +249,13 @@ describe('the demo in Chromium', { skip, timeout: 120_000 }, () => {
     const longWait = async (): Promise<number> => {
       await server.kill();
       let retryAt = 0;
-      await eventually(async () => {
+      await waitFor(async () => {
         const now = await status();
         retryAt = now.retryAt ?? 0;
         return now.state === 'reconnecting' && retryAt - Date.now() > 10_000;
       }, 'a retry at least 10 s away', 30_000);
       await server.restart();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       assert.equal((await status()).state, 'reconnecting', 'still waiting out the backoff');
       return retryAt;
     };

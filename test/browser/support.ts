@@ -177,13 +177,13 @@ export function statuses(page: Page, prefix: string): Promise<Record<string, num
   );
 }
 
-/** Polls `condition` until it holds (for the Node side: observers, counters). */
-export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeout = 20_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/**
+ * A WebSocket message without its frames of `type` (PROTOCOL.md: several frames per message, one
+ * per line), or undefined when none is left; for routes that play a lossy network.
+ */
+export function withoutFrames(message: string | Buffer, type: string): string | undefined {
+  const lines = message.toString().split('\n').filter((line) => !line.includes(`"type":"${type}"`));
+  return lines.length === 0 ? undefined : lines.join('\n');
 }
 
 export const numbered = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`);
