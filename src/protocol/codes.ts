@@ -61,6 +61,10 @@ export const ErrorCode = {
   DuplicateRequest: 'DUPLICATE_REQUEST',
   StoreUnavailable: 'STORE_UNAVAILABLE',
   StoreFull: 'STORE_FULL',
+  /** The server holds its most topics, or this connection created topics faster than allowed. */
+  TooManyTopics: 'TOO_MANY_TOPICS',
+  /** A `latest` topic holds its most keys; a new key is refused (existing keys still update). */
+  TooManyKeys: 'TOO_MANY_KEYS',
   // Raised when a server starts, never sent on the wire (docs/store.md).
   DataFolderUnusable: 'DATA_FOLDER_UNUSABLE',
   DatabaseLocked: 'DATABASE_LOCKED',

@@ -1,7 +1,7 @@
-import type { AppendEntry, AppendOutcome, Store } from '../store/types.js';
+import type { AppendEntry, AppendResult, Store } from '../store/types.js';
 
-/** Called once per entry: with its outcome, or with the store's error. */
-export type AppendSettle = (outcome: AppendOutcome | undefined, error?: unknown) => void;
+/** Called once per entry: with its result (an outcome or the store's refusal), or with the store's error. */
+export type AppendSettle = (result: AppendResult | undefined, error?: unknown) => void;
 
 /**
  * Group commit: every append asked for during one event-loop turn goes to the store as one batch.
@@ -24,7 +24,7 @@ export class AppendBatcher {
     private readonly onError: (error: unknown) => void = (error) => console.error('[holdfast]', error),
   ) {}
 
-  add(entry: AppendEntry): Promise<AppendOutcome> {
+  add(entry: AppendEntry): Promise<AppendResult> {
     return new Promise((resolve, reject) => this.push(entry, (outcome, error) => (outcome === undefined ? reject(error) : resolve(outcome))));
   }
 
@@ -62,7 +62,7 @@ export class AppendBatcher {
   }
 
   /** One callback that throws must not leave the rest of its batch unsettled. */
-  private call(settle: AppendSettle, outcome: AppendOutcome | undefined, error?: unknown): void {
+  private call(settle: AppendSettle, outcome: AppendResult | undefined, error?: unknown): void {
     try {
       settle(outcome, error);
     } catch (thrown) {

@@ -11,7 +11,7 @@ import {
   type Clock,
 } from '../protocol/index.js';
 import { MemoryStore } from '../store/memory/index.js';
-import type { Store } from '../store/types.js';
+import { isRefusal, type Store } from '../store/types.js';
 import { AckScheduler } from './ack-scheduler.js';
 import { AppendBatcher } from './append-batcher.js';
 import { Connection, type ConnectionInfo, type HubSocket } from './connection.js';
@@ -344,24 +344,25 @@ export class Hub {
     const waiters = this.flushWaiters.splice(0);
     const sessions = [...this.dirty];
     this.dirty.clear();
-    const replies = sessions.map((session) => session.unsentReplies.splice(0));
-    const records = sessions.map((session) => session.toRecord());
+    const now = this.clock.now();
+    const updates = sessions.map((session) => session.takeUpdate(now, this.options.sessionTtl));
     try {
-      if (records.length > 0) await this.store.saveSessions(records);
+      if (updates.length > 0) await this.store.saveSessions(updates);
     } catch (error) {
       this.options.onError(error);
       sessions.forEach((session, i) => {
-        session.unsentReplies.unshift(...replies[i]!);
+        session.restoreUpdate(updates[i]!);
         this.dirty.add(session);
       });
       this.flushWaiters.push(...waiters);
       return;
     }
     sessions.forEach((session, i) => {
-      session.persistedSeq = Math.max(session.persistedSeq, records[i]!.lastSeq);
+      const update = updates[i]!;
+      session.persistedSeq = Math.max(session.persistedSeq, update.state.lastSeq);
       const connection = session.connection;
       if (connection === null || connection.state !== 'open') return; // kept: a resend gets them
-      for (const reply of replies[i]!) connection.send(replyFrame(reply));
+      for (const reply of update.addReplies ?? []) connection.send(replyFrame(reply));
       this.ackSoon(connection);
     });
     for (const resolve of waiters) resolve();
@@ -398,8 +399,9 @@ export class Hub {
       await this.store.broadcast(message);
       return {};
     }
-    const outcome = await this.appends.add({ ...message, compact: settings.mode === 'latest', time: this.clock.now() });
-    return { offset: outcome.offset };
+    const result = await this.appends.add({ ...message, compact: settings.mode === 'latest', time: this.clock.now(), size: measure.bytes });
+    if (isRefusal(result)) throw new HoldfastError(result.refused.code, result.refused.message);
+    return { offset: result.offset };
   }
 
   /** Registers (or replaces) a request handler. */
@@ -434,7 +436,9 @@ export class Hub {
       this.fail(connection, ErrorCode.ServerShutdown, CloseCode.GoingAway, 'the server is shutting down', 1000);
     }
     this.dirty.clear();
-    await this.store.saveSessions([...this.sessions.values()].map((session) => session.toRecord())).catch(this.options.onError);
+    const now = this.clock.now();
+    const updates = [...this.sessions.values()].map((session) => session.takeUpdate(now, this.options.sessionTtl));
+    await this.store.saveSessions(updates).catch(this.options.onError);
     this.unlisten();
     if (this.ownsStore) await this.store.close();
   }

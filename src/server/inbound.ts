@@ -11,7 +11,7 @@ import {
   type ReplyFrame,
   type ReqFrame,
 } from '../protocol/index.js';
-import type { AppendEntry, KeptReply } from '../store/types.js';
+import { isRefusal, type AppendEntry, type KeptReply } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import type { Outcome } from './request-registry.js';
@@ -96,7 +96,10 @@ export class Inbound {
     const entry: AppendEntry = { topic: frame.topic, data: frame.data, compact: settings.mode === 'latest', dedupKey: key, dedupTtlMs: hub.options.dedupWindow, time: hub.clock.now() };
     if (frame.key !== undefined) entry.key = frame.key;
     // One callback for both outcomes: a closure per publish, not two.
-    hub.appends.push(entry, (outcome, error) => (outcome === undefined ? this.storeFailed(session, frame.seq, error) : this.finish(session, frame.seq)));
+    hub.appends.push(entry, (result, error) => {
+      if (result === undefined) this.storeFailed(session, frame.seq, error);
+      else this.finish(session, frame.seq, isRefusal(result) ? { ok: false, error: result.refused } : undefined);
+    });
   }
 
   private storeFailed(session: Session, seq: number, error: unknown): void {
@@ -116,7 +119,11 @@ export class Inbound {
       hub.refuse(connection, failure.code, failure.message, about);
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
-    else hub.appends.add({ ...message(frame), compact: settings.mode === 'latest', time: hub.clock.now() }).catch(failed);
+    else {
+      hub.appends.add({ ...message(frame), compact: settings.mode === 'latest', time: hub.clock.now() }).then((result) => {
+        if (isRefusal(result)) hub.refuse(connection, result.refused.code, result.refused.message, about);
+      }, failed);
+    }
   }
 
   private async runRequest(session: Session, connection: Connection, frame: ReqFrame, text: string): Promise<void> {

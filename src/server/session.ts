@@ -1,4 +1,4 @@
-import type { KeptReply, SessionRecord } from '../store/types.js';
+import type { KeptReply, SessionRecord, SessionState, SessionUpdate } from '../store/types.js';
 import { InboundLedger } from './inbound-ledger.js';
 import type { Identity } from './options.js';
 import { hashToken, randomId } from './tokens.js';
@@ -27,6 +27,10 @@ export class Session {
   persistedSeq = 0;
   /** Replies waiting for the save of the record that keeps them; sent to the client after it. */
   unsentReplies: KeptReply[] = [];
+  /** seqs of kept replies the client confirmed since the last save: the next save removes them. */
+  confirmedReplies: number[] = [];
+  /** The lease the store holds while a connection holds the session: renewed before it runs out. */
+  leaseUntil = 0;
   /** Publishes wait here for their turn, so asynchronous checks cannot reorder them. */
   readonly inbound: Array<() => Promise<void> | void> = [];
   inboundRunning = false;
@@ -61,16 +65,38 @@ export class Session {
     return token;
   }
 
-  toRecord(): SessionRecord {
+  /**
+   * The state to store. A session held by a connection is stored with a lease that expires
+   * `ttl` from now, so that if this process dies the session still expires on time.
+   */
+  toState(now: number, ttl: number): SessionState {
+    let expiresAt = this.expiresAt;
+    if (expiresAt === null) expiresAt = this.leaseUntil = now + ttl;
     return {
       id: this.id,
       identity: this.identity?.id ?? null,
       tokenHash: this.tokenHash,
-      expiresAt: this.expiresAt,
+      expiresAt,
       lastSeq: this.ledger.lastSeq,
       doneAbove: this.ledger.doneAboveList(),
-      replies: [...this.ledger.replies.values()],
       cursors: this.cursors === undefined ? {} : Object.fromEntries(this.cursors),
     };
+  }
+
+  /**
+   * What changed since the last save: the state, the replies kept since (taken from
+   * `unsentReplies`, which the caller sends once the save succeeded) and the replies confirmed.
+   */
+  takeUpdate(now: number, ttl: number): SessionUpdate {
+    const update: SessionUpdate = { state: this.toState(now, ttl) };
+    if (this.unsentReplies.length > 0) update.addReplies = this.unsentReplies.splice(0);
+    if (this.confirmedReplies.length > 0) update.removeReplies = this.confirmedReplies.splice(0);
+    return update;
+  }
+
+  /** A save of `update` failed: its changes go into the next one, in their order. */
+  restoreUpdate(update: SessionUpdate): void {
+    if (update.addReplies !== undefined) this.unsentReplies.unshift(...update.addReplies);
+    if (update.removeReplies !== undefined) this.confirmedReplies.unshift(...update.removeReplies);
   }
 }

@@ -84,6 +84,7 @@ export class Subscriptions {
     }
     if (frame.replies !== undefined) {
       for (const reply of session.ledger.confirmReplies(frame.replies)) {
+        session.confirmedReplies.push(reply.seq);
         if (reply.id !== undefined) this.hub.requests.forget(dedupKey(session, reply.id));
       }
       if (session.ledger.replies.size < this.hub.options.limits.maxKeptReplies) connection.releaseReading('replies');

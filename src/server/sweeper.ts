@@ -32,6 +32,7 @@ export class Sweeper {
     const { hub } = this;
     const now = hub.clock.now();
     const { interval, timeout } = hub.options.heartbeat;
+    const { sessionTtl } = hub.options;
     for (const connection of hub.connections) {
       if (connection.receivedSinceSweep) connection.lastReceivedAt = now;
       if (connection.sentSinceSweep) connection.lastSentAt = now;
@@ -45,9 +46,13 @@ export class Sweeper {
       if (connection.state !== 'open') continue;
       if (now - connection.lastReceivedAt >= interval + timeout) {
         hub.drop(connection, CloseCode.HeartbeatTimeout, 'heartbeat timeout');
+        continue;
       } else if (now - connection.lastSentAt >= interval) {
         connection.sendText(PING_TEXT);
       }
+      // The stored lease of a held session is renewed halfway through, so it never runs out while held.
+      const session = connection.session;
+      if (session !== null && session.connection === connection && now >= session.leaseUntil - sessionTtl / 2) hub.persist(session);
     }
     this.expireSessions(now);
     this.trim(now);

@@ -36,12 +36,43 @@ export interface AppendEntry {
   dedupTtlMs?: number;
   /** Append time in ms; the server passes its clock's time. */
   time: number;
+  /**
+   * Size of `data` in bytes (UTF-8 of its JSON), when the caller already knows it: a store that
+   * bounds its memory counts it instead of encoding `data` again. An estimate is fine.
+   */
+  size?: number;
+  /**
+   * Whether this append may create the topic. `false`: an append to a topic that holds nothing
+   * (never appended to, or forgotten) is refused with TOO_MANY_TOPICS instead. An append that
+   * creates its topic is the one whose outcome has offset 1 (and is not a duplicate).
+   * @default true
+   */
+  create?: boolean;
+  /**
+   * Compacted streams: the most keys the topic may hold. A message with a new key beyond it is
+   * refused with TOO_MANY_KEYS; a new value for an existing key is always accepted.
+   */
+  maxKeys?: number;
 }
 
 export interface AppendOutcome {
   offset: number;
   epoch: string;
   duplicate: boolean;
+}
+
+/**
+ * An entry the store would not append, and why (`code` is an ErrorCode: TOO_MANY_TOPICS,
+ * TOO_MANY_KEYS, STORE_FULL). The other entries of the batch are not affected.
+ */
+export interface AppendRefusal {
+  refused: { code: string; message: string };
+}
+
+export type AppendResult = AppendOutcome | AppendRefusal;
+
+export function isRefusal(result: AppendResult): result is AppendRefusal {
+  return 'refused' in result;
 }
 
 export interface StreamInfo {
@@ -56,6 +87,16 @@ export interface StreamInfo {
 export interface ReadResult extends StreamInfo {
   /** Retained messages with offset greater than the requested one, ascending. */
   messages: StoredMessage[];
+}
+
+/** What `trim` did. */
+export interface TrimResult {
+  removed: number;
+  /**
+   * `time` of the oldest message still retained, so the caller knows when age retention is next
+   * due; absent when the topic retains nothing (the store may then forget it, see `trim`).
+   */
+  oldest?: number;
 }
 
 export interface RetentionPolicy {
@@ -93,33 +134,69 @@ export interface KeptReply {
   error?: { code: string; message: string };
 }
 
-/** What survives of a session between connections. Plain JSON. */
-export interface SessionRecord {
+/**
+ * What survives of a session between connections, except its kept replies (saved one by one, see
+ * SessionUpdate). Plain JSON, and small: bounded by the subscription and seq limits.
+ */
+export interface SessionState {
   id: string;
   /** The authenticated identity the session is bound to; null for anonymous. */
   identity: string | null;
   /** SHA-256 of the current resume token (hex); the token itself is never stored. */
   tokenHash: string;
-  /** When the session expires, in ms since the epoch; null while a connection holds it. */
-  expiresAt: number | null;
+  /**
+   * When the session expires, in ms since the epoch. While a connection holds the session this is
+   * a lease that the server renews (`sessionTtl` after the last renewal), so a server that dies
+   * leaves its sessions expiring on time.
+   */
+  expiresAt: number;
   /** Highest client seq such that every seq up to it was processed. */
   lastSeq: number;
   /** Processed seqs above lastSeq (requests may finish out of order). */
   doneAbove: number[];
-  /** Replies not yet confirmed by the client. */
-  replies: KeptReply[];
   /** Per topic, the highest offset the client acknowledged, with its epoch. */
   cursors: Record<string, { epoch: string; offset: number }>;
 }
 
+/** A session as loaded: its state and the replies not yet confirmed by the client, by ascending seq. */
+export interface SessionRecord extends SessionState {
+  replies: KeptReply[];
+}
+
+/**
+ * One session's changes since its last save: the state, written whole (it is small), and the
+ * kept replies added and removed, so a session keeping thousands of replies costs a save in
+ * proportion to what changed, never the whole record. Saving the first update of a session
+ * creates it.
+ */
+export interface SessionUpdate {
+  state: SessionState;
+  /** Replies kept from now on (a reply with a seq already kept replaces it). */
+  addReplies?: KeptReply[];
+  /** seqs of kept replies the client confirmed: removed. Applied after addReplies. */
+  removeReplies?: number[];
+}
+
 export interface Store {
-  /** Appends many messages, possibly to many topics, in order; returns one outcome per entry. */
-  append(entries: AppendEntry[]): Promise<AppendOutcome[]>;
-  /** Up to `limit` retained messages with offset > `afterOffset`, ascending, with the stream's info. */
-  read(topic: string, afterOffset: number, limit: number): Promise<ReadResult>;
+  /**
+   * Appends many messages, possibly to many topics, in order; returns one result per entry: its
+   * outcome, or a refusal that leaves the rest of the batch unaffected. Rejects only when the
+   * store failed (nothing of the batch is stored then).
+   */
+  append(entries: AppendEntry[]): Promise<AppendResult[]>;
+  /**
+   * Up to `limit` retained messages with offset > `afterOffset`, ascending, with the stream's info.
+   * With `maxBytes`, reading stops after the message that takes the data read past it (at least
+   * one message is returned), so a catch-up of large messages does not materialise them all.
+   */
+  read(topic: string, afterOffset: number, limit: number, maxBytes?: number): Promise<ReadResult>;
   info(topic: string): Promise<StreamInfo>;
-  /** Applies a retention policy to one topic; returns how many messages were removed. */
-  trim(topic: string, policy: RetentionPolicy, now: number): Promise<number>;
+  /**
+   * Applies a retention policy to one topic. A topic left retaining nothing is forgotten: it costs
+   * the store nothing more, and when it is appended to again its history starts over in a new
+   * epoch (offsets from 1), so positions in the old history are never mistaken for the new one.
+   */
+  trim(topic: string, policy: RetentionPolicy, now: number): Promise<TrimResult>;
   /** Fans a volatile message out to every listener (every node); stores nothing. */
   broadcast(message: VolatileMessage): Promise<void>;
   /** Registers a listener for appended and volatile messages; returns its removal. */
@@ -131,10 +208,11 @@ export interface Store {
    */
   claimIds(keys: string[], ttlMs: number, now: number): Promise<boolean[]>;
 
-  saveSessions(records: SessionRecord[]): Promise<void>;
+  /** Applies the updates of several sessions, all or none. */
+  saveSessions(updates: SessionUpdate[]): Promise<void>;
   loadSession(id: string): Promise<SessionRecord | undefined>;
   deleteSession(id: string): Promise<void>;
-  /** Removes sessions whose expiresAt passed and expired idempotency keys; returns the counts. */
+  /** Removes sessions (with their replies) whose expiresAt passed and expired idempotency keys; returns the counts. */
   sweep(now: number): Promise<{ sessions: number; ids: number }>;
 
   close(): Promise<void>;

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/codes.js';
 import { isHoldfastError } from '../../src/protocol/errors.js';
-import type { AppendEntry, SessionRecord, Store, StoreEvent, StoredMessage } from '../../src/store/types.js';
+import type { AppendEntry, SessionRecord, SessionUpdate, Store, StoreEvent, StoredMessage } from '../../src/store/types.js';
+import { appendOk } from '../support/append.js';
 
 /*
  * The contract every Store passes, unchanged (memory, SQLite, Redis).
@@ -81,12 +82,18 @@ function collect(store: Store, topics: string[]): Collector {
   };
 }
 
+/** The update that saves `record` as a new session: its state and every reply it keeps. */
+function created(record: SessionRecord): SessionUpdate {
+  const { replies, ...state } = record;
+  return { state, addReplies: replies };
+}
+
 function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
   return {
     id: randomUUID(),
     identity: 'ann',
     tokenHash: 'ab'.repeat(32),
-    expiresAt: null,
+    expiresAt: T0 + 120_000,
     lastSeq: 3,
     doneAbove: [5, 7],
     replies: [
@@ -113,8 +120,8 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
     describe('append', () => {
       it('assigns dense offsets from 1 across batches', async () => {
         const topic = newTopic();
-        const first = await store.append([entry(topic, 'a'), entry(topic, 'b')]);
-        const second = await store.append([entry(topic, 'c')]);
+        const first = await appendOk(store, [entry(topic, 'a'), entry(topic, 'b')]);
+        const second = await appendOk(store, [entry(topic, 'c')]);
         const { epoch } = await store.info(topic);
         assert.deepEqual(first, [
           { offset: 1, epoch, duplicate: false },
@@ -126,7 +133,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
 
       it('numbers each topic separately within one batch, outcomes in entry order', async () => {
         const [x, y] = [newTopic('x'), newTopic('y')];
-        const outcomes = await store.append([entry(x, 1), entry(y, 2), entry(x, 3), entry(y, 4), entry(y, 5)]);
+        const outcomes = await appendOk(store, [entry(x, 1), entry(y, 2), entry(x, 3), entry(y, 4), entry(y, 5)]);
         assert.deepEqual(
           outcomes.map((o) => o.offset),
           [1, 1, 2, 2, 3],
@@ -136,13 +143,13 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       });
 
       it('returns no outcomes for an empty batch', async () => {
-        assert.deepEqual(await store.append([]), []);
+        assert.deepEqual(await appendOk(store, []), []);
       });
 
       it('applies concurrent append calls in call order', async () => {
         const [x, y] = [newTopic('x'), newTopic('y')];
         // Fired without awaiting: the ordering promise covers calls, not settled promises.
-        const pending = Array.from({ length: 50 }, (_, i) => store.append([entry(i % 2 === 0 ? x : y, i)]));
+        const pending = Array.from({ length: 50 }, (_, i) => appendOk(store, [entry(i % 2 === 0 ? x : y, i)]));
         const offsets = (await Promise.all(pending)).map((outcomes) => outcomes[0]?.offset);
         assert.deepEqual(
           offsets,
@@ -159,7 +166,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('stores topic, offset, data, key and time, and round-trips JSON data', async () => {
         const topic = newTopic();
         const data = { text: 'héllo ✓', n: -1.5, list: [1, null, { deep: true }], empty: {}, no: false };
-        await store.append([
+        await appendOk(store, [
           entry(topic, data, { time: T0 + 1 }),
           entry(topic, null, { key: 'k', time: T0 + 2 }),
           entry(topic, 'plain', { time: T0 + 3 }),
@@ -174,7 +181,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('handles a batch of 10,000 entries', async () => {
         const topic = newTopic();
         const count = 10_000;
-        const outcomes = await store.append(Array.from({ length: count }, (_, i) => entry(topic, { i })));
+        const outcomes = await appendOk(store, Array.from({ length: count }, (_, i) => entry(topic, { i })));
         assert.equal(outcomes.length, count);
         assert.ok(outcomes.every((o, i) => o.offset === i + 1 && !o.duplicate));
         const messages = await readAll(store, topic);
@@ -197,7 +204,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
 
       it('reads the messages after an offset, up to a limit', async () => {
         const topic = newTopic();
-        await store.append(Array.from({ length: 10 }, (_, i) => entry(topic, i + 1)));
+        await appendOk(store, Array.from({ length: 10 }, (_, i) => entry(topic, i + 1)));
         const page = await store.read(topic, 0, 3);
         assert.deepEqual(offsetsOf(page.messages), [1, 2, 3]);
         assert.equal(page.head, 10);
@@ -208,7 +215,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
 
       it('returns nothing after the head, or for a zero limit', async () => {
         const topic = newTopic();
-        await store.append([entry(topic, 'a'), entry(topic, 'b')]);
+        await appendOk(store, [entry(topic, 'a'), entry(topic, 'b')]);
         assert.deepEqual((await store.read(topic, 2, 10)).messages, []);
         assert.deepEqual((await store.read(topic, 50, 10)).messages, []);
         assert.deepEqual((await store.read(topic, 0, 0)).messages, []);
@@ -217,8 +224,8 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('keeps the epoch of a topic stable within one instance', async () => {
         const topic = newTopic();
         const before = (await store.info(topic)).epoch;
-        const [outcome] = await store.append([entry(topic, 'a')]);
-        await store.trim(topic, { maxCount: 0 }, T0);
+        const [outcome] = await appendOk(store, [entry(topic, 'a'), entry(topic, 'b')]);
+        await store.trim(topic, { maxCount: 1 }, T0);
         assert.equal(outcome?.epoch, before);
         assert.equal((await store.info(topic)).epoch, before);
         assert.equal((await store.read(topic, 0, 1)).epoch, before);
@@ -229,8 +236,8 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('keeps only the latest value per key, offsets increasing with gaps', async () => {
         const topic = newTopic();
         const c = { compact: true };
-        await store.append([entry(topic, 'a1', { key: 'a', ...c }), entry(topic, 'b1', { key: 'b', ...c })]);
-        const outcomes = await store.append([entry(topic, 'a2', { key: 'a', ...c })]);
+        await appendOk(store, [entry(topic, 'a1', { key: 'a', ...c }), entry(topic, 'b1', { key: 'b', ...c })]);
+        const outcomes = await appendOk(store, [entry(topic, 'a2', { key: 'a', ...c })]);
         assert.equal(outcomes[0]?.offset, 3);
         assert.deepEqual(await readAll(store, topic), [
           { topic, offset: 2, data: 'b1', key: 'b', time: T0 },
@@ -242,14 +249,14 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
 
       it('compacts entries without a key under the key ""', async () => {
         const topic = newTopic();
-        await store.append([entry(topic, 1, { compact: true })]);
-        await store.append([entry(topic, 2, { compact: true }), entry(topic, 3, { compact: true, key: '' })]);
+        await appendOk(store, [entry(topic, 1, { compact: true })]);
+        await appendOk(store, [entry(topic, 2, { compact: true }), entry(topic, 3, { compact: true, key: '' })]);
         assert.deepEqual(await readAll(store, topic), [{ topic, offset: 3, data: 3, key: '', time: T0 }]);
       });
 
       it('compacts within one batch', async () => {
         const topic = newTopic();
-        const outcomes = await store.append([
+        const outcomes = await appendOk(store, [
           entry(topic, 'x1', { key: 'x', compact: true }),
           entry(topic, 'x2', { key: 'x', compact: true }),
         ]);
@@ -264,7 +271,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('reads across the gaps', async () => {
         const topic = newTopic();
         const keys = ['a', 'b', 'a', 'c', 'b'];
-        await store.append(keys.map((key, i) => entry(topic, i + 1, { key, compact: true })));
+        await appendOk(store, keys.map((key, i) => entry(topic, i + 1, { key, compact: true })));
         // Retained: a@3, c@4, b@5.
         assert.deepEqual(offsetsOf(await readAll(store, topic)), [3, 4, 5]);
         assert.deepEqual(offsetsOf(await readAll(store, topic, 1)), [3, 4, 5]);
@@ -276,7 +283,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('stays correct over many updates of few keys', async () => {
         const topic = newTopic();
         for (let batch = 0; batch < 15; batch++) {
-          await store.append(
+          await appendOk(store, 
             Array.from({ length: 300 }, (_, i) => {
               const n = batch * 300 + i;
               return entry(topic, n, { key: `k${n % 3}`, compact: true });
@@ -297,7 +304,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
     describe('dedupKey', () => {
       it('appends a dedupKey once within one batch', async () => {
         const topic = newTopic();
-        const outcomes = await store.append([
+        const outcomes = await appendOk(store, [
           entry(topic, 'x', { dedupKey: 'd1', dedupTtlMs: 1000 }),
           entry(topic, 'y', { dedupKey: 'd1', dedupTtlMs: 1000 }),
           entry(topic, 'z', { dedupKey: 'd2', dedupTtlMs: 1000 }),
@@ -315,12 +322,12 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         const topic = newTopic();
         const events = collect(store, [topic]);
         const dedup = { dedupKey: randomUUID(), dedupTtlMs: 1000 };
-        await store.append([entry(topic, 'x', dedup)]);
-        const [again] = await store.append([entry(topic, 'x again', { ...dedup, time: T0 + 10 })]);
+        await appendOk(store, [entry(topic, 'x', dedup)]);
+        const [again] = await appendOk(store, [entry(topic, 'x again', { ...dedup, time: T0 + 10 })]);
         assert.equal(again?.offset, 1);
         assert.equal(again?.duplicate, true);
         // Events of one topic arrive in order, so once the marker is seen nothing else can come.
-        await store.append([entry(topic, 'marker')]);
+        await appendOk(store, [entry(topic, 'marker')]);
         await events.waitFor(() => events.appended(topic).length === 2);
         assert.deepEqual(events.appended(topic).map(offsetsOf), [[1], [2]]);
         assert.deepEqual(dataOf(await readAll(store, topic)), ['x', 'marker']);
@@ -330,7 +337,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('appends the same dedupKey again once its TTL passed', async () => {
         const topic = newTopic();
         const dedup = { dedupKey: randomUUID(), dedupTtlMs: 1000 };
-        const at = async (time: number) => (await store.append([entry(topic, time, { ...dedup, time })]))[0];
+        const at = async (time: number) => (await appendOk(store, [entry(topic, time, { ...dedup, time })]))[0];
         assert.deepEqual(await at(T0), { offset: 1, epoch: (await store.info(topic)).epoch, duplicate: false });
         assert.equal((await at(T0 + 999))?.duplicate, true);
         const renewed = await at(T0 + 1000);
@@ -343,12 +350,12 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('keeps unexpired dedupKeys through a sweep and forgets expired ones', async () => {
         const topic = newTopic();
         const [young, old] = [randomUUID(), randomUUID()];
-        await store.append([
+        await appendOk(store, [
           entry(topic, 'young', { dedupKey: young, dedupTtlMs: 10_000 }),
           entry(topic, 'old', { dedupKey: old, dedupTtlMs: 100 }),
         ]);
         await store.sweep(T0 + 500);
-        const outcomes = await store.append([
+        const outcomes = await appendOk(store, [
           entry(topic, 'young again', { dedupKey: young, dedupTtlMs: 10_000, time: T0 + 600 }),
           entry(topic, 'old again', { dedupKey: old, dedupTtlMs: 100, time: T0 + 600 }),
         ]);
@@ -393,25 +400,25 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
 
     describe('trim', () => {
       const fill = async (topic: string, count: number, time: (i: number) => number = () => T0) =>
-        store.append(Array.from({ length: count }, (_, i) => entry(topic, i + 1, { time: time(i + 1) })));
+        appendOk(store, Array.from({ length: count }, (_, i) => entry(topic, i + 1, { time: time(i + 1) })));
 
       it('by count: keeps the newest messages, first moves, offsets continue', async () => {
         const topic = newTopic();
         await fill(topic, 10);
-        assert.equal(await store.trim(topic, { maxCount: 4 }, T0), 6);
+        assert.equal((await store.trim(topic, { maxCount: 4 }, T0)).removed, 6);
         const { epoch } = await store.info(topic);
         assert.deepEqual(await store.info(topic), { epoch, head: 10, first: 7 });
         assert.deepEqual(offsetsOf(await readAll(store, topic)), [7, 8, 9, 10]);
         assert.deepEqual(offsetsOf(await readAll(store, topic, 8)), [9, 10]);
-        assert.equal(await store.trim(topic, { maxCount: 4 }, T0), 0);
-        assert.equal((await store.append([entry(topic, 11)]))[0]?.offset, 11);
+        assert.equal((await store.trim(topic, { maxCount: 4 }, T0)).removed, 0);
+        assert.equal((await appendOk(store, [entry(topic, 11)]))[0]?.offset, 11);
       });
 
       it('by age: removes messages older than maxAgeMs', async () => {
         const topic = newTopic();
         await fill(topic, 10, (i) => T0 + i * 1000);
         // Cutoff T0 + 7000: the message of exactly that time is 3000 ms old, not older, and stays.
-        assert.equal(await store.trim(topic, { maxAgeMs: 3000 }, T0 + 10_000), 6);
+        assert.equal((await store.trim(topic, { maxAgeMs: 3000 }, T0 + 10_000)).removed, 6);
         assert.deepEqual(offsetsOf(await readAll(store, topic)), [7, 8, 9, 10]);
         assert.equal((await store.info(topic)).first, 7);
       });
@@ -419,59 +426,64 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('by count and age together', async () => {
         const topic = newTopic();
         await fill(topic, 10, (i) => T0 + i * 1000);
-        assert.equal(await store.trim(topic, { maxCount: 5, maxAgeMs: 2000 }, T0 + 10_000), 7);
+        assert.equal((await store.trim(topic, { maxCount: 5, maxAgeMs: 2000 }, T0 + 10_000)).removed, 7);
         assert.deepEqual(offsetsOf(await readAll(store, topic)), [8, 9, 10]);
-        assert.equal(await store.trim(topic, { maxCount: 5, maxAgeMs: 2000 }, T0 + 8_500), 0);
-        assert.equal(await store.trim(topic, { maxCount: 1 }, T0), 2);
+        assert.equal((await store.trim(topic, { maxCount: 5, maxAgeMs: 2000 }, T0 + 8_500)).removed, 0);
+        assert.equal((await store.trim(topic, { maxCount: 1 }, T0)).removed, 2);
         assert.deepEqual(offsetsOf(await readAll(store, topic)), [10]);
       });
 
       it('removes nothing without a policy or on an unknown topic', async () => {
         const topic = newTopic();
         await fill(topic, 3);
-        assert.equal(await store.trim(topic, {}, T0 + 1e9), 0);
-        assert.equal(await store.trim(newTopic(), { maxCount: 0, maxAgeMs: 0 }, T0), 0);
+        assert.equal((await store.trim(topic, {}, T0 + 1e9)).removed, 0);
+        assert.equal((await store.trim(newTopic(), { maxCount: 0, maxAgeMs: 0 }, T0)).removed, 0);
         assert.equal((await readAll(store, topic)).length, 3);
       });
 
-      it('can remove everything: first is head + 1 and offsets are never reused', async () => {
+      it('tells the time of the oldest message retained after a trim', async () => {
+        const topic = newTopic();
+        await appendOk(store, [1, 2, 3].map((i) => entry(topic, i, { time: T0 + i * 1000 })));
+        assert.deepEqual(await store.trim(topic, { maxAgeMs: 1500 }, T0 + 3000), { removed: 1, oldest: T0 + 2000 });
+        assert.deepEqual(await store.trim(topic, {}, T0 + 3000), { removed: 0, oldest: T0 + 2000 });
+      });
+
+      it('forgets a topic trimmed to nothing: its next history starts at 1 in a new epoch', async () => {
         const topic = newTopic();
         await fill(topic, 5);
-        assert.equal(await store.trim(topic, { maxCount: 0 }, T0), 5);
+        const old = await store.info(topic);
+        assert.deepEqual(await store.trim(topic, { maxCount: 0 }, T0), { removed: 5 });
+        const [outcome] = await appendOk(store, [entry(topic, 'next')]);
+        assert.equal(outcome?.offset, 1);
+        assert.notEqual(outcome?.epoch, old.epoch);
         const { epoch } = await store.info(topic);
-        assert.deepEqual(await store.read(topic, 0, 10), { epoch, head: 5, first: 6, messages: [] });
-        await store.append([entry(topic, 'next')]);
-        assert.deepEqual(await store.read(topic, 0, 10), {
-          epoch,
-          head: 6,
-          first: 6,
-          messages: [{ topic, offset: 6, data: 'next', time: T0 }],
-        });
+        assert.equal(epoch, outcome?.epoch);
+        assert.deepEqual(await store.read(topic, 0, 10), { epoch, head: 1, first: 1, messages: [{ topic, offset: 1, data: 'next', time: T0 }] });
       });
 
       it('trims a compacted topic and keeps compacting the trimmed keys', async () => {
         const topic = newTopic();
-        const put = (key: string, data: unknown) => store.append([entry(topic, data, { key, compact: true })]);
+        const put = (key: string, data: unknown) => appendOk(store, [entry(topic, data, { key, compact: true })]);
         await put('a', 'a1');
         await put('b', 'b1');
         await put('c', 'c1');
-        assert.equal(await store.trim(topic, { maxCount: 1 }, T0), 2);
+        assert.equal((await store.trim(topic, { maxCount: 1 }, T0)).removed, 2);
         assert.equal((await store.info(topic)).first, 3);
         await put('a', 'a2');
         assert.deepEqual(dataOf(await readAll(store, topic)), ['c1', 'a2']);
         await put('c', 'c2');
         assert.deepEqual(offsetsOf(await readAll(store, topic)), [4, 5]);
         assert.deepEqual(dataOf(await readAll(store, topic)), ['a2', 'c2']);
-        assert.equal(await store.trim(topic, { maxCount: 0 }, T0), 2);
+        assert.equal((await store.trim(topic, { maxCount: 0 }, T0)).removed, 2);
         await put('a', 'a3');
         assert.deepEqual(dataOf(await readAll(store, topic)), ['a3']);
-        assert.equal((await store.info(topic)).first, 6);
+        assert.equal((await store.info(topic)).first, 1); // forgotten when emptied: a new history
       });
 
       it('stays correct when trimmed in many steps', async () => {
         const topic = newTopic();
         for (let batch = 0; batch < 10; batch++) {
-          await store.append(Array.from({ length: 500 }, (_, i) => entry(topic, batch * 500 + i + 1)));
+          await appendOk(store, Array.from({ length: 500 }, (_, i) => entry(topic, batch * 500 + i + 1)));
           await store.trim(topic, { maxCount: 700 }, T0);
         }
         const messages = await readAll(store, topic);
@@ -487,8 +499,8 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('emits one event per topic per append call, with the stored messages', async () => {
         const [x, y] = [newTopic('x'), newTopic('y')];
         const events = collect(store, [x, y]);
-        await store.append([entry(x, 'x1'), entry(y, 'y1'), entry(x, 'x2', { key: 'k' })]);
-        await store.append([entry(x, 'x3')]);
+        await appendOk(store, [entry(x, 'x1'), entry(y, 'y1'), entry(x, 'x2', { key: 'k' })]);
+        await appendOk(store, [entry(x, 'x3')]);
         await events.waitFor(() => events.appended(x).length === 2 && events.appended(y).length === 1);
         const { epoch } = await store.info(x);
         const ofX = events.events.filter((e) => e.kind === 'appended' && e.topic === x);
@@ -511,7 +523,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('emits appends to compacted topics', async () => {
         const topic = newTopic();
         const events = collect(store, [topic]);
-        await store.append([entry(topic, 'v', { key: 'k', compact: true })]);
+        await appendOk(store, [entry(topic, 'v', { key: 'k', compact: true })]);
         await events.waitFor(() => events.appended(topic).length === 1);
         assert.deepEqual(events.appended(topic), [[{ topic, offset: 1, data: 'v', key: 'k', time: T0 }]]);
         events.stop();
@@ -536,12 +548,12 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('stops calling a removed listener', async () => {
         const topic = newTopic();
         const [removed, kept] = [collect(store, [topic]), collect(store, [topic])];
-        await store.append([entry(topic, 1)]);
+        await appendOk(store, [entry(topic, 1)]);
         await removed.waitFor((list) => list.length === 1);
         await kept.waitFor((list) => list.length === 1);
         removed.stop();
         removed.stop(); // Removing twice is harmless.
-        await store.append([entry(topic, 2)]);
+        await appendOk(store, [entry(topic, 2)]);
         await store.broadcast({ topic, data: 3 });
         await kept.waitFor((list) => list.length === 3);
         assert.equal(removed.events.length, 1);
@@ -553,12 +565,13 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
       it('saves, loads and deletes sessions', async () => {
         const [a, b] = [session(), session({ identity: null, expiresAt: T0 + 5, cursors: {} })];
         assert.equal(await store.loadSession(a.id), undefined);
-        await store.saveSessions([a, b]);
+        await store.saveSessions([created(a), created(b)]);
         assert.deepEqual(await store.loadSession(a.id), a);
         assert.deepEqual(await store.loadSession(b.id), b);
-        const updated = { ...a, lastSeq: 9, doneAbove: [], replies: [], expiresAt: T0 + 100 };
-        await store.saveSessions([updated]);
-        assert.deepEqual(await store.loadSession(a.id), updated);
+        const { replies: _, ...state } = a;
+        const updated = { ...state, lastSeq: 9, doneAbove: [], expiresAt: T0 + 100 };
+        await store.saveSessions([{ state: updated, removeReplies: [5, 7] }]);
+        assert.deepEqual(await store.loadSession(a.id), { ...updated, replies: [] });
         await store.deleteSession(a.id);
         await store.deleteSession(a.id); // Deleting an unknown session is harmless.
         assert.equal(await store.loadSession(a.id), undefined);
@@ -566,13 +579,35 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         await store.saveSessions([]);
       });
 
+      it('adds and removes kept replies one by one, in seq order, without rewriting the others', async () => {
+        const record = session({ replies: [] });
+        const { replies: _, ...state } = record;
+        await store.saveSessions([{ state }]);
+        const reply = (seq: number) => ({ seq, id: `r${seq}`, ok: true, data: { seq } });
+        await store.saveSessions([{ state, addReplies: [reply(3), reply(1)] }]);
+        await store.saveSessions([{ state, addReplies: [reply(2)], removeReplies: [3] }]);
+        assert.deepEqual((await store.loadSession(record.id))?.replies, [reply(1), reply(2)]);
+        // Removals apply after additions in one update; removing an unknown seq is harmless.
+        await store.saveSessions([{ state, addReplies: [reply(4)], removeReplies: [4, 99] }]);
+        assert.deepEqual((await store.loadSession(record.id))?.replies, [reply(1), reply(2)]);
+        // A reply saved again with a seq already kept replaces it.
+        await store.saveSessions([{ state, addReplies: [{ ...reply(2), data: 'again' }] }]);
+        assert.deepEqual((await store.loadSession(record.id))?.replies, [reply(1), { ...reply(2), data: 'again' }]);
+        // Deleting the session deletes its replies: a new session with the same id starts empty.
+        await store.deleteSession(record.id);
+        await store.saveSessions([{ state }]);
+        assert.deepEqual((await store.loadSession(record.id))?.replies, []);
+      });
+
       it('keeps its own copy of a session', async () => {
         const record = session();
         const expected = structuredClone(record);
-        await store.saveSessions([record]);
-        record.lastSeq = 99;
-        record.doneAbove.push(100);
-        record.cursors['chat'] = { epoch: 'e2', offset: 1 };
+        const update = created(record);
+        await store.saveSessions([update]);
+        update.state.lastSeq = 99;
+        update.state.doneAbove.push(100);
+        update.state.cursors['chat'] = { epoch: 'e2', offset: 1 };
+        update.addReplies![0]!.data = 'changed';
         const loaded = await store.loadSession(record.id);
         assert.deepEqual(loaded, expected);
         assert.ok(loaded);
@@ -581,24 +616,27 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         assert.deepEqual(await store.loadSession(record.id), expected);
       });
 
-      it('sweeps expired sessions; expiresAt null never expires', async () => {
-        const held = session({ expiresAt: null });
+      it('sweeps sessions whose expiry (a lease while connected) has passed, with their replies', async () => {
         const due = session({ expiresAt: T0 + 100 });
         const late = session({ expiresAt: T0 + 101 });
-        await store.saveSessions([held, due, late]);
+        await store.saveSessions([created(due), created(late)]);
         assert.deepEqual(await store.sweep(T0 + 99), { sessions: 0, ids: 0 });
         assert.deepEqual(await store.sweep(T0 + 100), { sessions: 1, ids: 0 });
         assert.equal(await store.loadSession(due.id), undefined);
         assert.deepEqual(await store.loadSession(late.id), late);
+        // A renewed lease moves the expiry on.
+        const { replies: _, ...state } = late;
+        await store.saveSessions([{ state: { ...state, expiresAt: T0 + 500 } }]);
+        assert.deepEqual(await store.sweep(T0 + 499), { sessions: 0, ids: 0 });
         assert.deepEqual(await store.sweep(T0 + 1e12), { sessions: 1, ids: 0 });
-        assert.deepEqual(await store.loadSession(held.id), held);
+        assert.equal(await store.loadSession(late.id), undefined);
       });
     });
 
     describe('close', () => {
       it('rejects every call after close with STORE_UNAVAILABLE', async () => {
         const topic = newTopic();
-        await store.append([entry(topic, 1)]);
+        await appendOk(store, [entry(topic, 1)]);
         await store.close();
         await store.close(); // Closing twice is harmless.
         await assert.rejects(store.append([entry(topic, 2)]), unavailable);
@@ -607,7 +645,7 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         await assert.rejects(store.trim(topic, { maxCount: 0 }, T0), unavailable);
         await assert.rejects(store.broadcast({ topic, data: 1 }), unavailable);
         await assert.rejects(store.claimIds(['id'], 100, T0), unavailable);
-        await assert.rejects(store.saveSessions([session()]), unavailable);
+        await assert.rejects(store.saveSessions([created(session())]), unavailable);
         await assert.rejects(store.loadSession('s'), unavailable);
         await assert.rejects(store.deleteSession('s'), unavailable);
         await assert.rejects(store.sweep(T0), unavailable);

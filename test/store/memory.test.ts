@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/codes.js';
 import { isHoldfastError } from '../../src/protocol/errors.js';
+import { appendOk } from '../support/append.js';
 import { MemoryStore, type StoreEvent } from '../../src/store/memory/index.js';
 import { DEFAULT_DEDUP_TTL_MS } from '../../src/store/memory/memory-store.js';
 import { storeConformance } from './conformance.js';
@@ -42,7 +43,7 @@ describe('MemoryStore', () => {
       if (event.kind === 'appended') seen.push(...event.messages.map((m) => m.offset));
     });
     assert.deepEqual(
-      (await store.append([{ topic: 't', data: 1, time: T0 }])).map((o) => o.offset),
+      (await appendOk(store, [{ topic: 't', data: 1, time: T0 }])).map((o) => o.offset),
       [1],
     );
     assert.deepEqual(seen, [1]);
@@ -58,7 +59,7 @@ describe('MemoryStore', () => {
     store.listen(() => {
       throw new Error('listener');
     });
-    assert.equal((await store.append([{ topic: 't', data: 1, time: T0 }]))[0]?.offset, 1);
+    assert.equal((await appendOk(store, [{ topic: 't', data: 1, time: T0 }]))[0]?.offset, 1);
   });
 
   it('delivers events in order when a listener appends', async () => {
@@ -72,7 +73,7 @@ describe('MemoryStore', () => {
     store.listen((event) => {
       if (event.kind === 'appended') seen.push(...event.messages.map((m) => m.offset));
     });
-    await store.append([{ topic: 't', data: 1, time: T0 }]);
+    await appendOk(store, [{ topic: 't', data: 1, time: T0 }]);
     assert.deepEqual(seen, [1, 2]);
   });
 
@@ -89,7 +90,7 @@ describe('MemoryStore', () => {
 
   it('hands out frozen messages that readers cannot alias', async () => {
     const store = new MemoryStore();
-    await store.append([{ topic: 't', data: 'a', time: T0 }]);
+    await appendOk(store, [{ topic: 't', data: 'a', time: T0 }]);
     const { messages } = await store.read('t', 0, 10);
     const [message] = messages;
     assert.ok(message);
@@ -102,7 +103,7 @@ describe('MemoryStore', () => {
 
   it('remembers a dedupKey for the default window when no TTL is given', async () => {
     const store = new MemoryStore();
-    const at = async (time: number) => (await store.append([{ topic: 't', data: time, dedupKey: 'd', time }]))[0];
+    const at = async (time: number) => (await appendOk(store, [{ topic: 't', data: time, dedupKey: 'd', time }]))[0];
     assert.equal((await at(T0))?.duplicate, false);
     assert.equal((await at(T0 + DEFAULT_DEDUP_TTL_MS - 1))?.duplicate, true);
     assert.equal((await at(T0 + DEFAULT_DEDUP_TTL_MS))?.duplicate, false);
@@ -110,8 +111,8 @@ describe('MemoryStore', () => {
 
   it('forgets the oldest dedupKeys and claimed ids past maxDedupKeys', async () => {
     const store = new MemoryStore({ maxDedupKeys: 3 });
-    for (const id of ['a', 'b', 'c', 'd']) await store.append([{ topic: 't', data: id, dedupKey: id, time: 0 }]);
-    const [a, d] = await store.append([
+    for (const id of ['a', 'b', 'c', 'd']) await appendOk(store, [{ topic: 't', data: id, dedupKey: id, time: 0 }]);
+    const [a, d] = await appendOk(store, [
       { topic: 't', data: 'a again', dedupKey: 'a', time: 1 },
       { topic: 't', data: 'd again', dedupKey: 'd', time: 1 },
     ]);
@@ -126,15 +127,15 @@ describe('MemoryStore', () => {
     const store = new MemoryStore({ maxDedupKeys: 2000 });
     const entry = (n: number, time: number) => ({ topic: 't', data: n, dedupKey: `k${n}`, dedupTtlMs: 1000, time });
     const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-    const first = await store.append(range(0, 3000).map((n) => entry(n, T0))); // k0..k999 are evicted
+    const first = await appendOk(store, range(0, 3000).map((n) => entry(n, T0))); // k0..k999 are evicted
     const order = [...range(1000, 3000), ...range(0, 1000)];
-    const again = await store.append(order.map((n) => entry(n, T0 + 1))); // k0..k999 evict k1000..k1999
+    const again = await appendOk(store, order.map((n) => entry(n, T0 + 1))); // k0..k999 evict k1000..k1999
     order.forEach((n, i) => {
       if (n < 1000) assert.equal(again[i]!.duplicate, false, `k${n} was evicted`);
       else assert.deepEqual(again[i], { ...first[n]!, duplicate: true }, `k${n} is remembered with its offset`);
     });
     assert.deepEqual(await store.sweep(T0 + 1000), { sessions: 0, ids: 1000 }, 'k2000..k2999 expired, k0..k999 not yet');
-    const [k0, k1500, k2999] = await store.append([entry(0, T0 + 1000), entry(1500, T0 + 1000), entry(2999, T0 + 1000)]);
+    const [k0, k1500, k2999] = await appendOk(store, [entry(0, T0 + 1000), entry(1500, T0 + 1000), entry(2999, T0 + 1000)]);
     assert.deepEqual([k0!.duplicate, k1500!.duplicate, k2999!.duplicate], [true, false, false]);
     assert.equal(k0!.offset, again[2000]!.offset);
     await store.close();
@@ -152,7 +153,7 @@ describe('MemoryStore', () => {
 
   it('counts expired dedupKeys and claimed ids together in sweep', async () => {
     const store = new MemoryStore();
-    await store.append([{ topic: 't', data: 1, dedupKey: 'd', dedupTtlMs: 10, time: T0 }]);
+    await appendOk(store, [{ topic: 't', data: 1, dedupKey: 'd', dedupTtlMs: 10, time: T0 }]);
     await store.claimIds(['i'], 10, T0);
     assert.deepEqual(await store.sweep(T0 + 10), { sessions: 0, ids: 2 });
   });
@@ -169,7 +170,7 @@ describe('MemoryStore', () => {
   it('stays correct through many array rebuilds of a long-running trimmed topic', async () => {
     const store = new MemoryStore();
     for (let i = 0; i < 200; i++) {
-      await store.append(Array.from({ length: 1000 }, (_, j) => ({ topic: 't', data: j, time: T0 })));
+      await appendOk(store, Array.from({ length: 1000 }, (_, j) => ({ topic: 't', data: j, time: T0 })));
       await store.trim('t', { maxCount: 5000 }, T0);
     }
     const info = await store.info('t');

@@ -22,7 +22,7 @@ const store = new SqliteStore({ file });
 const append = store.append.bind(store);
 store.append = async (entries) => {
   const outcomes = await append(entries);
-  const duplicates = outcomes.filter((outcome) => outcome.duplicate).length;
+  const duplicates = outcomes.filter((outcome) => 'duplicate' in outcome && outcome.duplicate).length;
   if (duplicates > 0) process.stdout.write(`duplicates ${duplicates}\n`);
   return outcomes;
 };

@@ -20,7 +20,7 @@ process.stdout.write(`start ${before.first} ${before.head}\n`);
 const progress = setInterval(() => {
   void store.info(topic).then((info) => process.stdout.write(`progress ${info.first}\n`));
 }, 5);
-const removed = await store.trim(topic, { maxCount: Number(maxCountText) }, Date.now());
+const { removed } = await store.trim(topic, { maxCount: Number(maxCountText) }, Date.now());
 clearInterval(progress);
 process.stdout.write(`done ${removed}\n`);
 await store.close();

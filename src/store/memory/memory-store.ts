@@ -3,11 +3,14 @@ import { EventFanout } from '../event-fanout.js';
 import { HoldfastError } from '../../protocol/errors.js';
 import type {
   AppendEntry,
-  AppendOutcome,
+  AppendResult,
   KeptReply,
   ReadResult,
   RetentionPolicy,
   SessionRecord,
+  TrimResult,
+  SessionState,
+  SessionUpdate,
   Store,
   StoreListener,
   StoredMessage,
@@ -45,6 +48,10 @@ const MIN_WASTE_BEFORE_REBUILD = 1024;
  */
 class TopicLog {
   head = 0;
+
+  /** The epoch of this topic's history: a forgotten topic starts a new one (see MemoryStore.trim). */
+  constructor(readonly epoch: string) {}
+
   /** Retained messages from `start` on, ascending by offset; undefined where one was removed. */
   private slots: (StoredMessage | undefined)[] = [];
   /** Index of the oldest retained message, or slots.length; never points at a hole. */
@@ -57,6 +64,15 @@ class TopicLog {
 
   get first(): number {
     return this.slots[this.start]?.offset ?? this.head + 1;
+  }
+
+  /** `time` of the oldest retained message; undefined when none is retained. */
+  get oldest(): number | undefined {
+    return this.slots[this.start]?.time;
+  }
+
+  get size(): number {
+    return this.live;
   }
 
   push(message: StoredMessage, compact: boolean): void {
@@ -156,16 +172,20 @@ class TopicLog {
   }
 }
 
-/** A session record as kept here: the same fields, some of them shared and frozen (see storedCopy). */
-type StoredSession = Readonly<Omit<SessionRecord, 'doneAbove' | 'replies' | 'cursors'>> & {
+/** A session's state as kept here: the same fields, some of them shared and frozen (see storedCopy). */
+type StoredState = Readonly<Omit<SessionState, 'doneAbove' | 'cursors'>> & {
   readonly doneAbove: readonly number[];
-  readonly replies: readonly KeptReply[];
-  readonly cursors: Readonly<SessionRecord['cursors']>;
+  readonly cursors: Readonly<SessionState['cursors']>;
 };
 
+/** A stored session: its state and its kept replies by seq (created with the first one). */
+interface StoredSession {
+  state: StoredState;
+  replies: Map<number, KeptReply> | undefined;
+}
+
 const NO_SEQS: readonly number[] = Object.freeze([]);
-const NO_REPLIES: readonly KeptReply[] = Object.freeze([]);
-const NO_CURSORS: Readonly<SessionRecord['cursors']> = Object.freeze({});
+const NO_CURSORS: Readonly<SessionState['cursors']> = Object.freeze({});
 
 /**
  * The store's own copy of a session record, kept for the session's life (one per connection).
@@ -173,16 +193,15 @@ const NO_CURSORS: Readonly<SessionRecord['cursors']> = Object.freeze({});
  * resume token's hash alone are 120 B), and an empty list or cursor table is one frozen value
  * for all. Replies hold application data, so they are cloned in full.
  */
-function storedCopy(record: SessionRecord): StoredSession {
-  const cursors = Object.entries(record.cursors);
+function storedCopy(state: SessionState): StoredState {
+  const cursors = Object.entries(state.cursors);
   return {
-    id: record.id,
-    identity: record.identity,
-    tokenHash: record.tokenHash,
-    expiresAt: record.expiresAt,
-    lastSeq: record.lastSeq,
-    doneAbove: record.doneAbove.length === 0 ? NO_SEQS : [...record.doneAbove],
-    replies: record.replies.length === 0 ? NO_REPLIES : structuredClone(record.replies),
+    id: state.id,
+    identity: state.identity,
+    tokenHash: state.tokenHash,
+    expiresAt: state.expiresAt,
+    lastSeq: state.lastSeq,
+    doneAbove: state.doneAbove.length === 0 ? NO_SEQS : [...state.doneAbove],
     cursors: cursors.length === 0 ? NO_CURSORS : Object.fromEntries(cursors.map(([topic, { epoch, offset }]) => [topic, { epoch, offset }])),
   };
 }
@@ -300,6 +319,8 @@ export class MemoryStore implements Store {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly events: EventFanout;
   private readonly maxDedupKeys: number;
+  /** How many topics were forgotten: each one moves the epoch of new topics on. */
+  private forgotten = 0;
   private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -308,48 +329,65 @@ export class MemoryStore implements Store {
     this.events = new EventFanout(options.onListenerError);
   }
 
-  async append(entries: AppendEntry[]): Promise<AppendOutcome[]> {
+  async append(entries: AppendEntry[]): Promise<AppendResult[]> {
     this.ensureOpen();
-    const outcomes: AppendOutcome[] = [];
+    const results: AppendResult[] = [];
     const appended = new Map<string, StoredMessage[]>();
     for (const entry of entries) {
       const seen = entry.dedupKey === undefined ? undefined : this.dedup.find(entry.dedupKey, entry.time);
       if (seen !== undefined) {
-        outcomes.push({ offset: seen, epoch: this.epoch, duplicate: true });
+        results.push({ offset: seen, epoch: this.topics.get(entry.topic)?.epoch ?? this.nextEpoch(), duplicate: true });
         continue;
       }
-      const message = this.appendOne(entry);
+      const { message, log } = this.appendOne(entry);
       if (entry.dedupKey !== undefined) {
         const ttl = entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
         this.dedup.add(entry.dedupKey, message.offset, entry.time + ttl, this.maxDedupKeys);
       }
-      outcomes.push({ offset: message.offset, epoch: this.epoch, duplicate: false });
+      results.push({ offset: message.offset, epoch: log.epoch, duplicate: false });
       const group = appended.get(entry.topic);
       if (group === undefined) appended.set(entry.topic, [message]);
       else group.push(message);
     }
-    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: this.epoch, messages });
-    return outcomes;
+    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: this.topics.get(topic)!.epoch, messages });
+    return results;
   }
 
+  /** Its messages are in memory already, so a byte budget would save nothing: `maxBytes` is not needed. */
   async read(topic: string, afterOffset: number, limit: number): Promise<ReadResult> {
     this.ensureOpen();
     const log = this.topics.get(topic);
-    if (log === undefined) return { epoch: this.epoch, head: 0, first: 1, messages: [] };
+    if (log === undefined) return { epoch: this.nextEpoch(), head: 0, first: 1, messages: [] };
     const messages = limit > 0 ? log.read(afterOffset, limit) : [];
-    return { epoch: this.epoch, head: log.head, first: log.first, messages };
+    return { epoch: log.epoch, head: log.head, first: log.first, messages };
   }
 
   async info(topic: string): Promise<StreamInfo> {
     this.ensureOpen();
     const log = this.topics.get(topic);
-    if (log === undefined) return { epoch: this.epoch, head: 0, first: 1 };
-    return { epoch: this.epoch, head: log.head, first: log.first };
+    if (log === undefined) return { epoch: this.nextEpoch(), head: 0, first: 1 };
+    return { epoch: log.epoch, head: log.head, first: log.first };
   }
 
-  async trim(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
+  async trim(topic: string, policy: RetentionPolicy, now: number): Promise<TrimResult> {
     this.ensureOpen();
-    return this.topics.get(topic)?.trim(policy, now) ?? 0;
+    const log = this.topics.get(topic);
+    if (log === undefined) return { removed: 0 };
+    const removed = log.trim(policy, now);
+    const oldest = log.oldest;
+    if (oldest !== undefined) return { removed, oldest };
+    // Nothing retained: forget the topic. Its next message starts a new history in a new epoch.
+    this.topics.delete(topic);
+    this.forgotten++;
+    return { removed };
+  }
+
+  /**
+   * The epoch a topic gets when it is created: the store's own until a topic is forgotten, then a
+   * new one per forgetting, so a forgotten topic's next history never shares the epoch of its last.
+   */
+  private nextEpoch(): string {
+    return this.forgotten === 0 ? this.epoch : `${this.epoch}.${this.forgotten}`;
   }
 
   async broadcast(message: VolatileMessage): Promise<void> {
@@ -371,18 +409,30 @@ export class MemoryStore implements Store {
     });
   }
 
-  async saveSessions(records: SessionRecord[]): Promise<void> {
+  async saveSessions(updates: SessionUpdate[]): Promise<void> {
     this.ensureOpen();
-    // Copy everything first: a record that cannot be cloned must not leave the batch half saved.
-    const copies = records.map(storedCopy);
-    for (const copy of copies) this.sessions.set(copy.id, copy);
+    // Copy everything first: a reply that cannot be cloned must not leave the batch half saved.
+    const copies = updates.map((update) => ({
+      state: storedCopy(update.state),
+      add: update.addReplies === undefined ? undefined : structuredClone(update.addReplies),
+      remove: update.removeReplies,
+    }));
+    for (const { state, add, remove } of copies) {
+      let stored = this.sessions.get(state.id);
+      if (stored === undefined) this.sessions.set(state.id, (stored = { state, replies: undefined }));
+      else stored.state = state;
+      if (add !== undefined) for (const reply of add) (stored.replies ??= new Map()).set(reply.seq, reply);
+      if (remove !== undefined && stored.replies !== undefined) for (const seq of remove) stored.replies.delete(seq);
+    }
   }
 
   async loadSession(id: string): Promise<SessionRecord | undefined> {
     this.ensureOpen();
-    const record = this.sessions.get(id);
+    const stored = this.sessions.get(id);
+    if (stored === undefined) return undefined;
+    const replies = stored.replies === undefined ? [] : [...stored.replies.values()].sort((a, b) => a.seq - b.seq);
     // A full clone: the caller may change it (the stored copy shares frozen empty values).
-    return record === undefined ? undefined : (structuredClone(record) as SessionRecord);
+    return structuredClone({ ...stored.state, replies }) as SessionRecord;
   }
 
   async deleteSession(id: string): Promise<void> {
@@ -393,8 +443,8 @@ export class MemoryStore implements Store {
   async sweep(now: number): Promise<{ sessions: number; ids: number }> {
     this.ensureOpen();
     let sessions = 0;
-    for (const [id, record] of this.sessions) {
-      if (record.expiresAt !== null && record.expiresAt <= now) {
+    for (const [id, { state }] of this.sessions) {
+      if (state.expiresAt <= now) {
         this.sessions.delete(id);
         sessions++;
       }
@@ -413,10 +463,10 @@ export class MemoryStore implements Store {
     this.sessions.clear();
   }
 
-  private appendOne(entry: AppendEntry): StoredMessage {
+  private appendOne(entry: AppendEntry): { message: StoredMessage; log: TopicLog } {
     let log = this.topics.get(entry.topic);
     if (log === undefined) {
-      log = new TopicLog();
+      log = new TopicLog(this.nextEpoch());
       this.topics.set(entry.topic, log);
     }
     const compact = entry.compact === true;
@@ -429,7 +479,7 @@ export class MemoryStore implements Store {
         : { topic: entry.topic, offset, data: entry.data, key, time: entry.time },
     );
     log.push(message, compact);
-    return message;
+    return { message, log };
   }
 
   private ensureOpen(): void {

@@ -4,13 +4,17 @@ import { EventFanout } from '../event-fanout.js';
 import type {
   AppendEntry,
   AppendOutcome,
+  AppendResult,
   ReadResult,
   RetentionPolicy,
+  KeptReply,
   SessionRecord,
+  SessionUpdate,
   Store,
   StoreListener,
   StoredMessage,
   StreamInfo,
+  TrimResult,
   VolatileMessage,
 } from '../types.js';
 import { Checkpointer } from './checkpointer.js';
@@ -120,7 +124,7 @@ export class SqliteStore implements Store {
     this.checkpointer = onDisk ? new Checkpointer(this.db, { file: options.file, synchronous, onError: this.onError }) : undefined;
   }
 
-  async append(entries: AppendEntry[]): Promise<AppendOutcome[]> {
+  async append(entries: AppendEntry[]): Promise<AppendResult[]> {
     this.ensureOpen();
     const heads = new Map<string, number>();
     const appended = new Map<string, StoredMessage[]>();
@@ -181,13 +185,17 @@ export class SqliteStore implements Store {
    * event loop free between steps. Killing the process mid-trim leaves a consistent database:
    * each step is its own transaction and removes a prefix of the topic.
    */
-  trim(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
+  trim(topic: string, policy: RetentionPolicy, now: number): Promise<TrimResult> {
     if (this.closed) return Promise.reject(closedError());
     const previous = this.trims.get(topic) ?? Promise.resolve(0);
     const run = previous.catch(() => 0).then(() => this.trimNow(topic, policy, now));
+    const result = run.then((removed) => {
+      const oldest = this.closed ? undefined : (this.sql.firstFrom.get(topic, 0) as { time: number } | undefined)?.time;
+      return oldest === undefined ? { removed } : { removed, oldest };
+    });
     this.trims.set(topic, run);
     void run.finally(() => this.trims.get(topic) === run && this.trims.delete(topic)).catch(() => undefined);
-    return run;
+    return result;
   }
 
   private async trimNow(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
@@ -255,11 +263,20 @@ export class SqliteStore implements Store {
     }
   }
 
-  async saveSessions(records: SessionRecord[]): Promise<void> {
+  async saveSessions(updates: SessionUpdate[]): Promise<void> {
     this.ensureOpen();
-    const texts = records.map((record) => [record.id, record.expiresAt, JSON.stringify(record)] as const);
     try {
-      this.db.transaction(() => texts.forEach((row) => this.sql.sessionPut.run(...row)))();
+      this.db.transaction(() => {
+        for (const update of updates) {
+          const row = this.sql.sessionGet.get(update.state.id) as { record: string } | undefined;
+          const replies = new Map<number, KeptReply>();
+          if (row !== undefined) for (const reply of (JSON.parse(row.record) as SessionRecord).replies) replies.set(reply.seq, reply);
+          for (const reply of update.addReplies ?? []) replies.set(reply.seq, reply);
+          for (const seq of update.removeReplies ?? []) replies.delete(seq);
+          const record: SessionRecord = { ...update.state, replies: [...replies.values()].sort((a, b) => a.seq - b.seq) };
+          this.sql.sessionPut.run(record.id, record.expiresAt, JSON.stringify(record));
+        }
+      })();
     } catch (error) {
       throw storeError(error);
     }
