@@ -163,16 +163,22 @@ export type ServerFrame =
   | PingFrame
   | PongFrame;
 
-/** Topic names: 1–256 characters, no control characters (PROTOCOL.md, Concepts). */
+/** Topic names: 1–256 characters, none of them forbidden (PROTOCOL.md, Concepts). */
 export const MAX_TOPIC_LENGTH = 256;
+/**
+ * Characters a topic name may not hold: C0 and C1 controls and DEL; the bidirectional formatting
+ * marks, which make a name display as another (`chat:\u202Enimda` shows as `chat:admin`); line and
+ * paragraph separators and the byte-order mark, which break logs and lines; and lone surrogates,
+ * which are not Unicode text and would not survive a round trip through UTF-8 (a store).
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const FORBIDDEN_IN_TOPIC = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function isValidTopic(topic: unknown): topic is string {
   return (
     typeof topic === 'string' &&
     topic.length > 0 &&
     topic.length <= MAX_TOPIC_LENGTH &&
-    !CONTROL_CHARS.test(topic)
+    !FORBIDDEN_IN_TOPIC.test(topic)
   );
 }

@@ -84,6 +84,14 @@ describe('sizes, topics and close codes', () => {
     assert.ok(isValidTopic('chat:lobby'));
     assert.ok(isValidTopic('x'.repeat(256)));
     for (const bad of ['', 'x'.repeat(257), 'a\nb', 'a\u0000', 5, null]) assert.equal(isValidTopic(bad), false, String(bad));
+    // Names that display as other names or break logs: C1 controls, bidi marks, separators, BOM.
+    for (const bad of ['chat:\u202enimda', 'a\u2066b', 'a\u200fb', 'a\u061cb', 'a\u0085b', 'a\u009fb', 'a\u2028b', '\ufeffchat']) {
+      assert.equal(isValidTopic(bad), false, JSON.stringify(bad));
+    }
+    // Lone surrogates are not text (a UTF-8 store would change them); a pair is a character.
+    for (const bad of ['a\ud800', '\udc00a', 'a\udc00\ud800b']) assert.equal(isValidTopic(bad), false, JSON.stringify(bad));
+    assert.ok(isValidTopic('chat:\ud83d\ude00')); // 😀
+    assert.ok(isValidTopic('chat:日本語:ünïcödé'));
   });
 
   it('retries every close code except the final ones', () => {
