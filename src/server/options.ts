@@ -114,7 +114,10 @@ export interface HubOptions {
   handlers?: Record<string, RequestHandler>;
   /** @default { interval: 25000, timeout: 20000 } */
   heartbeat?: { interval?: number; timeout?: number };
-  /** How long a session outlives its connection, in ms. @default 120000 */
+  /**
+   * How long a session outlives its connection, in ms. A held session is stored with a lease of
+   * this long, renewed when half used, so a crashed server's sessions still expire. @default 120000
+   */
   sessionTtl?: number;
   /** How long message ids are remembered for de-duplication, in ms. @default 600000 */
   dedupWindow?: number;
