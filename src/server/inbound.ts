@@ -11,11 +11,11 @@ import {
   type ReplyFrame,
   type ReqFrame,
 } from '../protocol/index.js';
-import { isRefusal, type AppendEntry, type AppendResult, type KeptReply } from '../store/types.js';
+import type { KeptReply } from '../store/types.js';
 import type { Connection } from './connection.js';
-import { RateLimiter } from './rate-limiter.js';
 import type { Hub } from './hub.js';
 import type { Outcome } from './request-registry.js';
+import { settleBudget, storedEntry } from './stored-entry.js';
 import type { Session } from './session.js';
 import type { ResolvedTopic } from './topics.js';
 
@@ -94,12 +94,12 @@ export class Inbound {
         );
       return;
     }
-    const entry = this.entry(connection, frame, settings);
+    const entry = storedEntry(this.hub, connection, message(frame), settings);
     entry.dedupKey = key;
     entry.dedupTtlMs = hub.options.dedupWindow;
     // One callback for both outcomes: a closure per publish, not two.
     hub.appends.push(entry, (result, error) => {
-      const refused = this.settleBudget(connection, entry, result);
+      const refused = settleBudget(this.hub, connection, entry, result);
       if (result === undefined) this.storeFailed(session, frame.seq, error);
       else this.finish(session, frame.seq, refused === undefined ? undefined : { ok: false, error: refused });
     });
@@ -123,43 +123,13 @@ export class Inbound {
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else {
-      const entry = this.entry(connection, frame, settings);
+      const entry = storedEntry(this.hub, connection, message(frame), settings);
       hub.appends.push(entry, (result, error) => {
-        const refused = this.settleBudget(connection, entry, result);
+        const refused = settleBudget(this.hub, connection, entry, result);
         if (result === undefined) failed(error);
         else if (refused !== undefined) hub.refuse(connection, refused.code, refused.message, about);
       });
     }
-  }
-
-  /**
-   * The append of a stored publish. It may create its topic only while the connection has a
-   * topic-creation token, taken now so that publishes in one batch cannot share a token.
-   */
-  private entry(connection: Connection, frame: PubFrame, settings: ResolvedTopic): AppendEntry {
-    const { hub } = this;
-    const now = hub.clock.now();
-    const entry: AppendEntry = { ...message(frame), compact: settings.mode === 'latest', time: now };
-    if (settings.mode === 'latest') entry.maxKeys = settings.maxKeys;
-    const { perSecond, burst } = hub.options.limits.topicCreation;
-    connection.topicBudget ??= new RateLimiter(perSecond, burst, now);
-    entry.create = connection.topicBudget.tryTake(now);
-    return entry;
-  }
-
-  /**
-   * The token taken for `entry` is spent when the append created its topic (offset 1, not a
-   * duplicate) and given back otherwise. Returns the refusal to report, if any.
-   */
-  private settleBudget(connection: Connection, entry: AppendEntry, result: AppendResult | undefined): ErrorBody | undefined {
-    const created = result !== undefined && !isRefusal(result) && result.offset === 1 && !result.duplicate;
-    if (entry.create === true && !created) connection.topicBudget?.refund();
-    if (result === undefined || !isRefusal(result)) return undefined;
-    if (entry.create === false && result.refused.code === ErrorCode.TooManyTopics) {
-      const { perSecond } = this.hub.options.limits.topicCreation;
-      return { code: ErrorCode.TooManyTopics, message: `this connection creates topics faster than ${perSecond} per second; "${entry.topic}" was not created` };
-    }
-    return result.refused;
   }
 
   private async runRequest(session: Session, connection: Connection, frame: ReqFrame, text: string): Promise<void> {
