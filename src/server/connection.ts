@@ -62,6 +62,8 @@ export class Connection implements AckTarget {
   /** Why reading is paused, as ReadHold bits (a number, not a Set per connection); it resumes at 0. */
   private readHolds = 0;
   readonly rate: RateLimiter;
+  /** Topics this connection may still create (limits.topicCreation); created with its first stored publish. */
+  topicBudget: RateLimiter | undefined;
   /** From ConnectionInfo; kept as fields, not the info object, which would cost one more object per connection. */
   readonly remoteAddress: string | undefined;
   /** The HTTP upgrade request; released once `hello` is authenticated. */

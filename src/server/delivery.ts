@@ -122,12 +122,28 @@ export class Delivery {
     for (const subscription of subscriptions) {
       if (subscription.state !== 'live') continue;
       if (subscription.epoch !== event.epoch) {
-        subscription.state = 'held';
-        this.onGap(subscription);
-        continue;
+        // Nothing sent yet: its empty position is recoverable in any epoch (PROTOCOL.md, Recovery).
+        if (subscription.sent === 0) this.adoptEpoch(subscription, event.epoch);
+        else {
+          subscription.state = 'held';
+          this.onGap(subscription);
+          continue;
+        }
       }
       this.pushLive(subscription, messages, texts);
     }
+  }
+
+  /**
+   * A subscription that started before its topic existed (or after it was forgotten) sees the
+   * topic created in an epoch it did not know: it loses nothing, so the client is told it goes on
+   * from offset 0 of the new epoch, recovered.
+   */
+  private adoptEpoch(subscription: ServerSubscription, epoch: string): void {
+    subscription.epoch = epoch;
+    subscription.acked = 0;
+    const { topic, mode } = subscription;
+    subscription.connection.send({ type: 'subscribed', topic, mode, epoch, offset: 0, recovering: true, recovered: true });
   }
 
   private pushLive(subscription: ServerSubscription, messages: StoredMessage[], texts: Array<string | undefined>): void {

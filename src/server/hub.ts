@@ -11,7 +11,7 @@ import {
   type Clock,
 } from '../protocol/index.js';
 import { MemoryStore } from '../store/memory/index.js';
-import { isRefusal, type Store } from '../store/types.js';
+import { isRefusal, type AppendEntry, type Store } from '../store/types.js';
 import { AckScheduler } from './ack-scheduler.js';
 import { AppendBatcher } from './append-batcher.js';
 import { Connection, type ConnectionInfo, type HubSocket } from './connection.js';
@@ -399,7 +399,9 @@ export class Hub {
       await this.store.broadcast(message);
       return {};
     }
-    const result = await this.appends.add({ ...message, compact: settings.mode === 'latest', time: this.clock.now(), size: measure.bytes });
+    const entry: AppendEntry = { ...message, compact: settings.mode === 'latest', time: this.clock.now(), size: measure.bytes };
+    if (settings.mode === 'latest') entry.maxKeys = settings.maxKeys;
+    const result = await this.appends.add(entry);
     if (isRefusal(result)) throw new HoldfastError(result.refused.code, result.refused.message);
     return { offset: result.offset };
   }

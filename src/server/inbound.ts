@@ -11,10 +11,11 @@ import {
   type ReplyFrame,
   type ReqFrame,
 } from '../protocol/index.js';
-import { isRefusal, type AppendEntry, type KeptReply } from '../store/types.js';
+import type { KeptReply } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import type { Outcome } from './request-registry.js';
+import { settleBudget, storedEntry } from './stored-entry.js';
 import type { Session } from './session.js';
 import type { ResolvedTopic } from './topics.js';
 
@@ -74,11 +75,11 @@ export class Inbound {
   /** Synchronous when the checks are: no promise per publish on the usual path. */
   private reliablePub(connection: Connection, session: Session, frame: ReliablePub, text: string): Promise<void> | void {
     const checked = this.check(connection, frame.topic, frame.data, text);
-    if (checked instanceof Promise) return checked.then((settings) => this.storePub(session, frame, settings));
-    this.storePub(session, frame, checked);
+    if (checked instanceof Promise) return checked.then((settings) => this.storePub(connection, session, frame, settings));
+    this.storePub(connection, session, frame, checked);
   }
 
-  private storePub(session: Session, frame: ReliablePub, settings: ResolvedTopic | ErrorBody): void {
+  private storePub(connection: Connection, session: Session, frame: ReliablePub, settings: ResolvedTopic | ErrorBody): void {
     const { hub } = this;
     if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
     const key = dedupKey(session, frame.id);
@@ -93,12 +94,14 @@ export class Inbound {
         );
       return;
     }
-    const entry: AppendEntry = { topic: frame.topic, data: frame.data, compact: settings.mode === 'latest', dedupKey: key, dedupTtlMs: hub.options.dedupWindow, time: hub.clock.now() };
-    if (frame.key !== undefined) entry.key = frame.key;
+    const entry = storedEntry(this.hub, connection, message(frame), settings);
+    entry.dedupKey = key;
+    entry.dedupTtlMs = hub.options.dedupWindow;
     // One callback for both outcomes: a closure per publish, not two.
     hub.appends.push(entry, (result, error) => {
+      const refused = settleBudget(this.hub, connection, entry, result);
       if (result === undefined) this.storeFailed(session, frame.seq, error);
-      else this.finish(session, frame.seq, isRefusal(result) ? { ok: false, error: result.refused } : undefined);
+      else this.finish(session, frame.seq, refused === undefined ? undefined : { ok: false, error: refused });
     });
   }
 
@@ -120,9 +123,12 @@ export class Inbound {
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else {
-      hub.appends.add({ ...message(frame), compact: settings.mode === 'latest', time: hub.clock.now() }).then((result) => {
-        if (isRefusal(result)) hub.refuse(connection, result.refused.code, result.refused.message, about);
-      }, failed);
+      const entry = storedEntry(this.hub, connection, message(frame), settings);
+      hub.appends.push(entry, (result, error) => {
+        const refused = settleBudget(this.hub, connection, entry, result);
+        if (result === undefined) failed(error);
+        else if (refused !== undefined) hub.refuse(connection, refused.code, refused.message, about);
+      });
     }
   }
 

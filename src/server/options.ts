@@ -50,6 +50,12 @@ export interface TopicOptions {
   /** Retention of `reliable` topics. @default { maxCount: 10000, maxAgeMs: 86400000 } */
   retention?: RetentionPolicy;
   /**
+   * `latest` topics: the most keys the topic holds. A publish with a new key beyond it is refused
+   * with TOO_MANY_KEYS; a new value for a key already held is always accepted.
+   * @default 10000
+   */
+  maxKeys?: number;
+  /**
    * The current state of the topic, sent when a subscriber's position can no longer be recovered
    * (PROTOCOL.md, Recovery). Without it the subscriber gets every message still retained.
    */
@@ -85,6 +91,13 @@ export interface ServerLimitsOptions {
    * from 1 stays within its outbox size); further is a protocol violation. @default 20000
    */
   maxSeqAhead?: number;
+  /**
+   * Topics a connection may create, per second with a burst (a token bucket): a publish to a topic
+   * that holds nothing (new, or forgotten after its messages aged out) takes a token, and without
+   * one is refused with TOO_MANY_TOPICS. Publishes to existing topics are not counted. The
+   * server-wide cap is the store's (`maxTopics`). @default { perSecond: 10, burst: 100 }
+   */
+  topicCreation?: { perSecond: number; burst: number };
 }
 
 export interface HubOptions {
@@ -101,7 +114,10 @@ export interface HubOptions {
   handlers?: Record<string, RequestHandler>;
   /** @default { interval: 25000, timeout: 20000 } */
   heartbeat?: { interval?: number; timeout?: number };
-  /** How long a session outlives its connection, in ms. @default 120000 */
+  /**
+   * How long a session outlives its connection, in ms. A held session is stored with a lease of
+   * this long, renewed when half used, so a crashed server's sessions still expire. @default 120000
+   */
   sessionTtl?: number;
   /** How long message ids are remembered for de-duplication, in ms. @default 600000 */
   dedupWindow?: number;
@@ -128,6 +144,7 @@ export interface ResolvedLimits {
   maxConnectionsPerAddress: number;
   maxKeptReplies: number;
   maxSeqAhead: number;
+  topicCreation: { perSecond: number; burst: number };
 }
 
 export const DEFAULT_RETENTION: Required<RetentionPolicy> = { maxCount: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 };
@@ -142,7 +159,11 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxConnectionsPerAddress: Infinity,
   maxKeptReplies: 10_000,
   maxSeqAhead: 20_000,
+  topicCreation: { perSecond: 10, burst: 100 },
 };
+
+/** Keys a `latest` topic holds at most, unless its TopicOptions say otherwise. */
+export const DEFAULT_MAX_KEYS = 10_000;
 
 export const DEFAULTS = {
   heartbeat: { interval: 25_000, timeout: 20_000 },

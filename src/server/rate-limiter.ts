@@ -1,5 +1,5 @@
 /**
- * Token bucket for a connection's frame rate. Refilled lazily from the clock, so it costs nothing
+ * Token bucket for a connection's frame rate (and its topic creations). Refilled lazily from the clock, so it costs nothing
  * while a connection is quiet.
  */
 export class RateLimiter {
@@ -22,6 +22,19 @@ export class RateLimiter {
     // burst of them cannot stall the connection for longer than one burst's worth of time.
     this.tokens = Math.max(this.tokens - 1, -this.burst);
     return this.wait();
+  }
+
+  /** Takes a whole token if there is one, never going into debt: true when taken. */
+  tryTake(now: number): boolean {
+    this.refill(now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Gives back a token taken by `tryTake` that was not needed after all. */
+  refund(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1);
   }
 
   /** ms until the bucket is positive again, taking nothing. */

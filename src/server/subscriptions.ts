@@ -94,7 +94,8 @@ export class Subscriptions {
 
   /**
    * The position of a running subscription can no longer be served (trimmed while it lagged, or the
-   * stream has a new epoch): tell the client `recovered: false` and go on from there. A failure
+   * stream has a new epoch): tell the client `recovered: false` and go on from there, unless it had
+   * received nothing and the new history is whole (then `recovered: true` from offset 0). A failure
    * (store, snapshot hook) is retried by the sweeper; the subscription is never left stuck.
    */
   async reposition(subscription: ServerSubscription): Promise<void> {
@@ -103,7 +104,14 @@ export class Subscriptions {
     try {
       const settings = hub.topics.resolve(subscription.topic);
       const info = await hub.store.info(subscription.topic);
-      if (current() && settings !== undefined) await this.startUnrecoverable(subscription, settings, info);
+      if (!current() || settings === undefined) return;
+      // The same rule as a `sub` with this position: one that saw nothing of the old epoch loses nothing.
+      const position = { epoch: subscription.epoch, offset: subscription.sent };
+      if (position.offset === 0 && this.recoverable(settings, position, info)) {
+        this.begin(subscription.connection, subscription, info.epoch, 0, { recovering: true, recovered: true });
+        return;
+      }
+      await this.startUnrecoverable(subscription, settings, info);
     } catch (error) {
       hub.options.onError(error);
       if (current()) this.retry.add(subscription);
@@ -166,8 +174,9 @@ export class Subscriptions {
     return connection.session?.cursors?.get(topic);
   }
 
+  /** PROTOCOL.md, Recovery: an empty position (offset 0) missed nothing, whatever its epoch. */
   private recoverable(settings: ResolvedTopic, position: { epoch: string; offset: number }, info: StreamInfo): boolean {
-    if (position.epoch !== info.epoch) return false;
+    if (position.epoch !== info.epoch && position.offset !== 0) return false;
     return settings.mode === 'latest' || position.offset >= info.first - 1;
   }
 }

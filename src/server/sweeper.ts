@@ -1,11 +1,15 @@
 import { CloseCode, ErrorCode, type TimerHandle } from '../protocol/index.js';
+import type { RetentionPolicy, TrimResult } from '../store/types.js';
 import type { Hub } from './hub.js';
 import { dedupKey } from './inbound.js';
+import { RetentionSchedule } from './retention-schedule.js';
 import type { Session } from './session.js';
 
 const PING_TEXT = JSON.stringify({ type: 'ping' });
-/** Age-based retention and the store's own expiry run every this many sweeps, not every one. */
+/** The store's own expiry (sessions, de-duplication ids) runs every this many sweeps, not every one. */
 const SLOW_SWEEP_EVERY = 30;
+/** Age trims started per sweep at most: topics falling due together are spread over sweeps. */
+export const MAX_AGE_TRIMS_PER_SWEEP = 1000;
 
 /**
  * The one timer behind heartbeats, hello timeouts, session expiry and retention: never a timer
@@ -15,7 +19,8 @@ const SLOW_SWEEP_EVERY = 30;
 export class Sweeper {
   private timer: TimerHandle | undefined;
   private sweeps = 0;
-  private readonly knownTopics = new Set<string>();
+  /** When each topic with retained messages is next due for age retention. */
+  readonly ageSchedule = new RetentionSchedule();
 
   constructor(private readonly hub: Hub) {}
 
@@ -72,18 +77,37 @@ export class Sweeper {
     if (this.sweeps % SLOW_SWEEP_EVERY === 0) hub.store.sweep(now).catch(hub.options.onError);
   }
 
-  /** Count retention for topics appended to since the last sweep; age retention for all, now and then. */
+  /**
+   * Count retention for topics appended to since the last sweep; age retention for the topics whose
+   * oldest message has come of age. Never a pass over every topic: idle topics cost nothing here.
+   */
   private trim(now: number): void {
+    const touched = this.hub.delivery.touched;
+    for (const topic of touched) this.trimTopic(topic, now);
+    for (const topic of this.ageSchedule.takeDue(now, MAX_AGE_TRIMS_PER_SWEEP)) if (!touched.has(topic)) this.trimTopic(topic, now);
+    touched.clear();
+  }
+
+  private trimTopic(topic: string, now: number): void {
     const { hub } = this;
-    const topics = hub.delivery.touched;
-    for (const topic of topics) this.knownTopics.add(topic);
-    const due = this.sweeps % SLOW_SWEEP_EVERY === 0 ? this.knownTopics : topics;
-    for (const topic of due) {
-      const settings = hub.topics.resolve(topic);
-      if (settings?.mode !== 'reliable') continue;
-      hub.store.trim(topic, settings.retention, now).catch(hub.options.onError);
-    }
-    topics.clear();
+    const settings = hub.topics.resolve(topic);
+    if (settings?.mode !== 'reliable') return this.ageSchedule.delete(topic);
+    const { retention } = settings;
+    hub.store.trim(topic, retention, now).then(
+      (result) => this.reschedule(topic, retention, result),
+      (error: unknown) => {
+        hub.options.onError(error);
+        // Tried again next sweep, so a failed trim is not forgotten until the topic is appended to.
+        if (!this.ageSchedule.has(topic)) this.ageSchedule.set(topic, now);
+      },
+    );
+  }
+
+  /** Due again once the oldest message retained is older than maxAgeMs; a topic retaining nothing was forgotten by the store. */
+  private reschedule(topic: string, retention: RetentionPolicy, result: TrimResult): void {
+    const { maxAgeMs } = retention;
+    if (result.oldest === undefined || maxAgeMs === undefined || !Number.isFinite(maxAgeMs)) this.ageSchedule.delete(topic);
+    else this.ageSchedule.set(topic, result.oldest + maxAgeMs + 1);
   }
 }
 

@@ -1,10 +1,11 @@
-import { DEFAULT_RETENTION, type TopicOptions, type TopicTable } from './options.js';
+import { DEFAULT_MAX_KEYS, DEFAULT_RETENTION, type TopicOptions, type TopicTable } from './options.js';
 
 export interface ResolvedTopic extends TopicOptions {
   retention: Required<TopicOptions>['retention'];
+  maxKeys: number;
 }
 
-const DEFAULT_TOPIC: ResolvedTopic = { mode: 'reliable', retention: DEFAULT_RETENTION };
+const DEFAULT_TOPIC: ResolvedTopic = { mode: 'reliable', retention: DEFAULT_RETENTION, maxKeys: DEFAULT_MAX_KEYS };
 
 /**
  * Finds a topic's settings: exact name first, then the longest matching `prefix*` pattern.
@@ -47,5 +48,5 @@ export class TopicDirectory {
 }
 
 function withDefaults(options: TopicOptions): ResolvedTopic {
-  return { ...options, mode: options.mode ?? 'reliable', retention: { ...DEFAULT_RETENTION, ...options.retention } };
+  return { ...options, mode: options.mode ?? 'reliable', retention: { ...DEFAULT_RETENTION, ...options.retention }, maxKeys: options.maxKeys ?? DEFAULT_MAX_KEYS };
 }

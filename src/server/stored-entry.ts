@@ -1,0 +1,36 @@
+import { ErrorCode, type ErrorBody } from '../protocol/index.js';
+import { isRefusal, type AppendEntry, type AppendResult } from '../store/types.js';
+import type { Connection } from './connection.js';
+import type { Hub } from './hub.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { ResolvedTopic } from './topics.js';
+
+/**
+ * The append of a client's stored publish, within the topic's key cap and the connection's
+ * topic-creation budget: it may create its topic only while the connection has a token, taken now
+ * so that publishes of one batch cannot share a token (settleBudget gives it back if unused).
+ */
+export function storedEntry(hub: Hub, connection: Connection, message: { topic: string; data: unknown; key?: string }, settings: ResolvedTopic): AppendEntry {
+  const now = hub.clock.now();
+  const entry: AppendEntry = { ...message, compact: settings.mode === 'latest', time: now };
+  if (settings.mode === 'latest') entry.maxKeys = settings.maxKeys;
+  const { perSecond, burst } = hub.options.limits.topicCreation;
+  connection.topicBudget ??= new RateLimiter(perSecond, burst, now);
+  entry.create = connection.topicBudget.tryTake(now);
+  return entry;
+}
+
+/**
+ * The token taken for `entry` is spent when the append created its topic (offset 1, not a
+ * duplicate) and given back otherwise. Returns the refusal to report to the client, if any.
+ */
+export function settleBudget(hub: Hub, connection: Connection, entry: AppendEntry, result: AppendResult | undefined): ErrorBody | undefined {
+  const created = result !== undefined && !isRefusal(result) && result.offset === 1 && !result.duplicate;
+  if (entry.create === true && !created) connection.topicBudget?.refund();
+  if (result === undefined || !isRefusal(result)) return undefined;
+  if (entry.create === false && result.refused.code === ErrorCode.TooManyTopics) {
+    const { perSecond } = hub.options.limits.topicCreation;
+    return { code: ErrorCode.TooManyTopics, message: `this connection creates topics faster than ${perSecond} per second; "${entry.topic}" was not created` };
+  }
+  return result.refused;
+}
