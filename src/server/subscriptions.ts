@@ -86,7 +86,8 @@ export class Subscriptions {
       for (const reply of session.ledger.confirmReplies(frame.replies)) {
         if (reply.id !== undefined) this.hub.requests.forget(dedupKey(session, reply.id));
       }
-      if (session.ledger.replies.size < this.hub.options.limits.maxKeptReplies) connection.releaseReading('replies');
+      const { maxKeptReplies, maxKeptReplyBytes } = this.hub.options.limits;
+      if (!session.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) connection.releaseReading('replies');
     }
     this.hub.persist(session);
   }

@@ -115,8 +115,13 @@ export interface SessionRecord {
 export interface Store {
   /** Appends many messages, possibly to many topics, in order; returns one outcome per entry. */
   append(entries: AppendEntry[]): Promise<AppendOutcome[]>;
-  /** Up to `limit` retained messages with offset > `afterOffset`, ascending, with the stream's info. */
-  read(topic: string, afterOffset: number, limit: number): Promise<ReadResult>;
+  /**
+   * Up to `limit` retained messages with offset > `afterOffset`, ascending, with the stream's info.
+   * With `maxBytes`, stops after the message that takes the data read past it (at least one
+   * message), so a catch-up does not materialise `limit` large messages at once; a store whose
+   * messages are in memory already may ignore it.
+   */
+  read(topic: string, afterOffset: number, limit: number, maxBytes?: number): Promise<ReadResult>;
   info(topic: string): Promise<StreamInfo>;
   /** Applies a retention policy to one topic; returns how many messages were removed. */
   trim(topic: string, policy: RetentionPolicy, now: number): Promise<number>;
