@@ -295,6 +295,9 @@ export class Hub {
     message = message.slice(0, MAX_ERROR_MESSAGE);
     connection.sendFinal(retryAfter === undefined ? { type: 'error', code, message } : { type: 'error', code, message, retryAfter });
     connection.socket.close(closeCode, code);
+    // A paused socket would not read the peer's answering close frame: the transport would keep it,
+    // buffers and all, until its own close timeout. What is read now is ignored (state 'closed').
+    connection.socket.resumeReading?.();
     this.closed(connection);
   }
 
