@@ -83,8 +83,10 @@ describe('clients that do not read', () => {
     const side = watchServerSide(server);
     tcp(peer).pause();
     for (let i = 0; i < 500; i++) peer.send({ type: 'req', seq: 1, id: 'r1', method: 'big', data: null });
-    await waitFor(() => side.connection.congestion !== undefined || side.peak() > CEILING, 'the connection to be congested');
+    const congested = () => side.connection.congestion !== undefined;
+    await waitFor(() => congested() || side.connection.isClosed() || side.peak() > CEILING, 'the connection to be congested');
     assert.ok(side.peak() <= CEILING, `the server buffered ${side.peak()} bytes for it; the bound is ${CEILING}`);
+    assert.ok(congested(), 'the frames it sent wait for the drain; it is not closed for them');
     tcp(peer).resume();
     await waitFor(() => peer.frames.filter((f) => f.type === 'reply').length === 500, 'every reply');
     assert.equal(peer.closed, undefined);
