@@ -216,6 +216,8 @@ export class Hub {
         this.subscriptions.subscribe(connection, frame).catch((error) => this.internal(connection, error));
         return;
       case 'unsub':
+        // Never subscribed, and `unsubscribed` would echo a topic as long as the frame.
+        if (!isValidTopic(frame.topic)) return this.refuse(connection, ErrorCode.InvalidTopic, 'topic names have 1 to 256 characters and no control characters');
         return this.subscriptions.unsubscribe(connection, frame.topic);
       case 'pub':
         return this.inbound.pub(connection, frame, text);

@@ -113,15 +113,17 @@ describe('send buffer bounds', () => {
   });
 
   // Guards: INVALID_TOPIC echoed the whole topic back, however long.
-  it('never echoes more than 256 characters of a topic in an error frame', async () => {
+  it('never echoes more than 256 characters of a topic (sub, pub, unsub)', async () => {
     const { connect } = hubHarness({ limits: { maxPayload: 1024 * 1024, maxBufferedBytes: 1024 * 1024 } });
     const { socket, send } = await connect();
     send({ type: 'sub', topic: 'x'.repeat(500_000) });
     send({ type: 'pub', topic: 'y'.repeat(500_000), data: 1 });
+    send({ type: 'unsub', topic: 'z'.repeat(500_000) });
     await settle();
     const errors = socket.ofType('error');
-    assert.deepEqual(errors.map((e) => e.code), [ErrorCode.InvalidTopic, ErrorCode.InvalidTopic]);
-    for (const error of errors) assert.equal(error.topic!.length, 256);
+    assert.deepEqual(errors.map((e) => e.code), [ErrorCode.InvalidTopic, ErrorCode.InvalidTopic, ErrorCode.InvalidTopic]);
+    assert.deepEqual(errors.map((e) => e.topic?.length), [256, 256, undefined]);
+    assert.equal(socket.ofType('unsubscribed').length, 0);
     assert.ok(socket.sent.every((text) => text.length < 1000));
   });
 });
