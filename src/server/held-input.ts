@@ -35,7 +35,10 @@ export class EarlyFrames implements Iterable<[frame: ClientFrame, text: string]>
     const { texts, connection } = this;
     for (let i = 0; i < texts.length; i++) {
       if (connection.isClosed()) return;
-      if (connection.congestion !== undefined) return connection.congestion.keepFirst(texts.slice(i));
+      if (connection.congestion !== undefined) {
+        connection.congestion.keepFirst(texts.slice(i));
+        return;
+      }
       const text = texts[i]!;
       const decoded = jsonCodec.decodeClientFrame(text);
       if (decoded.ok) yield [decoded.frame, text]; // it decoded when it arrived; this is only for the type
