@@ -15,6 +15,8 @@ export const CloseCode = {
   HelloTimeout: 4408,
   SessionReplaced: 4409,
   UnsupportedVersion: 4426,
+  /** The send buffer stayed over its limit (a client that does not read); retried. */
+  SlowConsumer: 4413,
   TooManyConnections: 4429,
   InternalError: 4500,
   Unavailable: 4503,
@@ -46,6 +48,7 @@ export const ErrorCode = {
   HelloTimeout: 'HELLO_TIMEOUT',
   SessionReplaced: 'SESSION_REPLACED',
   TooManyConnections: 'TOO_MANY_CONNECTIONS',
+  SlowConsumer: 'SLOW_CONSUMER',
   ServerShutdown: 'SERVER_SHUTDOWN',
   Internal: 'INTERNAL',
   UnknownFrameType: 'UNKNOWN_FRAME_TYPE',

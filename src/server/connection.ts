@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { ClientFrame, ServerFrame, TimerHandle } from '../protocol/index.js';
+import type { ServerFrame, TimerHandle } from '../protocol/index.js';
 import { jsonCodec } from '../protocol/index.js';
 import type { AckTarget } from './ack-scheduler.js';
+import { Congestion, type EarlyFrames } from './held-input.js';
 import type { Identity } from './options.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Session } from './session.js';
@@ -27,9 +28,24 @@ export interface ConnectionInfo {
 
 export type ConnectionState = 'greeting' | 'authenticating' | 'open' | 'closed';
 
-/** Why reading is paused: the frame rate limit, or too many replies the client has not confirmed. */
-export type ReadHold = 'rate' | 'replies';
-const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, replies: 2 };
+/**
+ * Why reading is paused: the frame rate limit, too many replies the client has not confirmed, or
+ * a send buffer over its limit (the client does not read what it asked for).
+ */
+export type ReadHold = 'rate' | 'replies' | 'buffer';
+const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, replies: 2, buffer: 4 };
+
+/** The send-buffer bounds, one object shared by every connection of a hub. */
+export interface SendBounds {
+  /** Over this many buffered bytes the connection is congested: reading stops until it drains. */
+  readonly soft: number;
+  /** A frame that would take the buffer past this is not written, and `overflow` is called. */
+  readonly hard: number;
+  /** Bytes of input a congested connection may have read and not yet handled. */
+  readonly heldInput: number;
+  /** Closes a connection whose frame did not fit under `hard` (the hub's SLOW_CONSUMER close). */
+  overflow(connection: Connection): void;
+}
 
 /** One WebSocket connection as the hub sees it. */
 export class Connection implements AckTarget {
@@ -41,7 +57,9 @@ export class Connection implements AckTarget {
    * Frames that arrived while `hello` was being authenticated, handled once it is done. Created
    * only when one does (our client sends none): every Map, Set or array costs each idle connection.
    */
-  early: Array<[frame: ClientFrame, text: string]> | undefined;
+  early: EarlyFrames | undefined;
+  /** Set while the send buffer is over the soft bound; holds the input read meanwhile. */
+  congestion: Congestion | undefined;
   /** `authorize` answers, keyed by action and topic; created on the first (only with an `authorize` hook). */
   authorizations: Map<string, boolean | Promise<boolean>> | undefined;
 
@@ -74,6 +92,7 @@ export class Connection implements AckTarget {
     info: ConnectionInfo,
     now: number,
     rate: { perSecond: number; burst: number },
+    private readonly bounds: SendBounds,
   ) {
     this.remoteAddress = info.remoteAddress;
     this.request = info.request;
@@ -110,10 +129,38 @@ export class Connection implements AckTarget {
     this.sendText(jsonCodec.encode(frame));
   }
 
+  /**
+   * Writes a frame within the send-buffer bounds. Every frame counts, not only `msg`: a client that
+   * sends requests and never reads the answers would otherwise grow the server without limit.
+   * Lengths are in UTF-16 units, not bytes: exact for ASCII, and a bound is all this needs.
+   */
   sendText(text: string): void {
     if (this.state === 'closed') return;
+    const { socket, bounds } = this;
+    if (socket.bufferedAmount + text.length > bounds.hard) return bounds.overflow(this);
     this.sentSinceSweep = true;
-    this.socket.send(text);
+    socket.send(text);
+    // Read after the write: what the kernel took at once is not congestion, and needs no drain.
+    if (this.congestion === undefined && socket.bufferedAmount > bounds.soft) {
+      this.congestion = new Congestion(bounds.heldInput);
+      this.holdReading('buffer');
+    }
+  }
+
+  /** Writes the last frame before a close (an `error`, a few hundred bytes) whatever the buffer holds. */
+  sendFinal(frame: ServerFrame): void {
+    if (this.state === 'closed') return;
+    this.sentSinceSweep = true;
+    this.socket.send(jsonCodec.encode(frame));
+  }
+
+  /** The send buffer is back under the soft bound: reading resumes. Returns the input held meanwhile, to handle first. */
+  relieve(): string[] {
+    const congestion = this.congestion;
+    if (congestion === undefined) return [];
+    this.congestion = undefined;
+    this.releaseReading('buffer');
+    return congestion.take();
   }
 
   flushAck(): void {

@@ -184,21 +184,25 @@ export class Delivery {
     }
   }
 
-  /** Reads from the store until the subscription is caught up or its window is full. */
+  /**
+   * Reads from the store until the subscription is caught up, its window is full or the send
+   * buffer is: checked message by message, so a catch-up never writes more than one message past
+   * `maxBufferedBytes`, and each read asks for no more data than the buffer has room for.
+   */
   private async pump(subscription: ServerSubscription): Promise<void> {
     if (subscription.pumpRunning) return;
     subscription.state = 'pumping';
     subscription.pumpRunning = true;
+    const { socket } = subscription.connection;
     try {
       for (;;) {
         if (subscription.closed) return;
-        const room = this.maxInFlight - (subscription.sent - subscription.acked);
-        if (room <= 0 || subscription.connection.socket.bufferedAmount > this.maxBufferedBytes) {
+        if (!this.hasRoom(subscription)) {
           subscription.state = 'blocked';
           return;
         }
-        const limit = Math.min(room, READ_BATCH);
-        const result = await this.store.read(subscription.topic, subscription.sent, limit);
+        const limit = Math.min(this.maxInFlight - (subscription.sent - subscription.acked), READ_BATCH);
+        const result = await this.store.read(subscription.topic, subscription.sent, limit, this.maxBufferedBytes - socket.bufferedAmount);
         if (subscription.closed) return;
         this.noteHead(subscription.topic, result.epoch, result.head);
         const lost = subscription.mode === 'reliable' && result.first > subscription.sent + 1 && result.head > subscription.sent;
@@ -208,6 +212,12 @@ export class Delivery {
           return;
         }
         for (const message of result.messages) {
+          // The window was counted in the read's limit (offsets of a `latest` topic have gaps); the
+          // buffer is counted here. The rest of this read is read again when a drain restarts the pump.
+          if (socket.bufferedAmount > this.maxBufferedBytes || subscription.closed) {
+            subscription.state = 'blocked';
+            return;
+          }
           const text = this.encode(message);
           if (text !== '') subscription.connection.sendText(text);
           subscription.sent = message.offset;

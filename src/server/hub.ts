@@ -5,6 +5,7 @@ import {
   HoldfastError,
   isValidTopic,
   jsonCodec,
+  MAX_NAME_LENGTH,
   measurePayload,
   systemClock,
   type ClientFrame,
@@ -14,9 +15,10 @@ import { MemoryStore } from '../store/memory/index.js';
 import { isRefusal, type AppendEntry, type Store } from '../store/types.js';
 import { AckScheduler } from './ack-scheduler.js';
 import { AppendBatcher } from './append-batcher.js';
-import { Connection, type ConnectionInfo, type HubSocket } from './connection.js';
+import { Connection, type ConnectionInfo, type HubSocket, type SendBounds } from './connection.js';
 import { Delivery } from './delivery.js';
 import { Handshake } from './handshake.js';
+import { EarlyFrames, MAX_EARLY_BYTES, MAX_EARLY_FRAMES } from './held-input.js';
 import { Inbound, replyFrame } from './inbound.js';
 import { DEFAULT_LIMITS, DEFAULTS, type HubOptions, type RequestHandler, type ResolvedLimits } from './options.js';
 import { RequestRegistry } from './request-registry.js';
@@ -25,8 +27,19 @@ import { Subscriptions } from './subscriptions.js';
 import { Sweeper } from './sweeper.js';
 import { TopicDirectory } from './topics.js';
 
-/** Frames a client may send after hello and before welcome (our client sends none). */
-const MAX_EARLY_FRAMES = 1000;
+/**
+ * Room over `maxBufferedBytes + maxPayload` before a frame is refused: the envelope of a largest
+ * frame (the WebSocket layer accepts maxPayload plus this much too).
+ */
+const FRAME_ENVELOPE = 64 * 1024;
+/**
+ * Input a congested connection may have read and not yet handled, over `maxPayload`: once reading
+ * is paused, a transport still delivers what it already read, at most the rest of one message
+ * (maxPayload plus its envelope) and the rest of one 64 KiB socket read.
+ */
+const HELD_INPUT_SLACK = 256 * 1024;
+/** Most characters of client input an error frame repeats (a topic, and the message). */
+const MAX_ERROR_MESSAGE = 1024;
 
 export interface ResolvedHubOptions {
   authenticate: HubOptions['authenticate'];
@@ -69,6 +82,7 @@ export class Hub {
   private readonly flushWaiters: Array<() => void> = [];
   private flushTimer: NodeJS.Immediate | undefined;
   private closing = false;
+  private readonly sendBounds: SendBounds;
 
   constructor(options: HubOptions = {}) {
     this.options = {
@@ -99,11 +113,18 @@ export class Hub {
       this.options.onError,
     );
     this.unlisten = this.store.listen((event) => this.delivery.handle(event));
+    const { maxBufferedBytes, maxPayload } = this.options.limits;
+    this.sendBounds = {
+      soft: maxBufferedBytes,
+      hard: maxBufferedBytes + maxPayload + FRAME_ENVELOPE,
+      heldInput: maxPayload + HELD_INPUT_SLACK,
+      overflow: (connection) => this.slowConsumer(connection),
+    };
   }
 
   /** A transport accepted a socket. Returns the connection to pass to `receive`, `closed`, `drained`. */
   open(socket: HubSocket, info: ConnectionInfo = {}): Connection {
-    const connection = new Connection(socket, info, this.clock.now(), this.options.limits.messageRate);
+    const connection = new Connection(socket, info, this.clock.now(), this.options.limits.messageRate, this.sendBounds);
     if (this.closing) {
       this.fail(connection, ErrorCode.ServerShutdown, CloseCode.GoingAway, 'the server is shutting down');
       return connection;
@@ -124,6 +145,7 @@ export class Hub {
    * One WebSocket message from a transport: one frame, or several separated by line feeds
    * (PROTOCOL.md, Transport), handled in order. Never throws: whatever goes wrong stays with this
    * connection, and a frame that closes the connection leaves the rest of its message unread.
+   * While the connection is congested (its send buffer over the limit), what arrives waits.
    */
   receive(connection: Connection, text: string, isBinary = false): void {
     try {
@@ -131,13 +153,27 @@ export class Hub {
         if (connection.state === 'closed') return;
         return this.fail(connection, ErrorCode.MalformedFrame, CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
       }
-      forEachFrame(text, (frame) => {
-        this.receiveFrame(connection, frame);
-        return connection.state !== 'closed';
-      });
+      const congestion = connection.congestion;
+      if (congestion === undefined) return this.receiveFrames(connection, text);
+      connection.receivedSinceSweep = true; // it arrived: the peer is alive, only slow to read
+      if (!congestion.keep(text)) this.slowConsumer(connection);
     } catch (error) {
       this.internal(connection, error);
     }
+  }
+
+  /** The frames of one message in order; the ones after a frame that congested the connection wait. */
+  private receiveFrames(connection: Connection, text: string): void {
+    let read = 0;
+    forEachFrame(text, (frame) => {
+      read += frame.length + 1;
+      this.receiveFrame(connection, frame);
+      if (connection.state === 'closed') return false;
+      const congestion = connection.congestion;
+      if (congestion === undefined || read >= text.length) return true;
+      if (!congestion.keep(text.slice(read), text.length)) this.slowConsumer(connection);
+      return false;
+    });
   }
 
   private receiveFrame(connection: Connection, text: string): void {
@@ -160,11 +196,11 @@ export class Hub {
         return;
       case 'authenticating':
         if (frame.type === 'hello') return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
-        connection.early ??= [];
-        if (connection.early.length >= MAX_EARLY_FRAMES) {
-          return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, `more than ${MAX_EARLY_FRAMES} frames before welcome`);
+        connection.early ??= new EarlyFrames(connection);
+        if (!connection.early.add(text)) {
+          const limit = `${MAX_EARLY_FRAMES} frames or ${MAX_EARLY_BYTES / (1024 * 1024)} MiB`;
+          return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, `more than ${limit} before welcome`);
         }
-        connection.early.push([frame, text]);
         return;
       case 'open':
         return this.dispatch(connection, frame, text);
@@ -180,6 +216,8 @@ export class Hub {
         this.subscriptions.subscribe(connection, frame).catch((error) => this.internal(connection, error));
         return;
       case 'unsub':
+        // Never subscribed, and `unsubscribed` would echo a topic as long as the frame.
+        if (!isValidTopic(frame.topic)) return this.refuse(connection, ErrorCode.InvalidTopic, 'topic names have 1 to 256 characters and no control characters');
         return this.subscriptions.unsubscribe(connection, frame.topic);
       case 'pub':
         return this.inbound.pub(connection, frame, text);
@@ -198,6 +236,7 @@ export class Hub {
   closed(connection: Connection): void {
     if (connection.state === 'closed') return;
     connection.state = 'closed';
+    connection.early = connection.congestion = undefined; // input that will never be handled
     if (this.connections.delete(connection)) {
       const address = connection.remoteAddress ?? '';
       const count = (this.perAddress.get(address) ?? 1) - 1;
@@ -219,21 +258,48 @@ export class Hub {
     connection.subscriptions.clear();
   }
 
-  /** The transport's send buffer drained. */
+  /**
+   * The transport's send buffer drained (the sweeper also calls this for a congested connection
+   * whose buffer is back under the limit). Reading resumes, after the input held meanwhile is
+   * handled, in order; if that congests the connection again, the rest waits once more.
+   */
   drained(connection: Connection): void {
-    this.delivery.drained(connection);
+    try {
+      if (connection.congestion !== undefined) {
+        if (connection.socket.bufferedAmount > this.options.limits.maxBufferedBytes) return;
+        const input = connection.relieve();
+        for (let i = 0; i < input.length && connection.state !== 'closed'; i++) {
+          if (connection.congestion !== undefined) {
+            connection.congestion.keepFirst(input.slice(i));
+            break;
+          }
+          this.receiveFrames(connection, input[i]!);
+        }
+      }
+      this.delivery.drained(connection);
+    } catch (error) {
+      this.internal(connection, error);
+    }
   }
 
   /** A recoverable error: an `error` frame; the connection stays open. `about` names the refused frame. */
   refuse(connection: Connection, code: string, message: string, about?: { topic: string; for: 'sub' | 'pub' }): void {
-    connection.send(about === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ...about });
+    // Never an echo of unbounded input: an invalid topic may be as long as a whole frame.
+    const text = message.slice(0, MAX_ERROR_MESSAGE);
+    const frame = about === undefined ? { type: 'error' as const, code, message: text } : { type: 'error' as const, code, message: text, topic: about.topic.slice(0, MAX_NAME_LENGTH), for: about.for };
+    connection.send(frame);
   }
 
   /** A fatal error: an `error` frame, then a close with a 4xxx code. */
   fail(connection: Connection, code: string, closeCode: number, message: string, retryAfter?: number): void {
     if (connection.state === 'closed') return;
-    connection.send(retryAfter === undefined ? { type: 'error', code, message } : { type: 'error', code, message, retryAfter });
+    // Past the send-buffer bound: the frame that says why is small, and the one thing still worth writing.
+    message = message.slice(0, MAX_ERROR_MESSAGE);
+    connection.sendFinal(retryAfter === undefined ? { type: 'error', code, message } : { type: 'error', code, message, retryAfter });
     connection.socket.close(closeCode, code);
+    // A paused socket would not read the peer's answering close frame: the transport would keep it,
+    // buffers and all, until its own close timeout. What is read now is ignored (state 'closed').
+    connection.socket.resumeReading?.();
     this.closed(connection);
   }
 
@@ -241,6 +307,15 @@ export class Hub {
   drop(connection: Connection, _code: number, _reason: string): void {
     connection.socket.terminate();
     this.closed(connection);
+  }
+
+  /**
+   * A client that does not read what it asked for: its send buffer stayed over the limit too long,
+   * or a frame would take it past the hard bound. Nothing is lost: replies stay kept in the session
+   * and messages in the store, and the client resumes (4413 is retried).
+   */
+  slowConsumer(connection: Connection): void {
+    this.fail(connection, ErrorCode.SlowConsumer, CloseCode.SlowConsumer, 'the send buffer of this connection is over its limit: the client does not read fast enough');
   }
 
   private internal(connection: Connection, error: unknown): void {

@@ -1,3 +1,4 @@
+import { payloadSize } from '../protocol/index.js';
 import type { KeptReply } from '../store/types.js';
 
 /** What the server knows of a client `seq`. */
@@ -23,11 +24,15 @@ export class InboundLedger {
   private doneAbove: Set<number> | undefined;
   private pending: Set<number> | undefined;
   private kept: Map<number, KeptReply> | undefined;
+  /** Size of each kept reply, by seq: not a field of the reply, which the store saves as it is. */
+  private keptSizes: Map<number, number> | undefined;
+  /** Bytes of the kept replies' data (or errors), as replySize counts them. */
+  keptBytes = 0;
 
   constructor(lastSeq = 0, doneAbove: readonly number[] = [], replies: readonly KeptReply[] = []) {
     this.lastSeq = lastSeq;
     if (doneAbove.length > 0) this.doneAbove = new Set(doneAbove);
-    if (replies.length > 0) this.kept = new Map(replies.map((reply) => [reply.seq, reply]));
+    for (const reply of replies) this.keep(reply, replySize(reply));
   }
 
   /** Replies kept until the client confirms them, by seq. */
@@ -50,10 +55,13 @@ export class InboundLedger {
     (this.pending ??= new Set()).add(seq);
   }
 
-  /** Marks `seq` processed, keeping its reply when there is one; returns whether lastSeq moved. */
-  complete(seq: number, reply?: KeptReply): boolean {
+  /**
+   * Marks `seq` processed, keeping its reply when there is one; returns whether lastSeq moved.
+   * `bytes` is the reply's size when the caller measured it already (replySize otherwise).
+   */
+  complete(seq: number, reply?: KeptReply, bytes?: number): boolean {
     this.pending?.delete(seq);
-    if (reply !== undefined) (this.kept ??= new Map()).set(seq, reply);
+    if (reply !== undefined) this.keep(reply, bytes ?? replySize(reply));
     if (seq !== this.lastSeq + 1) {
       if (seq > this.lastSeq) (this.doneAbove ??= new Set()).add(seq);
       return false;
@@ -71,9 +79,25 @@ export class InboundLedger {
     if (kept === undefined) return confirmed;
     for (const seq of seqs) {
       const reply = kept.get(seq);
-      if (reply !== undefined && kept.delete(seq)) confirmed.push(reply);
+      if (reply === undefined || !kept.delete(seq)) continue;
+      confirmed.push(reply);
+      this.keptBytes -= this.keptSizes?.get(seq) ?? 0;
+      this.keptSizes?.delete(seq);
     }
     return confirmed;
+  }
+
+  /** Whether the kept replies reached either bound: the connection should stop reading until confirmations. */
+  isFull(maxReplies: number, maxBytes: number): boolean {
+    return this.replies.size >= maxReplies || this.keptBytes >= maxBytes;
+  }
+
+  private keep(reply: KeptReply, bytes: number): void {
+    const kept = (this.kept ??= new Map());
+    const sizes = (this.keptSizes ??= new Map());
+    this.keptBytes += bytes - (sizes.get(reply.seq) ?? 0); // a seq kept again replaces its reply
+    kept.set(reply.seq, reply);
+    sizes.set(reply.seq, bytes);
   }
 
   doneAboveList(): number[] {
@@ -81,3 +105,12 @@ export class InboundLedger {
   }
 }
 
+
+/** What a kept reply weighs against maxKeptReplyBytes: the UTF-8 JSON of its data, or of its error. */
+export function replySize(reply: KeptReply): number {
+  try {
+    return reply.ok ? payloadSize(reply.data ?? null) : payloadSize(reply.error ?? null);
+  } catch {
+    return 0; // not JSON: it cannot be sent either, and is counted by maxKeptReplies alone
+  }
+}

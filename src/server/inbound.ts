@@ -134,7 +134,7 @@ export class Inbound {
 
   private async runRequest(session: Session, connection: Connection, frame: ReqFrame, text: string): Promise<void> {
     const { hub } = this;
-    const reply = (outcome: Outcome) => this.finish(session, frame.seq, outcome, frame.id);
+    const reply = (outcome: Outcome, bytes?: number) => this.finish(session, frame.seq, outcome, frame.id, bytes);
     const handler = hub.options.handlers[frame.method];
     if (handler === undefined || !Object.hasOwn(hub.options.handlers, frame.method)) {
       return reply({ ok: false, error: { code: ErrorCode.UnknownMethod, message: `no handler for method "${frame.method}"` } });
@@ -155,25 +155,30 @@ export class Inbound {
       return reply({ ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; send the request again' } });
     }
     const settle = hub.requests.begin(key, session);
-    const outcome = await this.handle(handler, frame, session, connection);
+    const { outcome, bytes } = await this.handle(handler, frame, session, connection);
     settle(outcome);
-    reply(outcome);
+    reply(outcome, bytes);
   }
 
-  /** Runs a handler; its result must be a reply the wire can carry. */
-  private async handle(handler: NonNullable<Hub['options']['handlers'][string]>, frame: ReqFrame, session: Session, connection: Connection): Promise<Outcome> {
+  /** Runs a handler; its result must be a reply the wire can carry. `bytes`: the size of its data, measured here anyway. */
+  private async handle(
+    handler: NonNullable<Hub['options']['handlers'][string]>,
+    frame: ReqFrame,
+    session: Session,
+    connection: Connection,
+  ): Promise<{ outcome: Outcome; bytes?: number }> {
     const { hub } = this;
     try {
       const data = await handler(frame.data, { identity: connection.identity, session: session.id, method: frame.method });
       const measure = measurePayload(data ?? null, hub.options.limits.maxDepth);
       if (measure === undefined || measure.depth > hub.options.limits.maxDepth) {
         hub.options.onError(new Error(`the "${frame.method}" handler returned a value JSON cannot carry`));
-        return { ok: false, error: { code: ErrorCode.HandlerError, message: 'the request handler returned an invalid reply' } };
+        return { outcome: { ok: false, error: { code: ErrorCode.HandlerError, message: 'the request handler returned an invalid reply' } } };
       }
-      return { ok: true, data: data === undefined ? null : data };
+      return { outcome: { ok: true, data: data === undefined ? null : data }, bytes: measure.bytes };
     } catch (error) {
       if (!isHoldfastError(error)) hub.options.onError(error);
-      return { ok: false, error: isHoldfastError(error) ? error.toBody() : { code: ErrorCode.HandlerError, message: 'the request handler failed' } };
+      return { outcome: { ok: false, error: isHoldfastError(error) ? error.toBody() : { code: ErrorCode.HandlerError, message: 'the request handler failed' } } };
     }
   }
 
@@ -208,14 +213,15 @@ export class Inbound {
    * record that records them is saved (Hub.flushSessions): a server that dies in between must
    * not have told the client more than its store remembers.
    */
-  private finish(session: Session, seq: number, outcome?: Outcome, id?: string): void {
+  private finish(session: Session, seq: number, outcome?: Outcome, id?: string, bytes?: number): void {
     const reply: KeptReply | undefined = outcome === undefined ? undefined : id === undefined ? { seq, ...outcome } : { seq, id, ...outcome };
     const { hub } = this;
     const { ledger } = session;
-    ledger.complete(seq, reply);
+    ledger.complete(seq, reply, bytes);
     if (reply !== undefined) session.unsentReplies.push(reply);
-    // A client that never confirms replies must not grow the session without bound: it waits.
-    if (ledger.replies.size >= hub.options.limits.maxKeptReplies) session.connection?.holdReading('replies');
+    // A client that never confirms replies must not grow the session without bound, in count or bytes: it waits.
+    const { maxKeptReplies, maxKeptReplyBytes } = hub.options.limits;
+    if (ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) session.connection?.holdReading('replies');
     if (!hub.sessions.has(session.id)) {
       // The session ended while this ran: nobody can ask for the reply any more.
       if (id !== undefined) hub.requests.forget(dedupKey(session, id));

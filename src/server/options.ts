@@ -74,8 +74,19 @@ export interface ServerLimitsOptions {
   maxSubscriptions?: number;
   /** Messages sent and not yet acknowledged per subscription before pushing pauses. @default 1000 */
   maxInFlight?: number;
-  /** Send-buffer size above which pushing pauses and volatile messages are dropped. @default 1048576 */
+  /**
+   * Send-buffer size above which pushing pauses, volatile messages are dropped and the server stops
+   * reading the connection until the buffer drains. A frame that would take the buffer past
+   * `maxBufferedBytes + maxPayload + 64 KiB` is not written: the connection is closed with 4413
+   * SLOW_CONSUMER (the client resumes; nothing is lost). @default 1048576
+   */
   maxBufferedBytes?: number;
+  /**
+   * How long, in ms, a send buffer may stay over `maxBufferedBytes` before the connection is closed
+   * with 4413 SLOW_CONSUMER; checked by the sweeper, so it holds to within one `sweepInterval`.
+   * @default 30000
+   */
+  slowConsumerGrace?: number;
   /** Frames per second per connection; beyond it reading is paused. @default { perSecond: 10000, burst: 20000 } */
   messageRate?: { perSecond: number; burst: number };
   /** Open connections per remote address. @default Infinity */
@@ -86,6 +97,11 @@ export interface ServerLimitsOptions {
    * @default 10000
    */
   maxKeptReplies?: number;
+  /**
+   * Bytes of reply data (the UTF-8 JSON of `data`, or of the error) kept per session until the client
+   * confirms them; at the limit reading stops as for `maxKeptReplies`. @default 4194304
+   */
+  maxKeptReplyBytes?: number;
   /**
    * How far a reliable frame's seq may run ahead of the last processed one (a client numbering
    * from 1 stays within its outbox size); further is a protocol violation. @default 20000
@@ -140,9 +156,11 @@ export interface ResolvedLimits {
   maxSubscriptions: number;
   maxInFlight: number;
   maxBufferedBytes: number;
+  slowConsumerGrace: number;
   messageRate: { perSecond: number; burst: number };
   maxConnectionsPerAddress: number;
   maxKeptReplies: number;
+  maxKeptReplyBytes: number;
   maxSeqAhead: number;
   topicCreation: { perSecond: number; burst: number };
 }
@@ -155,9 +173,11 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxSubscriptions: 100,
   maxInFlight: 1000,
   maxBufferedBytes: 1024 * 1024,
+  slowConsumerGrace: 30_000,
   messageRate: { perSecond: 10_000, burst: 20_000 },
   maxConnectionsPerAddress: Infinity,
   maxKeptReplies: 10_000,
+  maxKeptReplyBytes: 4 * 1024 * 1024,
   maxSeqAhead: 20_000,
   topicCreation: { perSecond: 10, burst: 100 },
 };

@@ -87,7 +87,8 @@ export class Subscriptions {
         session.confirmedReplies.push(reply.seq);
         if (reply.id !== undefined) this.hub.requests.forget(dedupKey(session, reply.id));
       }
-      if (session.ledger.replies.size < this.hub.options.limits.maxKeptReplies) connection.releaseReading('replies');
+      const { maxKeptReplies, maxKeptReplyBytes } = this.hub.options.limits;
+      if (!session.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) connection.releaseReading('replies');
     }
     this.hub.persist(session);
   }

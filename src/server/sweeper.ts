@@ -1,5 +1,6 @@
 import { CloseCode, ErrorCode, type TimerHandle } from '../protocol/index.js';
 import type { RetentionPolicy, TrimResult } from '../store/types.js';
+import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import { dedupKey } from './inbound.js';
 import { RetentionSchedule } from './retention-schedule.js';
@@ -33,6 +34,23 @@ export class Sweeper {
     this.timer = undefined;
   }
 
+  /**
+   * A congested connection whose buffer drained without the transport saying so reads on; one over
+   * the limit for `slowConsumerGrace` is closed with SLOW_CONSUMER. True when it was closed.
+   */
+  private congested(connection: Connection, now: number): boolean {
+    const { hub } = this;
+    const { maxBufferedBytes, slowConsumerGrace } = hub.options.limits;
+    if (connection.socket.bufferedAmount <= maxBufferedBytes) {
+      hub.drained(connection);
+      return connection.state === 'closed';
+    }
+    const since = (connection.congestion!.since ??= now);
+    if (now - since < slowConsumerGrace) return false;
+    hub.slowConsumer(connection);
+    return true;
+  }
+
   sweep(): void {
     const { hub } = this;
     const now = hub.clock.now();
@@ -42,6 +60,7 @@ export class Sweeper {
       if (connection.receivedSinceSweep) connection.lastReceivedAt = now;
       if (connection.sentSinceSweep) connection.lastSentAt = now;
       connection.receivedSinceSweep = connection.sentSinceSweep = false;
+      if (connection.congestion !== undefined && this.congested(connection, now)) continue;
       if (connection.state === 'greeting' || connection.state === 'authenticating') {
         if (now - connection.openedAt >= hub.options.helloTimeout) {
           hub.fail(connection, ErrorCode.HelloTimeout, CloseCode.HelloTimeout, 'no hello in time');

@@ -187,7 +187,8 @@ export interface Store {
   /**
    * Up to `limit` retained messages with offset > `afterOffset`, ascending, with the stream's info.
    * With `maxBytes`, reading stops after the message that takes the data read past it (at least
-   * one message is returned), so a catch-up of large messages does not materialise them all.
+   * one message is returned), so a catch-up of large messages does not materialise them all; a store whose messages are
+   * in memory already may ignore it.
    */
   read(topic: string, afterOffset: number, limit: number, maxBytes?: number): Promise<ReadResult>;
   info(topic: string): Promise<StreamInfo>;

@@ -84,6 +84,23 @@ describe('HoldfastClient: reconnecting', () => {
     assert.equal(h.errors[0]?.retryAfter, 10_000);
   });
 
+  // Guards the server's promise that a SLOW_CONSUMER close loses nothing: the client must come back.
+  it('retries after 4413 SLOW_CONSUMER and sends its unconfirmed publish again', async () => {
+    const h = await startOpen();
+    const published = settle(h.client.publish('chat', 'hi'));
+    await tick();
+    assert.equal(h.socket.sentOf('pub').length, 1);
+    h.socket.push({ type: 'error', code: 'SLOW_CONSUMER', message: 'read faster' });
+    h.socket.drop(4413, 'SLOW_CONSUMER');
+    assert.equal(h.client.state, 'reconnecting');
+    h.clock.advance(h.states.at(-1)!.delay!);
+    await tick();
+    accept(h);
+    await tick();
+    assert.deepEqual(h.socket.sentOf('pub').map((f) => f.data), ['hi'], 'resent on the new connection');
+    assert.equal(published.error, undefined, 'not rejected');
+  });
+
   it('applies retryAfter only from the error frame right before the close', async () => {
     const h = await startOpen();
     h.socket.push({ type: 'error', code: 'RATE_LIMITED', message: 'easy', retryAfter: 10_000 });
