@@ -17,6 +17,7 @@ export class AckScheduler {
     private readonly clock: Clock,
     private readonly delay: number,
     private readonly batch: number,
+    private readonly onError: (error: unknown) => void = (error) => console.error('[holdfast]', error),
   ) {}
 
   /** One more frame is processed for `target`. */
@@ -39,7 +40,14 @@ export class AckScheduler {
     this.timer = undefined;
     const targets = [...this.waiting.keys()];
     this.waiting.clear();
-    for (const target of targets) target.flushAck();
+    // Runs on a timer: one target that throws must neither end the process nor starve the others.
+    for (const target of targets) {
+      try {
+        target.flushAck();
+      } catch (error) {
+        this.onError(error);
+      }
+    }
   }
 
   stop(): void {

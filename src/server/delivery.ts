@@ -65,7 +65,7 @@ export class Delivery {
     set.add(subscription);
     subscription.state = 'pumping';
     if (subscription.mode === 'volatile') subscription.state = 'live';
-    else void this.pump(subscription);
+    else this.pump(subscription).catch(this.onError);
   }
 
   stop(subscription: ServerSubscription): void {
@@ -98,13 +98,13 @@ export class Delivery {
   /** The client acknowledged `offset`; may reopen the window. */
   acknowledge(subscription: ServerSubscription, offset: number): void {
     if (offset > subscription.acked) subscription.acked = Math.min(offset, subscription.sent);
-    if (subscription.state === 'blocked') void this.pump(subscription);
+    if (subscription.state === 'blocked') this.pump(subscription).catch(this.onError);
   }
 
   /** The connection's send buffer drained: blocked subscriptions may go on. */
   drained(connection: Connection): void {
     for (const subscription of connection.subscriptions.values()) {
-      if (subscription.state === 'blocked') void this.pump(subscription);
+      if (subscription.state === 'blocked') this.pump(subscription).catch(this.onError);
     }
   }
 
@@ -152,7 +152,7 @@ export class Delivery {
       if (message.offset <= subscription.sent) continue;
       if (message.offset !== subscription.sent + 1) {
         // Something between was not seen here (e.g. appended while this subscription started).
-        void this.pump(subscription);
+        this.pump(subscription).catch(this.onError);
         return;
       }
       if (!this.hasRoom(subscription)) {
@@ -240,7 +240,7 @@ export class Delivery {
   /** Called by the sweeper: restarts blocked subscriptions whose store read failed or whose buffer drained. */
   retryBlocked(): void {
     for (const set of this.byTopic.values()) {
-      for (const subscription of set) if (subscription.state === 'blocked' && !subscription.pumpRunning) void this.pump(subscription);
+      for (const subscription of set) if (subscription.state === 'blocked' && !subscription.pumpRunning) this.pump(subscription).catch(this.onError);
     }
   }
 

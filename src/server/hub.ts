@@ -103,13 +103,13 @@ export class Hub {
     this.store = options.store ?? new MemoryStore();
     this.topics = new TopicDirectory(options.topics);
     this.appends = new AppendBatcher(this.store, () => this.flushNow(), this.options.onError);
-    this.acks = new AckScheduler(this.clock, options.ackDelay ?? DEFAULTS.ackDelay, options.ackBatch ?? DEFAULTS.ackBatch);
+    this.acks = new AckScheduler(this.clock, options.ackDelay ?? DEFAULTS.ackDelay, options.ackBatch ?? DEFAULTS.ackBatch, this.options.onError);
     this.delivery = new Delivery(
       this.store,
       this.options.limits.maxInFlight,
       this.options.limits.maxBufferedBytes,
       // Deferred: the gap is found inside a pump, which must finish before the restart pumps again.
-      (subscription) => queueMicrotask(() => void this.subscriptions.reposition(subscription)),
+      (subscription) => queueMicrotask(() => this.subscriptions.reposition(subscription).catch(this.options.onError)),
       this.options.onError,
     );
     this.unlisten = this.store.listen((event) => this.delivery.handle(event));
@@ -397,7 +397,7 @@ export class Hub {
 
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined) return;
-    this.flushTimer = setImmediate(() => void this.flushSessions());
+    this.flushTimer = setImmediate(() => this.flushSessions().catch(this.options.onError));
   }
 
   /**
@@ -406,7 +406,7 @@ export class Hub {
    */
   private flushNow(): void {
     if (this.dirty.size === 0 || this.closing) return;
-    void this.flushSessions();
+    this.flushSessions().catch(this.options.onError);
   }
 
   /**

@@ -123,7 +123,7 @@ export class Subscriptions {
   retryRepositions(): void {
     for (const subscription of this.retry) {
       this.retry.delete(subscription);
-      void this.reposition(subscription);
+      this.reposition(subscription).catch(this.hub.options.onError);
     }
   }
 

@@ -26,7 +26,14 @@ export class Sweeper {
   constructor(private readonly hub: Hub) {}
 
   start(): void {
-    this.timer ??= this.hub.clock.setInterval(() => this.sweep(), this.hub.options.sweepInterval);
+    // A timer callback that threw would end the process: whatever a sweep trips over is reported.
+    this.timer ??= this.hub.clock.setInterval(() => {
+      try {
+        this.sweep();
+      } catch (error) {
+        this.hub.options.onError(error);
+      }
+    }, this.hub.options.sweepInterval);
   }
 
   stop(): void {
@@ -51,37 +58,57 @@ export class Sweeper {
     return true;
   }
 
+  /**
+   * One pass. Each part, and each connection, is guarded on its own: whatever one trips over is
+   * reported, and the other connections still get their heartbeats and the other parts still run.
+   */
   sweep(): void {
     const { hub } = this;
     const now = hub.clock.now();
-    const { interval, timeout } = hub.options.heartbeat;
-    const { sessionTtl } = hub.options;
     for (const connection of hub.connections) {
-      if (connection.receivedSinceSweep) connection.lastReceivedAt = now;
-      if (connection.sentSinceSweep) connection.lastSentAt = now;
-      connection.receivedSinceSweep = connection.sentSinceSweep = false;
-      if (connection.congestion !== undefined && this.congested(connection, now)) continue;
-      if (connection.state === 'greeting' || connection.state === 'authenticating') {
-        if (now - connection.openedAt >= hub.options.helloTimeout) {
-          hub.fail(connection, ErrorCode.HelloTimeout, CloseCode.HelloTimeout, 'no hello in time');
-        }
-        continue;
+      try {
+        this.sweepConnection(connection, now);
+      } catch (error) {
+        hub.options.onError(error);
       }
-      if (connection.state !== 'open') continue;
-      if (now - connection.lastReceivedAt >= interval + timeout) {
-        hub.drop(connection, CloseCode.HeartbeatTimeout, 'heartbeat timeout');
-        continue;
-      } else if (now - connection.lastSentAt >= interval) {
-        connection.sendText(PING_TEXT);
-      }
-      // The stored lease of a held session is renewed halfway through, so it never runs out while held.
-      const session = connection.session;
-      if (session !== null && session.connection === connection && now >= session.leaseUntil - sessionTtl / 2) hub.persist(session);
     }
-    this.expireSessions(now);
-    this.trim(now);
-    hub.retryStalled();
+    for (const part of [this.expireSessions, this.trim]) {
+      try {
+        part.call(this, now);
+      } catch (error) {
+        hub.options.onError(error);
+      }
+    }
+    try {
+      hub.retryStalled();
+    } catch (error) {
+      hub.options.onError(error);
+    }
     this.sweeps++;
+  }
+
+  private sweepConnection(connection: Connection, now: number): void {
+    const { hub } = this;
+    const { interval, timeout } = hub.options.heartbeat;
+    if (connection.receivedSinceSweep) connection.lastReceivedAt = now;
+    if (connection.sentSinceSweep) connection.lastSentAt = now;
+    connection.receivedSinceSweep = connection.sentSinceSweep = false;
+    if (connection.congestion !== undefined && this.congested(connection, now)) return;
+    if (connection.state === 'greeting' || connection.state === 'authenticating') {
+      if (now - connection.openedAt >= hub.options.helloTimeout) {
+        hub.fail(connection, ErrorCode.HelloTimeout, CloseCode.HelloTimeout, 'no hello in time');
+      }
+      return;
+    }
+    if (connection.state !== 'open') return;
+    if (now - connection.lastReceivedAt >= interval + timeout) {
+      hub.drop(connection, CloseCode.HeartbeatTimeout, 'heartbeat timeout');
+      return;
+    }
+    if (now - connection.lastSentAt >= interval) connection.sendText(PING_TEXT);
+    // The stored lease of a held session is renewed halfway through, so it never runs out while held.
+    const session = connection.session;
+    if (session !== null && session.connection === connection && now >= session.leaseUntil - hub.options.sessionTtl / 2) hub.persist(session);
   }
 
   private expireSessions(now: number): void {
