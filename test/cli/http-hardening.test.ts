@@ -72,11 +72,13 @@ describe('standalone HTTP hardening', () => {
   // Guards issue 10 item 10: a page on any site could publish through the user's browser.
   it('answers 403 FORBIDDEN to cross-site posts, allows same-origin and loopback pages', async () => {
     const body = { topic: 'chat:a', data: 1 };
-    for (const headers of [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'null' }]) {
+    const refused: Array<Record<string, string>> = [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'null' }];
+    for (const headers of refused) {
       const response = await publish(app.url, body, headers);
       assert.deepEqual([response.status, errorOf(response.body)], [403, 'FORBIDDEN'], JSON.stringify(headers));
     }
-    for (const headers of [{ Origin: app.url }, { Origin: 'http://localhost:5173' }, { 'Sec-Fetch-Site': 'same-origin' }, {}]) {
+    const allowed: Array<Record<string, string>> = [{ Origin: app.url }, { Origin: 'http://localhost:5173' }, { 'Sec-Fetch-Site': 'same-origin' }, {}];
+    for (const headers of allowed) {
       assert.equal((await publish(app.url, body, headers)).status, 200, JSON.stringify(headers));
     }
   });
