@@ -37,7 +37,7 @@ General:
   -h, --help            Show this help
   -v, --version         Show the version
 
-HTTP publish API:
+HTTP publish API (Content-Type: application/json; answers 4xx with {"error": {"code", "message"}}):
   POST /api/publish  {"topic": "chat:lobby", "data": {...}, "key": "optional"}  ->  200 {"offset": 42}
 `;
 
