@@ -61,9 +61,12 @@ export class UpgradeGate<W extends typeof WebSocket> {
     const offered = offeredProtocols(request.headers['sec-websocket-protocol']);
     if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) return refuse(socket, 400, `offer the ${SUBPROTOCOL} subprotocol, or none`);
     this.pending.add(socket);
-    socket.once('close', () => this.pending.delete(socket));
+    const forget = () => this.pending.delete(socket);
+    socket.once('close', forget);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.pending.delete(socket);
+      // Off again: a closure kept for the connection's whole life would cost memory per connection.
+      socket.off('close', forget);
+      forget();
       if (this.closed) return ws.terminate();
       this.accept(ws, request);
     });
