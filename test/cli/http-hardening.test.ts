@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startStandalone, type Standalone } from '../../src/cli/standalone.js';
-import { RawHttp } from '../support/raw-http.js';
+import { RawHttp, upgradeRequest } from '../support/raw-http.js';
 import { http, publish } from './helpers.js';
 
 describe('standalone HTTP hardening', () => {
@@ -27,7 +27,7 @@ describe('standalone HTTP hardening', () => {
     await writeFile(join(demoDir, 'inside.txt'), 'inside\n');
     await symlink(join(root, 'secret.txt'), join(demoDir, 'leak.txt'));
     await symlink(join(demoDir, 'inside.txt'), join(demoDir, 'alias.txt'));
-    app = await startStandalone({ port: 0, priceFeed: false, demoDir, bodyTimeoutMs: 300, server: { onError: (error) => errors.push(error), limits: { maxPayload: 4096 } } });
+    app = await startStandalone({ port: 0, priceFeed: false, demoDir, bodyTimeoutMs: 300, headersTimeout: 300, server: { onError: (error) => errors.push(error), limits: { maxPayload: 4096 } } });
   });
 
   after(async () => {
@@ -92,6 +92,12 @@ describe('standalone HTTP hardening', () => {
     assert.equal(await raw.statusAtClose(), 408);
     assert.match(raw.received, /"code":"REQUEST_TIMEOUT"/);
     assert.deepEqual(errors, []);
+  });
+
+  // Guards issue 10 item 2: headersTimeout applies to the standalone's HTTP server, upgrades included.
+  it('answers 408 to an upgrade whose headers never end, after headersTimeout', async () => {
+    const half = await RawHttp.send(app.port, upgradeRequest('/holdfast', {}, false));
+    assert.equal(await half.statusAtClose(), 408);
   });
 
   // Guards issue 10 item 13: the static server followed symlinks out of its folder.
