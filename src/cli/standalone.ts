@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HoldfastServer, type ServerOptions } from '../server/index.js';
+import { httpTimeouts } from '../server/http-timeouts.js';
 import { LOOPBACK_ORIGINS, type AllowedOrigins } from '../server/origins.js';
 import { MemoryStore } from '../store/memory/index.js';
 // Types only: the SQLite subpath (and better-sqlite3, an optional peer dependency) is loaded with a
@@ -11,11 +12,11 @@ import { MemoryStore } from '../store/memory/index.js';
 import type { SqliteStoreOptions } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
 import { DEMO_TOPICS, describeAnonymousAccess, serverFedGuard } from './access.js';
-
-export { DEMO_TOPICS, SERVER_FED_TOPICS } from './access.js';
 import { createPublishApi } from './http-api.js';
 import { startPriceFeed, type PriceFeedOptions } from './price-feed.js';
 import { sendText, serveFile, type StaticResult } from './static.js';
+
+export { DEMO_TOPICS, SERVER_FED_TOPICS } from './access.js';
 
 /**
  * The package root. This file runs as src/cli/standalone.ts (tsx) or dist/cli/standalone.js (built,
@@ -109,8 +110,6 @@ export interface Standalone {
   close(): Promise<void>;
 }
 
-/** Node's own default for headersTimeout. */
-const HEADERS_TIMEOUT_MS = 60_000;
 /** How long close() lets HTTP requests in progress finish before it drops their connections. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -125,9 +124,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
 
   // First, so that an unusable data folder fails before anything listens.
   const { store, storage } = await openStore(options.store ?? 'memory');
-  const headersTimeout = options.headersTimeout ?? HEADERS_TIMEOUT_MS;
-  // Node checks its timeouts every connectionsCheckingInterval (30 s): a short timeout needs a shorter check.
-  const http = createServer({ headersTimeout, connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))) });
+  const http = createServer(httpTimeouts(options.headersTimeout));
   const allowedOrigins = options.allowedOrigins ?? LOOPBACK_ORIGINS;
   let server: HoldfastServer;
   try {

@@ -5,6 +5,7 @@ import { FrameWriter } from '../protocol/framing.js';
 import { Hub } from './hub.js';
 import type { Connection, HubSocket } from './connection.js';
 import type { HubOptions, RequestHandler } from './options.js';
+import { httpTimeouts } from './http-timeouts.js';
 import type { AllowedOrigins } from './origins.js';
 import { selectProtocol, UpgradeGate } from './upgrade.js';
 
@@ -35,9 +36,6 @@ export interface ServerOptions extends HubOptions {
    */
   headersTimeout?: number;
 }
-
-/** Node's own default for headersTimeout; requestTimeout stays Node's 300 s. */
-const HEADERS_TIMEOUT_MS = 60_000;
 
 /** Room for the frame around `data`: the WebSocket layer's own limit is maxPayload plus this. */
 const ENVELOPE_BYTES = 64 * 1024;
@@ -126,7 +124,7 @@ export class HoldfastServer {
     this.hub = new Hub(options);
     this.path = options.path ?? '/holdfast';
     this.ownsHttpServer = options.server === undefined;
-    this.httpServer = options.server ?? createOwnServer(options.headersTimeout ?? HEADERS_TIMEOUT_MS);
+    this.httpServer = options.server ?? createOwnServer(options.headersTimeout);
     this.wss = new WebSocketServer({
       WebSocket: HubWebSocket,
       noServer: true,
@@ -190,8 +188,6 @@ export class HoldfastServer {
 }
 
 /** The HTTP server of a HoldfastServer that listens on its own: WebSocket upgrades only. */
-function createOwnServer(headersTimeout: number): Server {
-  // Node checks the timeouts every connectionsCheckingInterval (30 s): a short timeout needs a shorter check.
-  const connectionsCheckingInterval = Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4)));
-  return createServer({ headersTimeout, connectionsCheckingInterval }, (_, response) => response.writeHead(426).end('WebSocket only\n'));
+function createOwnServer(headersTimeout: number | undefined): Server {
+  return createServer(httpTimeouts(headersTimeout), (_, response) => response.writeHead(426).end('WebSocket only\n'));
 }

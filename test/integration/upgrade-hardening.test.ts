@@ -100,6 +100,13 @@ describe('upgrade requests', () => {
     const half = await RawHttp.send(port, upgradeRequest('/holdfast', {}, false));
     assert.equal(await half.statusAtClose(), 408);
   });
+
+  // Node refuses a headersTimeout above requestTimeout; the option must not make the constructor throw.
+  it('takes a headersTimeout above Node\'s 300 s requestTimeout', async () => {
+    const { server } = await start({ headersTimeout: 400_000 });
+    assert.equal(server.httpServer.headersTimeout, 400_000);
+    assert.ok(server.httpServer.requestTimeout >= 400_000);
+  });
 });
 
 describe('origins', () => {
