@@ -68,7 +68,13 @@ export class UpgradeGate<W extends typeof WebSocket> {
       socket.off('close', forget);
       forget();
       if (this.closed) return ws.terminate();
-      this.accept(ws, request);
+      try {
+        this.accept(ws, request);
+      } catch (error) {
+        // The 101 is written: an HTTP answer would be garbage in the WebSocket stream.
+        this.options.onError(error);
+        ws.terminate();
+      }
     });
   }
 }

@@ -138,6 +138,19 @@ describe('origins', () => {
     assert.equal((await upgrade(fn.url, { origin: `http://127.0.0.1:${fn.port}` })).status, 101);
     assert.deepEqual(asked, ['https://a.trusted.example', 'https://evil.example'], 'asked for cross-origin requests only');
   });
+
+  // Issue 10 item 1: whatever throws while an upgrade is handled is answered 400 and reported, never thrown out.
+  it('answers 400 and reports to onError when the origin function throws, and keeps serving', async () => {
+    const boom = new Error('origin check failed');
+    const { url, errors } = await start({
+      allowedOrigins: () => {
+        throw boom;
+      },
+    });
+    assert.equal((await upgrade(url, { origin: 'https://evil.example' })).status, 400);
+    assert.deepEqual(errors, [boom]);
+    assert.equal((await upgrade(url)).status, 101);
+  });
 });
 
 describe('subprotocol holdfast.v1', () => {
