@@ -67,7 +67,7 @@ export interface StandaloneOptions {
    * given here is asked after the standalone's own rule: clients never publish to the topics the
    * server feeds (`prices`).
    */
-  server?: Omit<ServerOptions, 'server' | 'port' | 'host' | 'path' | 'store'>;
+  server?: Omit<ServerOptions, 'server' | 'port' | 'host' | 'path' | 'store' | 'allowedOrigins' | 'headersTimeout'>;
 }
 
 /** The SQLite store in a data folder: `openDataFolder(dataFolder, options)`. */
