@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isOriginEntry } from '../server/origins.js';
 
 export const USAGE = `Usage: holdfast <command> [options]
 
@@ -12,6 +13,14 @@ Options for serve:
       --api-key <key>   Require "Authorization: Bearer <key>" on POST /api/publish
                         (or set HOLDFAST_API_KEY, which keeps the key out of the process list)
       --no-prices       Do not run the demo price feed
+      --allow-origin <origin>
+                        Also let pages of this origin connect and use the publish API (repeatable;
+                        'https://app.example', 'http://host:*' for any port, '*' for every origin).
+                        Always allowed: the same origin, http://localhost:*, http://127.0.0.1:*,
+                        http://[::1]:*, and clients that send no Origin (not browsers)
+      --max-connections-per-address <n>
+                        Open WebSockets per client IP address; more are closed with 4429
+                        (default 64; 0 for no limit, e.g. behind a proxy that hides client addresses)
 
 Storage (the SQLite store by default, which needs the better-sqlite3 package):
       --data <folder>   Data folder of the SQLite store, created when missing (default ./data,
@@ -28,7 +37,7 @@ General:
   -h, --help            Show this help
   -v, --version         Show the version
 
-HTTP publish API:
+HTTP publish API (Content-Type: application/json; answers 4xx with {"error": {"code", "message"}}):
   POST /api/publish  {"topic": "chat:lobby", "data": {...}, "key": "optional"}  ->  200 {"offset": 42}
 `;
 
@@ -40,7 +49,22 @@ export type StoreChoice =
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'serve'; port: number; host: string; path: string; apiKey: string | undefined; prices: boolean; store: StoreChoice };
+  | {
+      kind: 'serve';
+      port: number;
+      host: string;
+      path: string;
+      apiKey: string | undefined;
+      prices: boolean;
+      store: StoreChoice;
+      /** From --allow-origin, on top of the loopback origins. */
+      allowedOrigins: string[];
+      /** Infinity for no limit. */
+      maxConnectionsPerAddress: number;
+    };
+
+/** `serve`'s per-address WebSocket limit when --max-connections-per-address is not given. */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 64;
 
 /** The data folder when neither --data nor --memory is given, relative to the current directory. */
 export const DEFAULT_DATA_FOLDER = './data';
@@ -67,6 +91,8 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
         path: { type: 'string' },
         'api-key': { type: 'string' },
         'no-prices': { type: 'boolean' },
+        'allow-origin': { type: 'string', multiple: true },
+        'max-connections-per-address': { type: 'string' },
         data: { type: 'string' },
         memory: { type: 'boolean' },
         synchronous: { type: 'string' },
@@ -95,7 +121,28 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
   const apiKey = values['api-key'] ?? env.HOLDFAST_API_KEY;
   if (apiKey === '') throw new UsageError('--api-key must not be empty');
 
-  return { kind: 'serve', port: parsePort(values.port), host, path, apiKey, prices: !values['no-prices'], store: parseStore(values) };
+  const allowedOrigins = values['allow-origin'] ?? [];
+  for (const origin of allowedOrigins) {
+    if (!isOriginEntry(origin)) throw new UsageError(`--allow-origin must be an origin such as https://app.example, http://host:* or '*': '${origin}'`);
+  }
+  return {
+    kind: 'serve',
+    port: parsePort(values.port),
+    host,
+    path,
+    apiKey,
+    prices: !values['no-prices'],
+    store: parseStore(values),
+    allowedOrigins,
+    maxConnectionsPerAddress: parseConnectionLimit(values['max-connections-per-address']),
+  };
+}
+
+function parseConnectionLimit(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const limit = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (Number.isNaN(limit)) throw new UsageError(`--max-connections-per-address must be a whole number (0 for no limit): '${text}'`);
+  return limit === 0 ? Infinity : limit;
 }
 
 function parseStore(values: { data?: string; memory?: boolean; synchronous?: string; 'max-db-size'?: string }): StoreChoice {

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, isHoldfastError } from '../protocol/index.js';
+import { ErrorCode, isHoldfastError, MAX_NAME_LENGTH } from '../protocol/index.js';
+import { originAllowed, type AllowedOrigins } from '../server/origins.js';
+import { ApiError, isJsonContentType, readBody, UNSUPPORTED_MEDIA_TYPE } from './request-body.js';
 
 /** What the API needs from the server: `HoldfastServer.publish`. */
 export interface Publisher {
@@ -12,9 +14,20 @@ export interface PublishApiOptions {
   apiKey?: string | undefined;
   /** Largest request body in bytes. @default 1 MiB */
   maxBody?: number;
-  /** Receives unexpected failures (answered 500). @default console.error */
+  /** ms to receive the whole body; a slower client gets 408 and its connection is closed. @default 10000 */
+  bodyTimeoutMs?: number | undefined;
+  /**
+   * Browser origins allowed to post, besides the same origin (as `ServerOptions.allowedOrigins`).
+   * Any other `Origin`, and `Sec-Fetch-Site: cross-site`, get 403: a page elsewhere cannot publish
+   * through a user's browser. @default [] (same origin only)
+   */
+  allowedOrigins?: AllowedOrigins;
+  /** Receives unexpected failures (answered 500), never a client's mistake. @default console.error */
   onError?: (error: unknown) => void;
 }
+
+/** How long a request body may take to arrive by default. */
+const BODY_TIMEOUT_MS = 10_000;
 
 /** Error codes of the HTTP API that have no counterpart in the WebSocket protocol. */
 const NOT_FOUND = 'NOT_FOUND';
@@ -22,25 +35,19 @@ const METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED';
 
 /** HTTP status for a code from `server.publish`'s rejection. */
 const STATUS_BY_CODE: Record<string, number> = {
+  [ErrorCode.MalformedFrame]: 400,
+  [ErrorCode.InvalidFrame]: 400,
   [ErrorCode.InvalidTopic]: 400,
   [ErrorCode.UnknownTopic]: 400,
+  [ErrorCode.InvalidPayload]: 400,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.StoreUnavailable]: 503,
   // Insufficient Storage: the disk, or the database's --max-db-size, is full; nothing was stored.
   [ErrorCode.StoreFull]: 507,
   [ErrorCode.ServerShutdown]: 503,
 };
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * `POST /api/publish` with `{topic, data, key?}`: publishing for backends in any language, with the
@@ -49,6 +56,7 @@ class ApiError extends Error {
  */
 export function createPublishApi(publisher: Publisher, options: PublishApiOptions = {}) {
   const maxBody = options.maxBody ?? 1024 * 1024;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   const onError = options.onError ?? ((error: unknown) => console.error('[holdfast] publish API:', error));
   // Hash both sides so the comparison is constant-time whatever the lengths.
   const expected = options.apiKey === undefined || options.apiKey === '' ? undefined : digest(options.apiKey);
@@ -60,11 +68,18 @@ export function createPublishApi(publisher: Publisher, options: PublishApiOption
         response.setHeader('Allow', 'POST');
         throw new ApiError(405, METHOD_NOT_ALLOWED, 'use POST');
       }
+      if (!sameSiteOrAllowed(request, options.allowedOrigins)) {
+        throw new ApiError(403, ErrorCode.Forbidden, 'cross-site requests may not publish');
+      }
       if (expected !== undefined && !authorized(request, expected)) {
         response.setHeader('WWW-Authenticate', 'Bearer');
         throw new ApiError(401, ErrorCode.Unauthenticated, 'missing or wrong API key (Authorization: Bearer <key>)');
       }
-      const body = parseBody(await readBody(request, maxBody));
+      // Also keeps HTML forms out: a browser sends them cross-site without asking (no CORS preflight).
+      if (!isJsonContentType(request.headers['content-type'])) {
+        throw new ApiError(415, UNSUPPORTED_MEDIA_TYPE, 'the request body must be JSON (Content-Type: application/json)');
+      }
+      const body = parseBody(await readBody(request, maxBody, bodyTimeoutMs));
       const result = await publisher.publish(body.topic, body.data, body.key === undefined ? {} : { key: body.key });
       sendJson(response, 200, { offset: result.offset });
     } catch (error) {
@@ -77,6 +92,12 @@ export function createPublishApi(publisher: Publisher, options: PublishApiOption
   };
 }
 
+/** An allowed Origin, or no Origin and no browser's word that the request is cross-site. */
+function sameSiteOrAllowed(request: IncomingMessage, allowedOrigins: AllowedOrigins | undefined): boolean {
+  if (request.headers.origin !== undefined) return originAllowed(request, allowedOrigins);
+  return request.headers['sec-fetch-site'] !== 'cross-site';
+}
+
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
@@ -84,34 +105,6 @@ function digest(value: string): Buffer {
 function authorized(request: IncomingMessage, expected: Buffer): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
   return match?.[1] !== undefined && timingSafeEqual(digest(match[1].trim()), expected);
-}
-
-/** Reads the body, refusing early (by Content-Length) or once it grows past `limit`. */
-function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  const tooLarge = new ApiError(413, ErrorCode.PayloadTooLarge, `the request body is larger than ${limit} bytes`);
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.off('data', onData);
-        request.resume(); // drain and discard the rest
-        reject(tooLarge);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    request.on('data', onData);
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-    // A client that hangs up mid-body fires neither 'end' nor always 'error'; settle anyway.
-    request.on('close', () => {
-      if (!request.complete) reject(new ApiError(400, ErrorCode.InvalidFrame, 'the request body was cut off'));
-    });
-  });
 }
 
 interface PublishBody {
@@ -135,6 +128,10 @@ function parseBody(text: string): PublishBody {
   if (typeof body.topic !== 'string') throw new ApiError(400, ErrorCode.InvalidFrame, '"topic" must be a string');
   if (!('data' in body)) throw new ApiError(400, ErrorCode.InvalidFrame, '"data" is required (any JSON value, null included)');
   if (body.key !== undefined && typeof body.key !== 'string') throw new ApiError(400, ErrorCode.InvalidFrame, '"key" must be a string');
+  // The limit of a WebSocket `pub` (PROTOCOL.md): every key in the store came through one of the two.
+  if (typeof body.key === 'string' && body.key.length > MAX_NAME_LENGTH) {
+    throw new ApiError(400, ErrorCode.InvalidFrame, `"key" must have at most ${MAX_NAME_LENGTH} characters`);
+  }
   return body.key === undefined ? { topic: body.topic, data: body.data } : { topic: body.topic, data: body.data, key: body.key };
 }
 
@@ -150,6 +147,7 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
   });
   response.end(text);
 }

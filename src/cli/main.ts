@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, isHoldfastError } from '../protocol/index.js';
 import { parseCommand, USAGE, UsageError, type Command, type StoreChoice } from './args.js';
+import { LOOPBACK_ORIGINS } from '../server/origins.js';
 import { hasBuiltClient, PACKAGE_ROOT, SqliteUnavailableError, startStandalone, type StandaloneOptions, type StorageInfo } from './standalone.js';
 
 /** Exit status for a command-line mistake, as most Unix tools use it. */
@@ -25,14 +26,9 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
     apiKey: command.apiKey,
     priceFeed: command.prices,
     store: storeOption(command.store),
+    allowedOrigins: [...LOOPBACK_ORIGINS, ...command.allowedOrigins],
+    server: { limits: { maxConnectionsPerAddress: command.maxConnectionsPerAddress } },
   });
-  // The real port (not the requested one): with --port 0 this line is how callers learn it.
-  console.log(`Holdfast listening on ${standalone.url} (WebSocket ${standalone.wsUrl})`);
-  console.log(`store: ${describeStore(standalone.storage)}`);
-  if (!hasBuiltClient()) {
-    console.warn('holdfast: dist/client is missing, so the demo page cannot load the client; run `npm run build` first');
-  }
-
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -55,6 +51,16 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+
+  // After the handlers: a supervisor may signal as soon as it reads the start-up line.
+  // The real port (not the requested one): with --port 0 this line is how callers learn it.
+  console.log(`Holdfast listening on ${standalone.url} (WebSocket ${standalone.wsUrl})`);
+  console.log(`store: ${describeStore(standalone.storage)}`);
+  // Anyone who can reach the port is such a client: the operator should see what that allows.
+  console.log(`anonymous clients: ${standalone.anonymousAccess}`);
+  if (!hasBuiltClient()) {
+    console.warn('holdfast: dist/client is missing, so the demo page cannot load the client; run `npm run build` first');
+  }
 }
 
 function storeOption(choice: StoreChoice): NonNullable<StandaloneOptions['store']> {

@@ -4,14 +4,19 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HoldfastServer, type ServerOptions } from '../server/index.js';
+import { httpTimeouts } from '../server/http-timeouts.js';
+import { LOOPBACK_ORIGINS, type AllowedOrigins } from '../server/origins.js';
 import { MemoryStore } from '../store/memory/index.js';
 // Types only: the SQLite subpath (and better-sqlite3, an optional peer dependency) is loaded with a
 // dynamic import when a data folder is asked for, so the memory store works without it.
 import type { SqliteStoreOptions } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
+import { DEMO_TOPICS, describeAnonymousAccess, serverFedGuard } from './access.js';
 import { createPublishApi } from './http-api.js';
 import { startPriceFeed, type PriceFeedOptions } from './price-feed.js';
 import { sendText, serveFile, type StaticResult } from './static.js';
+
+export { DEMO_TOPICS, SERVER_FED_TOPICS } from './access.js';
 
 /**
  * The package root. This file runs as src/cli/standalone.ts (tsx) or dist/cli/standalone.js (built,
@@ -28,6 +33,16 @@ export interface StandaloneOptions {
   path?: string;
   /** Protects `POST /api/publish` (Authorization: Bearer KEY). */
   apiKey?: string | undefined;
+  /**
+   * Browser origins allowed to open a WebSocket and to post to the HTTP API, besides the same origin
+   * (see `ServerOptions.allowedOrigins`); others get 403.
+   * @default ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'] (pages served from this machine)
+   */
+  allowedOrigins?: AllowedOrigins;
+  /** ms to receive a publish request's whole body; slower clients get 408 and are disconnected. @default 10000 */
+  bodyTimeoutMs?: number;
+  /** ms to receive any request's headers (upgrades included) before Node answers 408. @default 60000 */
+  headersTimeout?: number;
   /** The demo's price ticker; `false` turns it off. @default true */
   priceFeed?: boolean | PriceFeedOptions;
   /** Folder of the demo page. @default <package>/demo */
@@ -47,8 +62,12 @@ export interface StandaloneOptions {
    * `close()` closes the store it opened, after the server and the HTTP server.
    */
   store?: 'memory' | DataFolderOptions | Store;
-  /** More server options (authenticate, limits…); `topics` replaces the demo's topics. */
-  server?: Omit<ServerOptions, 'server' | 'port' | 'host' | 'path' | 'store'>;
+  /**
+   * More server options (authenticate, limits…); `topics` replaces the demo's topics. An `authorize`
+   * given here is asked after the standalone's own rule: clients never publish to the topics the
+   * server feeds (`prices`).
+   */
+  server?: Omit<ServerOptions, 'server' | 'port' | 'host' | 'path' | 'store' | 'allowedOrigins' | 'headersTimeout'>;
 }
 
 /** The SQLite store in a data folder: `openDataFolder(dataFolder, options)`. */
@@ -77,6 +96,8 @@ export interface Standalone {
   store: Store;
   storage: StorageInfo;
   http: Server;
+  /** What a client without credentials may do, for the start-up line: `subscribe …; publish …`. */
+  anonymousAccess: string;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
   /** e.g. ws://127.0.0.1:8080/holdfast */
@@ -89,12 +110,8 @@ export interface Standalone {
   close(): Promise<void>;
 }
 
-/** The topics of the demo: a chat that loses nothing, a ticker that wants the latest, typing hints. */
-export const DEMO_TOPICS: NonNullable<ServerOptions['topics']> = {
-  'chat:*': { mode: 'reliable' },
-  prices: { mode: 'latest' },
-  'typing:*': { mode: 'volatile' },
-};
+/** How long close() lets HTTP requests in progress finish before it drops their connections. */
+const CLOSE_GRACE_MS = 1000;
 
 /** Mount points under /lib: only the browser bundle's folder is reachable. */
 const LIB_FOLDERS = ['browser'] as const;
@@ -107,19 +124,22 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
 
   // First, so that an unusable data folder fails before anything listens.
   const { store, storage } = await openStore(options.store ?? 'memory');
-  const http = createServer();
+  const http = createServer(httpTimeouts(options.headersTimeout));
+  const allowedOrigins = options.allowedOrigins ?? LOOPBACK_ORIGINS;
   let server: HoldfastServer;
   try {
-    server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, store, server: http, path });
+    const authorize = serverFedGuard(options.server?.authorize);
+    server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, authorize, allowedOrigins, store, server: http, path });
   } catch (error) {
     if (storage.kind !== 'custom') await store.close().catch(() => undefined);
     throw error;
   }
-  const publishApi = createPublishApi(server, { apiKey: options.apiKey, maxBody: 1024 * 1024 });
+  const { onError } = server.hub.options;
+  const publishApi = createPublishApi(server, { apiKey: options.apiKey, maxBody: 1024 * 1024, allowedOrigins, bodyTimeoutMs: options.bodyTimeoutMs, onError });
 
   http.on('request', (request: IncomingMessage, response: ServerResponse) => {
     route(request, response).catch((error: unknown) => {
-      console.error('[holdfast] http:', error);
+      onError(error);
       if (!response.headersSent) sendText(response, 500, 'Internal server error');
       else response.destroy();
     });
@@ -174,6 +194,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     store,
     storage,
     http,
+    anonymousAccess: describeAnonymousAccess(options.server),
     url: `http://${authority}`,
     wsUrl: `ws://${authority}${path}`,
     port,
@@ -183,7 +204,12 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
         try {
           await server.close();
           await new Promise<void>((resolveClose) => {
-            http.close(() => resolveClose());
+            // A request still arriving (a slow body, headers never finished) gets a moment, then its connection goes.
+            const grace = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
+            http.close(() => {
+              clearTimeout(grace);
+              resolveClose();
+            });
             // Idle keep-alive sockets would hold close() open; WebSockets are already closed.
             http.closeIdleConnections();
           });
@@ -227,7 +253,7 @@ function firstLine(error: unknown): string {
 
 function sendConfig(response: ServerResponse, wsPath: string): void {
   const text = JSON.stringify({ wsPath });
-  response.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' });
+  response.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
   response.end(text);
 }
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
 
@@ -18,6 +18,23 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.webmanifest': 'application/manifest+json',
 };
+
+/**
+ * The demo page's Content-Security-Policy: its own scripts, styles and WebSocket only, so an injected
+ * message that slipped past the page's escaping still could not run script or send data elsewhere.
+ * `ws:`/`wss:` because `'self'` covers WebSockets to the page's own host only in recent browsers.
+ */
+export const DEMO_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self' ws: wss:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 export function contentType(file: string): string {
   return CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
@@ -60,25 +77,32 @@ export async function serveFile(request: IncomingMessage, response: ServerRespon
   // Belt and braces: the segment check already rules this out.
   if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) return 'refused';
   let size: number;
+  let realFile: string;
   try {
-    const info = await stat(file);
+    // A symlink inside the folder may point anywhere: only files really inside it are served.
+    let realRoot: string;
+    [realFile, realRoot] = await Promise.all([realpath(file), realpath(root)]);
+    if (!realFile.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return 'not-found';
+    const info = await stat(realFile);
     if (!info.isFile()) return 'not-found';
     size = info.size;
   } catch {
     return 'not-found';
   }
+  const type = contentType(file);
   response.writeHead(200, {
-    'Content-Type': contentType(file),
+    'Content-Type': type,
     'Content-Length': size,
     // A demo and a client under development: always revalidate so a rebuild shows at once.
     'Cache-Control': 'no-cache',
     'X-Content-Type-Options': 'nosniff',
+    ...(type.startsWith('text/html') ? { 'Content-Security-Policy': DEMO_CSP } : {}),
   });
   if (request.method === 'HEAD') {
     response.end();
     return 'served';
   }
-  const stream = createReadStream(file);
+  const stream = createReadStream(realFile);
   stream.on('error', () => response.destroy());
   stream.pipe(response);
   return 'served';

@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../protocol/clock.js';
 import { CloseCode } from '../protocol/codes.js';
 import type { HoldfastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type ClientFrame, type HelloFrame, type ServerFrame } from '../protocol/frames.js';
+import { SUBPROTOCOL } from '../protocol/subprotocol.js';
 import { Connection, type WebSocketConstructor } from './socket.js';
 import { describeError } from './emitter.js';
 
@@ -76,7 +77,7 @@ export class ConnectAttempt {
     try {
       const [url, auth] = await Promise.all([this.options.url(), this.options.auth()]);
       if (this.ended) return;
-      const socket = new this.options.WebSocket(url);
+      const socket = new this.options.WebSocket(url, SUBPROTOCOL);
       this.connection = new Connection(socket, {
         open: () => this.connection?.send(this.hello(auth)),
         frame: (frame) => this.events.frame(frame),

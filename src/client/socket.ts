@@ -22,7 +22,11 @@ export interface WebSocketLike {
   terminate?(): void;
 }
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * The browser's `WebSocket` or `ws`'s. The client passes the Holdfast subprotocol as `protocols`
+ * (PROTOCOL.md, Transport); a constructor that ignores it still works with a Holdfast server.
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 const OPEN = 1;
 

@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './codec.js';
 export * from './clock.js';
 export * from './framing.js';
+export * from './subprotocol.js';

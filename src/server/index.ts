@@ -3,6 +3,7 @@
  * Store contract.
  */
 export { HoldfastServer, type ServerOptions } from './ws-server.js';
+export { LOOPBACK_ORIGINS, type AllowedOrigins } from './origins.js';
 export { Hub, type ResolvedHubOptions } from './hub.js';
 export type { Connection, ConnectionInfo, HubSocket } from './connection.js';
 export * from './options.js';

@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type Server as WsServer } from 'ws';
 import { FrameWriter } from '../protocol/framing.js';
 import { Hub } from './hub.js';
 import type { Connection, HubSocket } from './connection.js';
 import type { HubOptions, RequestHandler } from './options.js';
+import { httpTimeouts } from './http-timeouts.js';
+import type { AllowedOrigins } from './origins.js';
+import { selectProtocol, UpgradeGate } from './upgrade.js';
 
 export interface ServerOptions extends HubOptions {
   /** Attach to this HTTP server (its other routes keep working). Without it, one is created. */
@@ -14,8 +16,25 @@ export interface ServerOptions extends HubOptions {
   port?: number;
   /** @default '127.0.0.1' when listening on its own */
   host?: string;
-  /** URL path of the WebSocket endpoint. @default '/holdfast' */
+  /**
+   * URL path of the WebSocket endpoint. Upgrades to other paths are left to the server's other
+   * 'upgrade' listeners, or answered 404 when there are none. @default '/holdfast'
+   */
   path?: string;
+  /**
+   * Browser origins allowed to connect, besides the same origin (an `Origin` whose host and port are
+   * the request's `Host`): a list (`'https://app.example'`, `'http://localhost:*'` for any port),
+   * `'*'` for every origin, or a function asked for each cross-origin upgrade. Others get HTTP 403.
+   * A request without `Origin` (not a browser) is always allowed.
+   * @default [] (same origin only)
+   */
+  allowedOrigins?: AllowedOrigins;
+  /**
+   * ms a client has to send the complete request headers of an upgrade (or any request) before the
+   * server answers 408 and closes; applies to the HTTP server it creates, not to a `server` passed in.
+   * @default 60000
+   */
+  headersTimeout?: number;
 }
 
 /** Room for the frame around `data`: the WebSocket layer's own limit is maxPayload plus this. */
@@ -99,25 +118,26 @@ export class HoldfastServer {
   readonly ready: Promise<void>;
   private readonly wss: WsServer<typeof HubWebSocket>;
   private readonly ownsHttpServer: boolean;
-  private readonly onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  private readonly gate: UpgradeGate<typeof HubWebSocket>;
 
   constructor(options: ServerOptions = {}) {
     this.hub = new Hub(options);
     this.path = options.path ?? '/holdfast';
     this.ownsHttpServer = options.server === undefined;
-    this.httpServer = options.server ?? createServer((_, response) => response.writeHead(426).end('WebSocket only\n'));
+    this.httpServer = options.server ?? createOwnServer(options.headersTimeout);
     this.wss = new WebSocketServer({
       WebSocket: HubWebSocket,
       noServer: true,
       maxPayload: this.hub.options.limits.maxPayload + ENVELOPE_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
+      handleProtocols: selectProtocol,
     });
-    this.onUpgrade = (request, socket, head) => {
-      if (new URL(request.url ?? '/', 'http://localhost').pathname !== this.path) return; // another handler's path
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
-    };
-    this.httpServer.on('upgrade', this.onUpgrade);
+    const { onError } = this.hub.options;
+    this.gate = new UpgradeGate(this.httpServer, this.wss, { path: this.path, allowedOrigins: options.allowedOrigins, onError }, (ws, request) =>
+      this.accept(ws, request),
+    );
+    this.httpServer.on('upgrade', this.gate.listener);
     if (this.ownsHttpServer) {
       this.ready = new Promise((resolve, reject) => {
         this.httpServer.once('error', reject);
@@ -143,7 +163,8 @@ export class HoldfastServer {
 
   /** Closes every connection with 1001 (clients reconnect elsewhere or later), then the server. */
   async close(): Promise<void> {
-    this.httpServer.off('upgrade', this.onUpgrade);
+    this.httpServer.off('upgrade', this.gate.listener);
+    this.gate.close();
     await this.hub.close();
     this.wss.close();
     if (this.ownsHttpServer) {
@@ -164,4 +185,9 @@ export class HoldfastServer {
     onSocket.set(raw, ws);
     raw.on('drain', onDrain);
   }
+}
+
+/** The HTTP server of a HoldfastServer that listens on its own: WebSocket upgrades only. */
+function createOwnServer(headersTimeout: number | undefined): Server {
+  return createServer(httpTimeouts(headersTimeout), (_, response) => response.writeHead(426).end('WebSocket only\n'));
 }

@@ -13,6 +13,8 @@ describe('parseCommand', () => {
       apiKey: undefined,
       prices: true,
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
+      allowedOrigins: [],
+      maxConnectionsPerAddress: 64,
     });
   });
 
@@ -25,6 +27,8 @@ describe('parseCommand', () => {
       apiKey: 'k',
       prices: false,
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
+      allowedOrigins: [],
+      maxConnectionsPerAddress: 64,
     });
     assert.equal((parseCommand(['serve', '-p', '9000']) as { port: number }).port, 9000);
     assert.equal((parseCommand(['serve', '--port=9001']) as { port: number }).port, 9001);
@@ -49,6 +53,14 @@ describe('parseCommand', () => {
       ['70000b', 70000],
     ];
     for (const [text, bytes] of sizes) assert.equal((store(['--max-db-size', text]) as { maxSizeBytes: number }).maxSizeBytes, bytes, text);
+  });
+
+  it('collects --allow-origin (repeatable) and reads --max-connections-per-address (0: no limit)', () => {
+    const serve = (argv: string[]) => parseCommand(['serve', ...argv]) as Extract<Command, { kind: 'serve' }>;
+    assert.deepEqual(serve(['--allow-origin', 'https://app.example', '--allow-origin=http://host:*']).allowedOrigins, ['https://app.example', 'http://host:*']);
+    assert.deepEqual(serve(['--allow-origin', '*']).allowedOrigins, ['*']);
+    assert.equal(serve(['--max-connections-per-address', '10']).maxConnectionsPerAddress, 10);
+    assert.equal(serve(['--max-connections-per-address', '0']).maxConnectionsPerAddress, Infinity);
   });
 
   it('takes the API key from HOLDFAST_API_KEY unless --api-key is given', () => {
@@ -85,6 +97,14 @@ describe('parseCommand', () => {
     [['serve', '--max-db-size', 'lots'], /--max-db-size must be a size/],
     [['serve', '--max-db-size', '1k'], /at least 64k/],
     [['serve', '--max-db-size', '10ib'], /--max-db-size must be a size/],
+    [['serve', '--allow-origin', 'app.example'], /--allow-origin must be an origin/],
+    [['serve', '--allow-origin', 'https://app.example/'], /--allow-origin must be an origin/],
+    [['serve', '--allow-origin', 'https://app.example/path'], /--allow-origin must be an origin/],
+    [['serve', '--allow-origin', 'ftp://app.example'], /--allow-origin must be an origin/],
+    [['serve', '--allow-origin'], /argument missing/],
+    [['serve', '--max-connections-per-address', '-1'], /.+/],
+    [['serve', '--max-connections-per-address', 'many'], /--max-connections-per-address must be a whole number/],
+    [['serve', '--max-connections-per-address', '1.5'], /--max-connections-per-address must be a whole number/],
   ];
   for (const [argv, message] of mistakes) {
     it(`refuses ${JSON.stringify(argv)}`, () => {

@@ -57,7 +57,8 @@ export function listening(child: ChildProcess, timeout = 15_000): Promise<{ url:
     child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /Holdfast listening on (http:\/\/\S+) \(WebSocket (ws:\/\/\S+)\)\nstore: (.*)\n/.exec(output);
+      // The whole start-up block, so that a test sees every line of it.
+      const match = /Holdfast listening on (http:\/\/\S+) \(WebSocket (ws:\/\/\S+)\)\nstore: (.*)\nanonymous clients: .*\n/.exec(output);
       if (match?.[1] !== undefined && match[2] !== undefined && match[3] !== undefined) {
         clearTimeout(timer);
         resolve({ url: match[1], wsUrl: match[2], store: match[3] });
