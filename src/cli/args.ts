@@ -18,6 +18,10 @@ Options for serve:
                         'https://app.example', 'http://host:*' for any port, '*' for every origin).
                         Always allowed: the same origin, http://localhost:*, http://127.0.0.1:*,
                         http://[::1]:*, and clients that send no Origin (not browsers)
+      --allow-host <name>
+                        Also answer requests for this host name (repeatable; '.example.com' for
+                        its subdomains too, '*' for any). Bound to a loopback address, serve answers
+                        only localhost and IP literals by default (against DNS rebinding)
       --max-connections-per-address <n>
                         Open WebSockets per client IP address; more are closed with 4429
                         (default 64; 0 for no limit, e.g. behind a proxy that hides client addresses)
@@ -59,6 +63,8 @@ export type Command =
       store: StoreChoice;
       /** From --allow-origin, on top of the loopback origins. */
       allowedOrigins: string[];
+      /** From --allow-host: undefined for serve's default, null for any host ('*'). */
+      allowedHosts: string[] | null | undefined;
       /** Infinity for no limit. */
       maxConnectionsPerAddress: number;
     };
@@ -92,6 +98,7 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
         'api-key': { type: 'string' },
         'no-prices': { type: 'boolean' },
         'allow-origin': { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
         'max-connections-per-address': { type: 'string' },
         data: { type: 'string' },
         memory: { type: 'boolean' },
@@ -125,6 +132,11 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
   for (const origin of allowedOrigins) {
     if (!isOriginEntry(origin)) throw new UsageError(`--allow-origin must be an origin such as https://app.example, http://host:* or '*': '${origin}'`);
   }
+  const hosts = values['allow-host'];
+  for (const name of hosts ?? []) {
+    if (name !== '*' && !/^\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new UsageError(`--allow-host must be a host name such as app.example, .example.com or '*': '${name}'`);
+  }
+  const allowedHosts = hosts === undefined ? undefined : hosts.includes('*') ? null : hosts;
   return {
     kind: 'serve',
     port: parsePort(values.port),
@@ -134,6 +146,7 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
     prices: !values['no-prices'],
     store: parseStore(values),
     allowedOrigins,
+    allowedHosts,
     maxConnectionsPerAddress: parseConnectionLimit(values['max-connections-per-address']),
   };
 }

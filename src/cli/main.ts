@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, isHoldfastError } from '../protocol/index.js';
 import { parseCommand, USAGE, UsageError, type Command, type StoreChoice } from './args.js';
-import { LOOPBACK_ORIGINS } from '../server/origins.js';
+import { LOOPBACK_HOSTS, LOOPBACK_ORIGINS } from '../server/origins.js';
 import { hasBuiltClient, PACKAGE_ROOT, SqliteUnavailableError, startStandalone, type StandaloneOptions, type StorageInfo } from './standalone.js';
 
 /** Exit status for a command-line mistake, as most Unix tools use it. */
@@ -27,6 +27,8 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
     priceFeed: command.prices,
     store: storeOption(command.store),
     allowedOrigins: [...LOOPBACK_ORIGINS, ...command.allowedOrigins],
+    // Named hosts come on top of the loopback names; without the flag, serve's default for its --host.
+    ...(command.allowedHosts === undefined ? {} : { allowedHosts: command.allowedHosts === null ? null : [...LOOPBACK_HOSTS, ...command.allowedHosts] }),
     server: { limits: { maxConnectionsPerAddress: command.maxConnectionsPerAddress } },
   });
   let stopping = false;

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HoldfastServer, type ServerOptions } from '../server/index.js';
 import { httpTimeouts } from '../server/http-timeouts.js';
-import { LOOPBACK_ORIGINS, type AllowedOrigins } from '../server/origins.js';
+import { hostAllowed, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, type AllowedOrigins } from '../server/origins.js';
+import { isIP } from 'node:net';
 import { MemoryStore } from '../store/memory/index.js';
 // Types only: the SQLite subpath (and better-sqlite3, an optional peer dependency) is loaded with a
 // dynamic import when a data folder is asked for, so the memory store works without it.
@@ -39,6 +40,13 @@ export interface StandaloneOptions {
    * @default ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'] (pages served from this machine)
    */
   allowedOrigins?: AllowedOrigins;
+  /**
+   * Host names (the `Host` header) answered, for every route and the WebSocket, against DNS
+   * rebinding (see `ServerOptions.allowedHosts`); others get 403. `null`: any host.
+   * @default on a loopback `host`: `localhost`, its subdomains, IP literals and the host names of
+   * `allowedOrigins` entries; on any other `host`: any host
+   */
+  allowedHosts?: readonly string[] | null;
   /** ms to receive a publish request's whole body; slower clients get 408 and are disconnected. @default 10000 */
   bodyTimeoutMs?: number;
   /** ms to receive any request's headers (upgrades included) before Node answers 408. @default 60000 */
@@ -126,10 +134,11 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const { store, storage } = await openStore(options.store ?? 'memory');
   const http = createServer(httpTimeouts(options.headersTimeout));
   const allowedOrigins = options.allowedOrigins ?? LOOPBACK_ORIGINS;
+  const allowedHosts = options.allowedHosts === undefined ? defaultHosts(host, allowedOrigins) : (options.allowedHosts ?? undefined);
   let server: HoldfastServer;
   try {
     const authorize = serverFedGuard(options.server?.authorize);
-    server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, authorize, allowedOrigins, store, server: http, path });
+    server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, authorize, allowedOrigins, allowedHosts, store, server: http, path });
   } catch (error) {
     if (storage.kind !== 'custom') await store.close().catch(() => undefined);
     throw error;
@@ -146,6 +155,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   });
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // A name rebound to this address must not give a page elsewhere this server's origin.
+    if (!hostAllowed(request.headers.host, allowedHosts)) return sendText(response, 403, 'This host name is not served here');
     const url = request.url ?? '/';
     // The raw path, still percent-encoded: static.ts decodes it segment by segment.
     const rawPath = url.split('?', 1)[0] ?? '/';
@@ -223,6 +234,27 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
       return closing;
     },
   };
+}
+
+/**
+ * The hosts a server bound to loopback answers to: only a browser on this machine reaches it, under
+ * `localhost` or an IP literal, so any other name is a DNS rebinding. Bound elsewhere, the operator
+ * knows the names (`allowedHosts`); any is answered.
+ */
+function defaultHosts(host: string, origins: AllowedOrigins): readonly string[] | undefined {
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host;
+  const loopback = bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'));
+  if (!loopback) return undefined;
+  const names = Array.isArray(origins) ? origins.flatMap((origin) => originHostname(origin)) : [];
+  return [...LOOPBACK_HOSTS, ...names];
+}
+
+function originHostname(entry: string): string[] {
+  try {
+    return [new URL(entry.endsWith(':*') ? entry.slice(0, -2) : entry).hostname];
+  } catch {
+    return [];
+  }
 }
 
 async function openStore(choice: NonNullable<StandaloneOptions['store']>): Promise<{ store: Store; storage: StorageInfo }> {

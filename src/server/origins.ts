@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 
 /**
  * Which browser origins may open a WebSocket (or, in the standalone server, post to the HTTP API):
@@ -65,4 +66,23 @@ function parseOrigin(text: string): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The names a browser on this machine uses for it: `holdfast serve` on a loopback address answers only to them. */
+export const LOOPBACK_HOSTS: readonly string[] = ['localhost', '.localhost'];
+
+/**
+ * Whether a request's `Host` is one the server answers to (see `ServerOptions.allowedHosts`).
+ * Without a list every host is. An IP literal always is: DNS rebinding needs a name to rebind.
+ */
+export function hostAllowed(host: string | undefined, allowed: readonly string[] | undefined): boolean {
+  if (allowed === undefined) return true;
+  const parsed = host === undefined ? undefined : parseOrigin(`http://${host}`);
+  if (parsed === undefined) return false;
+  const name = parsed.hostname.toLowerCase();
+  if (isIP(name.startsWith('[') ? name.slice(1, -1) : name) !== 0) return true;
+  return allowed.some((entry) => {
+    const wanted = entry.toLowerCase();
+    return wanted.startsWith('.') ? name === wanted.slice(1) || name.endsWith(wanted) : name === wanted;
+  });
 }

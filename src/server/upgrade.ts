@@ -2,12 +2,13 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Server as WsServer, WebSocket } from 'ws';
 import { SUBPROTOCOL } from '../protocol/subprotocol.js';
-import { originAllowed, type AllowedOrigins } from './origins.js';
+import { hostAllowed, originAllowed, type AllowedOrigins } from './origins.js';
 
 export interface UpgradeGateOptions {
   /** URL path of the WebSocket endpoint. */
   path: string;
   allowedOrigins: AllowedOrigins | undefined;
+  allowedHosts: readonly string[] | undefined;
   /** Errors of our own code while handling an upgrade (the request is answered 400). */
   onError: (error: unknown) => void;
 }
@@ -56,7 +57,8 @@ export class UpgradeGate<W extends typeof WebSocket> {
       return;
     }
     if (this.closed) return refuse(socket, 503);
-    // A refused origin is the gate working, not a server error: no onError.
+    // A refused host or origin is the gate working, not a server error: no onError.
+    if (!hostAllowed(request.headers.host, this.options.allowedHosts)) return refuse(socket, 403, 'this host name is not served here');
     if (!originAllowed(request, this.options.allowedOrigins)) return refuse(socket, 403);
     const offered = offeredProtocols(request.headers['sec-websocket-protocol']);
     if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) return refuse(socket, 400, `offer the ${SUBPROTOCOL} subprotocol, or none`);

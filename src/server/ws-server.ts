@@ -30,6 +30,14 @@ export interface ServerOptions extends HubOptions {
    */
   allowedOrigins?: AllowedOrigins;
   /**
+   * Host names the server answers to (the request's `Host` header), against DNS rebinding: a page
+   * on `evil.example` whose name is made to resolve to this server's address is same-origin with
+   * it as far as the browser knows. Exact names, or `.example.com` for the name and its subdomains;
+   * IP literals always pass (rebinding needs a name). Others get HTTP 403.
+   * @default undefined (any host; `holdfast serve` on a loopback address allows only `localhost`)
+   */
+  allowedHosts?: readonly string[];
+  /**
    * ms a client has to send the complete request headers of an upgrade (or any request) before the
    * server answers 408 and closes; applies to the HTTP server it creates, not to a `server` passed in.
    * @default 60000
@@ -90,9 +98,14 @@ function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   ws.hub.receive(ws.connection, isBinary ? '' : data.toString(), isBinary);
 }
 
+// Event listeners run outside any caller that could catch: what they trip over is reported, never thrown.
 function onClose(this: WebSocket): void {
   const ws = this as HubWebSocket;
-  ws.hub.closed(ws.connection);
+  try {
+    ws.hub.closed(ws.connection);
+  } catch (error) {
+    ws.hub.options.onError(error);
+  }
 }
 
 // 'error' precedes 'close' (e.g. a frame over maxPayload); the close does the cleaning up.
@@ -104,7 +117,12 @@ const onSocket = new WeakMap<Socket, HubWebSocket>();
 // `this` is the TCP socket: its send buffer drained.
 function onDrain(this: Socket): void {
   const ws = onSocket.get(this);
-  ws?.hub.drained(ws.connection);
+  if (ws === undefined) return;
+  try {
+    ws.hub.drained(ws.connection);
+  } catch (error) {
+    ws.hub.options.onError(error);
+  }
 }
 
 /**
@@ -134,7 +152,7 @@ export class HoldfastServer {
       handleProtocols: selectProtocol,
     });
     const { onError } = this.hub.options;
-    this.gate = new UpgradeGate(this.httpServer, this.wss, { path: this.path, allowedOrigins: options.allowedOrigins, onError }, (ws, request) =>
+    this.gate = new UpgradeGate(this.httpServer, this.wss, { path: this.path, allowedOrigins: options.allowedOrigins, allowedHosts: options.allowedHosts, onError }, (ws, request) =>
       this.accept(ws, request),
     );
     this.httpServer.on('upgrade', this.gate.listener);

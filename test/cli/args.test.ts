@@ -14,6 +14,7 @@ describe('parseCommand', () => {
       prices: true,
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
       allowedOrigins: [],
+      allowedHosts: undefined,
       maxConnectionsPerAddress: 64,
     });
   });
@@ -28,6 +29,7 @@ describe('parseCommand', () => {
       prices: false,
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
       allowedOrigins: [],
+      allowedHosts: undefined,
       maxConnectionsPerAddress: 64,
     });
     assert.equal((parseCommand(['serve', '-p', '9000']) as { port: number }).port, 9000);
@@ -59,6 +61,9 @@ describe('parseCommand', () => {
     const serve = (argv: string[]) => parseCommand(['serve', ...argv]) as Extract<Command, { kind: 'serve' }>;
     assert.deepEqual(serve(['--allow-origin', 'https://app.example', '--allow-origin=http://host:*']).allowedOrigins, ['https://app.example', 'http://host:*']);
     assert.deepEqual(serve(['--allow-origin', '*']).allowedOrigins, ['*']);
+    assert.deepEqual(serve(['--allow-host', 'app.example', '--allow-host', '.example.com']).allowedHosts, ['app.example', '.example.com']);
+    assert.equal(serve(['--allow-host', '*']).allowedHosts, null);
+    assert.throws(() => serve(['--allow-host', 'http://app.example']), /--allow-host must be a host name/);
     assert.equal(serve(['--max-connections-per-address', '10']).maxConnectionsPerAddress, 10);
     assert.equal(serve(['--max-connections-per-address', '0']).maxConnectionsPerAddress, Infinity);
   });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { get } from 'node:http';
 import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,10 +38,10 @@ async function serve(args: string[]): Promise<Serving> {
   return { child, url, wsUrl, port: Number(new URL(url).port), stdout: () => stdout, exit };
 }
 
-/** The status of a `ws` upgrade: 101, or the refusal's. */
-function upgradeStatus(url: string, origin?: string): Promise<number> {
+/** The status of a `ws` upgrade: 101, or the refusal's. `host` replaces the Host header. */
+function upgradeStatus(url: string, origin?: string, host?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+    const ws = new WebSocket(url, { ...(origin === undefined ? {} : { origin }), ...(host === undefined ? {} : { headers: { host } }) });
     ws.once('open', () => (resolve(101), ws.terminate()));
     ws.once('unexpected-response', (_request, response) => (resolve(response.statusCode ?? 0), ws.terminate()));
     ws.once('error', reject);
@@ -122,6 +123,27 @@ describe('holdfast serve: origins', () => {
     assert.equal(await upgradeStatus(server.wsUrl, server.url), 101);
     assert.equal(await upgradeStatus(server.wsUrl, 'https://app.example'), 101);
     assert.equal(await upgradeStatus(server.wsUrl), 101);
+  });
+
+  // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 is same-origin with
+  // the server as far as its browser knows (Origin and Host are both evil.example). Bound to
+  // loopback, serve answers only to localhost and IP literals, on every route.
+  it('refuses a rebound host name on loopback, for upgrades and pages, unless --allow-host names it', async () => {
+    const server = await serve(['--memory']);
+    const rebound = `evil.example:${server.port}`;
+    assert.equal(await upgradeStatus(server.wsUrl, `http://${rebound}`, rebound), 403);
+    assert.equal(await upgradeStatus(server.wsUrl, undefined, rebound), 403);
+    assert.equal(await upgradeStatus(server.wsUrl, `http://localhost:${server.port}`, `localhost:${server.port}`), 101);
+    // node:http, not fetch: fetch does not let a caller set Host.
+    const page = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        get(`${server.url}/`, { headers: { host } }, (response) => (resolve(response.statusCode ?? 0), response.resume())).once('error', reject);
+      });
+    assert.equal(await page(rebound), 403);
+    assert.equal(await page(`localhost:${server.port}`), 200);
+    assert.equal(await page(`127.0.0.1:${server.port}`), 200);
+    const named = await serve(['--memory', '--allow-host', 'evil.example']);
+    assert.equal(await upgradeStatus(named.wsUrl, `http://evil.example:${named.port}`, `evil.example:${named.port}`), 101);
   });
 
   it("--allow-origin '*' allows every origin", async () => {
