@@ -22,6 +22,10 @@ Options for serve:
                         Also answer requests for this host name (repeatable; '.example.com' for
                         its subdomains too, '*' for any). Bound to a loopback address, serve answers
                         only localhost and IP literals by default (against DNS rebinding)
+      --trusted-proxies <n>
+                        Proxies in front of serve whose X-Forwarded-For is believed: the client
+                        address (for the per-address limit) is read n hops from its right (default 0:
+                        the header is ignored)
       --max-connections-per-address <n>
                         Open WebSockets per client IP address; more are closed with 4429
                         (default 64; 0 for no limit, e.g. behind a proxy that hides client addresses)
@@ -65,6 +69,8 @@ export type Command =
       allowedOrigins: string[];
       /** From --allow-host: undefined for serve's default, null for any host ('*'). */
       allowedHosts: string[] | null | undefined;
+      /** Proxies whose X-Forwarded-For is trusted. */
+      trustedProxies: number;
       /** Infinity for no limit. */
       maxConnectionsPerAddress: number;
     };
@@ -99,6 +105,7 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
         'no-prices': { type: 'boolean' },
         'allow-origin': { type: 'string', multiple: true },
         'allow-host': { type: 'string', multiple: true },
+        'trusted-proxies': { type: 'string' },
         'max-connections-per-address': { type: 'string' },
         data: { type: 'string' },
         memory: { type: 'boolean' },
@@ -147,8 +154,15 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
     store: parseStore(values),
     allowedOrigins,
     allowedHosts,
+    trustedProxies: parseProxyCount(values['trusted-proxies']),
     maxConnectionsPerAddress: parseConnectionLimit(values['max-connections-per-address']),
   };
+}
+
+function parseProxyCount(text: string | undefined): number {
+  if (text === undefined) return 0;
+  if (!/^\d{1,2}$/.test(text)) throw new UsageError(`--trusted-proxies must be a number of proxies from 0 to 99: '${text}'`);
+  return Number(text);
 }
 
 function parseConnectionLimit(text: string | undefined): number {

@@ -29,7 +29,7 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
     allowedOrigins: [...LOOPBACK_ORIGINS, ...command.allowedOrigins],
     // Named hosts come on top of the loopback names; without the flag, serve's default for its --host.
     ...(command.allowedHosts === undefined ? {} : { allowedHosts: command.allowedHosts === null ? null : [...LOOPBACK_HOSTS, ...command.allowedHosts] }),
-    server: { limits: { maxConnectionsPerAddress: command.maxConnectionsPerAddress } },
+    server: { trustedProxies: command.trustedProxies, limits: { maxConnectionsPerAddress: command.maxConnectionsPerAddress } },
   });
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

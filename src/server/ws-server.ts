@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData, type Server as WsServer } from 'ws';
 import { FrameWriter } from '../protocol/framing.js';
+import { clientAddress } from './client-address.js';
 import { Hub } from './hub.js';
 import type { Connection, HubSocket } from './connection.js';
 import type { HubOptions, RequestHandler } from './options.js';
@@ -37,6 +38,14 @@ export interface ServerOptions extends HubOptions {
    * @default undefined (any host; `holdfast serve` on a loopback address allows only `localhost`)
    */
   allowedHosts?: readonly string[];
+  /**
+   * How many proxies in front of the server to trust for `X-Forwarded-For`: the client's address
+   * (for `limits.maxConnectionsPerAddress` and the `authenticate` hook's `remoteAddress`) is taken
+   * that many hops from the right of the header. 0 ignores the header: without a proxy, a client
+   * could write any address into it.
+   * @default 0
+   */
+  trustedProxies?: number;
   /**
    * ms a client has to send the complete request headers of an upgrade (or any request) before the
    * server answers 408 and closes; applies to the HTTP server it creates, not to a `server` passed in.
@@ -137,10 +146,12 @@ export class HoldfastServer {
   private readonly wss: WsServer<typeof HubWebSocket>;
   private readonly ownsHttpServer: boolean;
   private readonly gate: UpgradeGate<typeof HubWebSocket>;
+  private readonly trustedProxies: number;
 
   constructor(options: ServerOptions = {}) {
     this.hub = new Hub(options);
     this.path = options.path ?? '/holdfast';
+    this.trustedProxies = options.trustedProxies ?? 0;
     this.ownsHttpServer = options.server === undefined;
     this.httpServer = options.server ?? createOwnServer(options.headersTimeout);
     this.wss = new WebSocketServer({
@@ -194,7 +205,7 @@ export class HoldfastServer {
   private accept(ws: HubWebSocket, request: IncomingMessage): void {
     const raw = (ws as unknown as { _socket: Socket })._socket;
     const { hub } = this;
-    const connection = hub.open(ws, { remoteAddress: request.socket.remoteAddress, request });
+    const connection = hub.open(ws, { remoteAddress: clientAddress(request, this.trustedProxies), request });
     ws.hub = hub;
     ws.connection = connection;
     ws.on('message', onMessage);

@@ -15,6 +15,7 @@ describe('parseCommand', () => {
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
       allowedOrigins: [],
       allowedHosts: undefined,
+      trustedProxies: 0,
       maxConnectionsPerAddress: 64,
     });
   });
@@ -30,6 +31,7 @@ describe('parseCommand', () => {
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
       allowedOrigins: [],
       allowedHosts: undefined,
+      trustedProxies: 0,
       maxConnectionsPerAddress: 64,
     });
     assert.equal((parseCommand(['serve', '-p', '9000']) as { port: number }).port, 9000);
@@ -63,6 +65,8 @@ describe('parseCommand', () => {
     assert.deepEqual(serve(['--allow-origin', '*']).allowedOrigins, ['*']);
     assert.deepEqual(serve(['--allow-host', 'app.example', '--allow-host', '.example.com']).allowedHosts, ['app.example', '.example.com']);
     assert.equal(serve(['--allow-host', '*']).allowedHosts, null);
+    assert.equal(serve(['--trusted-proxies', '2']).trustedProxies, 2);
+    assert.throws(() => serve(['--trusted-proxies', 'all']), /--trusted-proxies must be a number/);
     assert.throws(() => serve(['--allow-host', 'http://app.example']), /--allow-host must be a host name/);
     assert.equal(serve(['--max-connections-per-address', '10']).maxConnectionsPerAddress, 10);
     assert.equal(serve(['--max-connections-per-address', '0']).maxConnectionsPerAddress, Infinity);
