@@ -66,6 +66,8 @@ export const ErrorCode = {
   StoreFull: 'STORE_FULL',
   /** The server holds its most topics, or this connection created topics faster than allowed. */
   TooManyTopics: 'TOO_MANY_TOPICS',
+  /** The server holds `maxSessions` sessions; a new one is refused (close 4503), a resume is not. */
+  TooManySessions: 'TOO_MANY_SESSIONS',
   /** A `latest` topic holds its most keys; a new key is refused (existing keys still update). */
   TooManyKeys: 'TOO_MANY_KEYS',
   // Raised when a server starts, never sent on the wire (docs/store.md).

@@ -19,10 +19,23 @@ export class Handshake {
     connection.request = undefined;
     if (identity === undefined || connection.isClosed()) return;
 
-    let session = frame.resume === undefined ? undefined : await this.findResumable(frame.resume, identity);
+    let session: Session | undefined;
+    try {
+      session = frame.resume === undefined ? undefined : await this.findResumable(frame.resume, identity);
+    } catch (error) {
+      // The store could not say whether the session exists: a new one would orphan the client's
+      // state, so it comes back once the store answers again.
+      this.hub.options.onError(error);
+      return this.hub.fail(connection, ErrorCode.StoreUnavailable, CloseCode.Unavailable, 'the store failed; connect again', 1000);
+    }
     if (connection.isClosed()) return;
     const resumed = session !== undefined;
     if (session === undefined) {
+      const { maxSessions } = this.hub.options.limits;
+      if (this.hub.sessions.size >= maxSessions) {
+        // Each session outlives its connection by sessionTtl: a connect loop would otherwise fill memory.
+        return this.hub.fail(connection, ErrorCode.TooManySessions, CloseCode.Unavailable, `the server holds its most sessions (${maxSessions})`, 10_000);
+      }
       session = Session.create(identity);
       this.hub.sessions.set(session.id, session);
     }

@@ -108,6 +108,12 @@ export interface ServerLimitsOptions {
    */
   maxSeqAhead?: number;
   /**
+   * Sessions held in memory at once (connected, or waiting `sessionTtl` for a resume). A new
+   * session beyond it is refused with TOO_MANY_SESSIONS (close 4503, retry after 10 s); resumes are
+   * not. Bounds what a client that connects in a loop can make the server keep. @default 100000
+   */
+  maxSessions?: number;
+  /**
    * Topics a connection may create, per second with a burst (a token bucket): a publish to a topic
    * that holds nothing (new, or forgotten after its messages aged out) takes a token, and without
    * one is refused with TOO_MANY_TOPICS. Publishes to existing topics are not counted. The
@@ -162,6 +168,7 @@ export interface ResolvedLimits {
   maxKeptReplies: number;
   maxKeptReplyBytes: number;
   maxSeqAhead: number;
+  maxSessions: number;
   topicCreation: { perSecond: number; burst: number };
 }
 
@@ -179,6 +186,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
   maxKeptReplies: 10_000,
   maxKeptReplyBytes: 4 * 1024 * 1024,
   maxSeqAhead: 20_000,
+  maxSessions: 100_000,
   topicCreation: { perSecond: 10, burst: 100 },
 };
 
