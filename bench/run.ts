@@ -7,10 +7,11 @@
  *   npm run bench [-- --quick] [--only=throughput,fanout,latency,memory,catchup,storm,stall,hostile]
  *                 [--systems=ws,socketio,…] [--profile[=dir]] [--out file] [--no-report]
  *                 [--connections N] [--subscribers N] [--storm-clients N] [--catchup-messages N]
- *                 [--in-flight N] [--stall-rows N] [--delete-chunk N]
+ *                 [--in-flight N] [--stall-rows N] [--delete-chunk N] [--merge]
  *
  * --quick     smaller sizes and shorter windows: the whole run in under 2 minutes
  * --profile   the Holdfast servers run with --cpu-prof (summarise with bench/profile-top.ts)
+ * --merge     workloads not run keep their figures from the output file (--only=hostile after a full run)
  * hostile     one hostile connection per flood against a fresh Holdfast server (bench/hostile/)
  */
 import { spawnSync } from 'node:child_process';
@@ -33,6 +34,7 @@ import {
 } from './lib/results.js';
 import { catchup, fanout, latency, memory, sqliteStall, storm, throughput, type Setup } from './lib/scenarios.js';
 import { printSummary } from './lib/summary.js';
+import { asBenchResults } from './report/render.js';
 import { emptyHostileResults, runHostile } from './hostile/run.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -125,6 +127,33 @@ const NOT_APPLICABLE: Partial<Record<Workload, Partial<Record<SystemId, string>>
 const workloads: BenchResults['workloads'] = { throughput: {}, fanout: {}, latency: {}, memory: {}, catchup: {}, storm: {} };
 let stallResult: BenchResults['sqliteStall'];
 let hostileResult: BenchResults['hostile'];
+const outFile = resolve(value('out') ?? join(root, 'bench/results/latest.json'));
+
+// --merge: the figures of the workloads not run now come from the previous run in the output file.
+if (flag('merge')) {
+  let text: string;
+  try {
+    text = readFileSync(outFile, 'utf8');
+  } catch (error) {
+    throw new Error(`--merge: cannot read the previous results ${outFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const previous = asBenchResults(JSON.parse(text), outFile);
+  const kept: string[] = [];
+  for (const name of Object.keys(workloads) as Array<keyof BenchResults['workloads']>) {
+    if (runs(name) || previous.workloads[name] === undefined) continue;
+    workloads[name] = previous.workloads[name] as never;
+    kept.push(name);
+  }
+  if (!runs('stall') && previous.sqliteStall !== undefined) {
+    stallResult = previous.sqliteStall;
+    kept.push('stall');
+  }
+  if (!runs('hostile') && previous.hostile !== undefined) {
+    hostileResult = previous.hostile;
+    kept.push('hostile');
+  }
+  if (kept.length > 0) notes.push(`merged: ${kept.join(', ')} measured by the run of ${previous.date} (${previous.command})`);
+}
 
 async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | Failed> {
   const begun = performance.now();
@@ -250,7 +279,7 @@ function mosquittoVersion(): string {
 
 async function write(partial: boolean): Promise<void> {
   const report = results(partial);
-  const out = resolve(value('out') ?? join(root, 'bench/results/latest.json'));
+  const out = outFile;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   console.log(`\nwritten: ${out.replace(root + '/', '')}`);

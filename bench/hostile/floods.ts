@@ -110,12 +110,15 @@ export async function runFlood(url: string, config: AttackConfig, phase: Phase):
       await until(client, () => acks.seq >= config.requests, () => acks.seq + replies.length, 10_000);
       const kept = replies.length;
       await phase('ack-phase');
-      // One frame per reply, each its own message: what a client confirming replies one by one sends.
+      // One frame per reply, each its own message about a millisecond apart, as a client confirming
+      // replies one by one as they are handled: each may cost the server a save of the whole session.
       const framesBefore = client.framesSent;
+      const end = performance.now() + config.ackPhaseMs;
       for (const seq of replies) {
-        if (client.isClosed) break;
-        await client.room();
+        if (client.isClosed || performance.now() >= end) break;
+        await client.room(end);
         client.send(`{"type":"ack","replies":[${seq}]}`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
       }
       const ackFrames = client.framesSent - framesBefore;
       client.send(frame({ type: 'ping' }));

@@ -95,12 +95,18 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
       child.send({ type: 'watch-start' });
       let peakHeap: number | undefined;
       let peakExternal: number | undefined;
+      let loopDuringFlood: LoopFigures | undefined;
       const keepPeaks = (figures: WatchFigures | undefined): WatchFigures | undefined => {
         if (figures !== undefined) {
           peakHeap = Math.max(peakHeap ?? 0, figures.maxHeapUsed);
           peakExternal = Math.max(peakExternal ?? 0, figures.maxExternal);
         }
         return figures;
+      };
+      // The stall windows are consecutive (a watch-start ends one): their longest stall, their total time.
+      const keepStall = (figures: WatchFigures | undefined): void => {
+        if (figures === undefined) return;
+        loopDuringFlood = { maxMs: Math.max(loopDuringFlood?.maxMs ?? 0, figures.loopMaxMs), windowMs: (loopDuringFlood?.windowMs ?? 0) + figures.windowMs };
       };
 
       attacker.send({ type: 'attack', url: ready.url, config: plan.attack });
@@ -109,13 +115,15 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
       let attack: AttackReport;
       if (plan.attack.kind === 'kept-replies-acks') {
         await attacker.next('phase', budget);
-        keepPeaks(await server.watch());
+        keepStall(keepPeaks(await server.watch()));
         child.send({ type: 'watch-start' });
         const started = performance.now();
         attacker.send({ type: 'continue' });
         attack = (await attacker.next<{ report: AttackReport }>('attacked', budget)).report;
         await server.idle(200, 30_000);
         const spent = keepPeaks(await server.watch());
+        keepStall(spent);
+        child.send({ type: 'watch-start' });
         ackPhase = {
           frames: attack.counts['ackFrames'] ?? 0,
           cpuMs: spent === undefined ? NaN : spent.cpuUs / 1000,
@@ -128,8 +136,7 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
       }
 
       await sleep(500); // what the server already read is handled
-      const during = keepPeaks(await server.watch());
-      const loopDuringFlood: LoopFigures | undefined = during === undefined ? undefined : { maxMs: during.loopMaxMs, windowMs: during.windowMs };
+      keepStall(keepPeaks(await server.watch()));
       const heldAnswer = await server.memory();
       const topics =
         plan.kind === 'topic-flood' ? await child.ask<{ count: number | undefined }>({ type: 'topics' }, 30_000).then((a) => a.count, () => undefined) : undefined;
@@ -162,7 +169,8 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
         connectionsAtEnd: heldAnswer?.connections,
         ...(died === undefined ? {} : { serverDied: died }),
         ...(ackPhase === undefined ? {} : { ackPhase }),
-        ...(plan.kind === 'topic-flood' ? { topics, loopDuringFlood, loopAfter } : {}),
+        loopDuringFlood,
+        ...(plan.kind === 'topic-flood' ? { topics, loopAfter } : {}),
         judged: judge(limits, { connections: plan.connections, baseline, peak, held, after, serverDied: died }),
       };
       return { figures, limits };

@@ -26,7 +26,7 @@ export type AttackConfig =
   | { kind: 'never-read-pongs'; durationMs: number; maxBytes: number }
   | { kind: 'never-read-replies'; durationMs: number; maxBytes: number; dataBytes: number }
   | { kind: 'catchup-non-readers'; subscribers: number; topic: string; holdMs: number }
-  | { kind: 'kept-replies-acks'; requests: number; dataBytes: number }
+  | { kind: 'kept-replies-acks'; requests: number; dataBytes: number; ackPhaseMs: number }
   | { kind: 'topic-flood'; durationMs: number; dataBytes: number }
   | { kind: 'early-frames'; durationMs: number; maxBytes: number; frameBytes: number }
   | { kind: 'bulk-reliable'; messages: number; dataBytes: number; topic: string }
@@ -71,9 +71,9 @@ export function floodPlans(quick: boolean): FloodPlan[] {
     kind: 'kept-replies-acks',
     store,
     connections: 1,
-    what: `${quick ? '2,000' : '9,900'} requests whose replies are never confirmed, then one small ack frame per reply`,
+    what: `${quick ? '2,000' : '9,900'} requests whose replies are never confirmed, then one small ack frame per reply, about 1 ms apart, for at most ${seconds(10, 2) / 1000} s`,
     // Just under maxKeptReplies (10,000), where the server stops reading and the acks could not arrive.
-    attack: { kind: 'kept-replies-acks', requests: quick ? 2000 : 9900, dataBytes: 100 },
+    attack: { kind: 'kept-replies-acks', requests: quick ? 2000 : 9900, dataBytes: 100, ackPhaseMs: seconds(10, 2) },
     serverArgs: [],
   });
   const topics = (store: HostileStore): FloodPlan => ({

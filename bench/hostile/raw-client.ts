@@ -102,9 +102,9 @@ export class RawClient {
     return true;
   }
 
-  /** Waits until the own send buffer has room (or the connection closed). */
-  async room(): Promise<void> {
-    while (!this.isClosed && this.ws.bufferedAmount > OWN_BUFFER_LIMIT) await sleep(5);
+  /** Waits until the own send buffer has room, the connection closed, or `deadline` (performance.now()) passed. */
+  async room(deadline = Infinity): Promise<void> {
+    while (!this.isClosed && this.ws.bufferedAmount > OWN_BUFFER_LIMIT && performance.now() < deadline) await sleep(5);
   }
 
   /**
@@ -114,7 +114,8 @@ export class RawClient {
   async flood(durationMs: number, maxBytes: number, make: (i: number) => string): Promise<void> {
     const end = performance.now() + durationMs;
     for (let i = 0; performance.now() < end && this.bytesSent < maxBytes && !this.isClosed; i++) {
-      await this.room();
+      await this.room(end);
+      if (performance.now() >= end) break;
       this.send(make(i));
       if (i % 64 === 63) await tick(); // let close events and timers in
     }

@@ -43,7 +43,7 @@ export function outcome(f: HostileFigures): string {
 
 function row(entry: HostileEntry): string[] {
   const title = `${HOSTILE_TITLES[entry.kind]} (${entry.store})`;
-  if (!isHostileFigures(entry)) return [title, cell(entry.what), `**failed**: ${cell(entry.error)}`, '', '', '', '', '', ''];
+  if (!isHostileFigures(entry)) return [title, cell(entry.what), `**failed**: ${cell(entry.error)}`, '', '', '', '', '', '', ''];
   const j = entry.judged;
   return [
     title,
@@ -53,6 +53,7 @@ function row(entry: HostileEntry): string[] {
     mib(j.addedPeakHeap),
     mib(j.addedHeldRss),
     mib(j.addedAfterRss),
+    entry.loopDuringFlood === undefined ? dash : ms(entry.loopDuringFlood.maxMs),
     `${yes(j.peakMet)} peak ≤ ${mib(j.bound)}, ${yes(j.afterMet)} after`,
     cell(outcome(entry)),
   ];
@@ -63,13 +64,18 @@ function ackPhase(floods: HostileFigures[]): string | undefined {
     .filter((f) => f.ackPhase !== undefined)
     .map((f) => {
       const a = f.ackPhase!;
-      return [`${f.store}`, int(f.attack.counts['keptReplies']), int(a.frames), ms(a.cpuMs), ms(a.wallMs), bytes(a.writeBytes), bytes(a.wchar)];
+      const per = (value: number | undefined): string => (value === undefined || a.frames === 0 ? dash : bytes(value / a.frames));
+      return [`${f.store}`, int(f.attack.counts['keptReplies']), int(a.frames), ms(a.cpuMs), ms(a.frames === 0 ? undefined : a.cpuMs / a.frames), ms(a.wallMs), bytes(a.writeBytes), per(a.writeBytes), bytes(a.wchar)];
     });
   if (rows.length === 0) return undefined;
   return (
     'Kept replies, then one `ack` frame per reply: the server\'s CPU time and what it wrote (its /proc/&lt;pid&gt;/io: `write_bytes` reached storage, `wchar` went through write()) ' +
     'from the first ack until it was idle again.\n\n' +
-    table(['store', 'kept replies', 'ack frames', 'server CPU', 'wall time', 'written to storage', 'write() bytes'], [false, true, true, true, true, true, true], rows)
+    table(
+      ['store', 'kept replies', 'ack frames', 'server CPU', 'CPU per ack', 'wall time', 'written to storage', 'per ack', 'write() bytes'],
+      [false, true, true, true, true, true, true, true, true],
+      rows,
+    )
   );
 }
 
@@ -102,10 +108,11 @@ export function hostileSection(results: HostileResults | undefined): string | un
     `what it adds to the server's RSS at its peak (kernel VmHWM), while still connected and after it left (both after a full GC). ` +
     `Target: at most maxBufferedBytes + maxPayload + 1 MiB per connection (${mib(results.boundPerConnection)} here) at the peak, and within ` +
     `${mib(results.baselineSlackPerConnection)} per connection of the baseline after it left. A connection the server closes is a defence, not a failure. ` +
+    `"Longest stall": the server's longest event-loop delay from the baseline until the attacker stopped. ` +
     `Above ${mib(results.safetyCapBytes)} of RSS the bench kills the server. Met: ${int(met)} of ${int(judged)} floods.`;
   const main = table(
-    ['flood', 'what the attacker does', 'sent', 'peak added RSS', 'peak added heap', 'added, connected', 'added after it left', 'target', 'outcome'],
-    [false, false, true, true, true, true, true, false, false],
+    ['flood', 'what the attacker does', 'sent', 'peak added RSS', 'peak added heap', 'added, connected', 'added after it left', 'longest stall', 'target', 'outcome'],
+    [false, false, true, true, true, true, true, true, false, false],
     results.floods.map(row),
   );
   return [intro, main, ackPhase(floods), topicFlood(floods)].filter((part): part is string => part !== undefined).join('\n\n');
