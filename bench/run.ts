@@ -35,6 +35,7 @@ import {
 import { catchup, fanout, latency, memory, sqliteStall, storm, throughput, type Setup } from './lib/scenarios.js';
 import { printSummary } from './lib/summary.js';
 import { asBenchResults } from './report/render.js';
+import { carryOver } from './lib/merge.js';
 import { emptyHostileResults, runHostile } from './hostile/run.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -138,20 +139,11 @@ if (flag('merge')) {
     throw new Error(`--merge: cannot read the previous results ${outFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const previous = asBenchResults(JSON.parse(text), outFile);
-  const kept: string[] = [];
-  for (const name of Object.keys(workloads) as Array<keyof BenchResults['workloads']>) {
-    if (runs(name) || previous.workloads[name] === undefined) continue;
-    workloads[name] = previous.workloads[name] as never;
-    kept.push(name);
-  }
-  if (!runs('stall') && previous.sqliteStall !== undefined) {
-    stallResult = previous.sqliteStall;
-    kept.push('stall');
-  }
-  if (!runs('hostile') && previous.hostile !== undefined) {
-    hostileResult = previous.hostile;
-    kept.push('hostile');
-  }
+  const carried = carryOver(previous, (name) => only.includes(name));
+  Object.assign(workloads, carried.workloads);
+  stallResult = carried.sqliteStall;
+  hostileResult = carried.hostile;
+  const kept = carried.names;
   if (kept.length > 0) notes.push(`merged: ${kept.join(', ')} measured by the run of ${previous.date} (${previous.command})`);
 }
 
