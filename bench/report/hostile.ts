@@ -35,7 +35,10 @@ export function outcome(f: HostileFigures): string {
   if (f.serverDied !== undefined) parts.push(`**server died**: ${f.serverDied}`);
   const closes = Object.entries(f.attack.closeCodes).map(([code, n]) => (n > 1 ? `${code} ×${n}` : code));
   if (closes.length > 0) parts.push(`closed by the server (${closes.join(', ')})`);
-  else if (f.connectionsAtEnd === 0 && f.serverDied === undefined) parts.push('the server closed the connection');
+  else if (f.connectionsAtEnd !== undefined && f.connectionsAtEnd < f.connections && f.serverDied === undefined) {
+    const closed = f.connections - f.connectionsAtEnd;
+    parts.push(f.connections === 1 ? 'the server closed the connection' : `the server closed ${closed} of ${f.connections} connections`);
+  }
   const errors = counts(f.attack.errors);
   if (errors !== 'none') parts.push(`errors: ${errors}`);
   return parts.length === 0 ? 'still connected, nothing refused' : parts.join('; ');

@@ -81,6 +81,7 @@ test('outcome: a connection the server closed is reported as such, by close code
   assert.equal(outcome(figures()), 'still connected, nothing refused');
   assert.equal(outcome(figures({ attack: { ...figures().attack, closeCodes: { '4413': 1 } } })), 'closed by the server (4413)');
   assert.equal(outcome(figures({ connectionsAtEnd: 0 })), 'the server closed the connection');
+  assert.equal(outcome(figures({ kind: 'catchup-non-readers', connections: 4, connectionsAtEnd: 1 })), 'the server closed 3 of 4 connections');
   assert.equal(outcome(figures({ attack: { ...figures().attack, errors: { TOO_MANY_TOPICS: 3 } } })), 'errors: TOO_MANY_TOPICS ×3');
   assert.match(outcome(figures({ serverDied: 'killed by the bench at 3072 MiB RSS' })), /^\*\*server died\*\*: killed by the bench/);
 });
