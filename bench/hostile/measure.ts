@@ -47,6 +47,31 @@ class HostileServer {
   }
 }
 
+/** The server's heap peaks and event-loop stalls over consecutive watch windows (a watch-start ends one). */
+class FloodPeaks {
+  heapUsed: number | undefined;
+  external: number | undefined;
+  /** The longest stall of the flood's windows, and their total time. */
+  stall: LoopFigures | undefined;
+
+  /** A window after the flood: its heap counts, its stalls are reported apart. */
+  heap(figures: WatchFigures | undefined): WatchFigures | undefined {
+    if (figures !== undefined) {
+      this.heapUsed = Math.max(this.heapUsed ?? 0, figures.maxHeapUsed);
+      this.external = Math.max(this.external ?? 0, figures.maxExternal);
+    }
+    return figures;
+  }
+
+  /** A window of the flood. */
+  flood(figures: WatchFigures | undefined): WatchFigures | undefined {
+    if (figures === undefined) return undefined;
+    this.heap(figures);
+    this.stall = { maxMs: Math.max(this.stall?.maxMs ?? 0, figures.loopMaxMs), windowMs: (this.stall?.windowMs ?? 0) + figures.windowMs };
+    return figures;
+  }
+}
+
 export interface FloodRun {
   figures: HostileFigures;
   limits: HostileLimits;
@@ -93,36 +118,20 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
         resetPeak(ready.pid),
       );
       child.send({ type: 'watch-start' });
-      let peakHeap: number | undefined;
-      let peakExternal: number | undefined;
-      let loopDuringFlood: LoopFigures | undefined;
-      const keepPeaks = (figures: WatchFigures | undefined): WatchFigures | undefined => {
-        if (figures !== undefined) {
-          peakHeap = Math.max(peakHeap ?? 0, figures.maxHeapUsed);
-          peakExternal = Math.max(peakExternal ?? 0, figures.maxExternal);
-        }
-        return figures;
-      };
-      // The stall windows are consecutive (a watch-start ends one): their longest stall, their total time.
-      const keepStall = (figures: WatchFigures | undefined): void => {
-        if (figures === undefined) return;
-        loopDuringFlood = { maxMs: Math.max(loopDuringFlood?.maxMs ?? 0, figures.loopMaxMs), windowMs: (loopDuringFlood?.windowMs ?? 0) + figures.windowMs };
-      };
-
+      const seen = new FloodPeaks();
       attacker.send({ type: 'attack', url: ready.url, config: plan.attack });
       const budget = 120_000;
       let ackPhase: AckPhaseFigures | undefined;
       let attack: AttackReport;
       if (plan.attack.kind === 'kept-replies-acks') {
         await attacker.next('phase', budget);
-        keepStall(keepPeaks(await server.watch()));
+        seen.flood(await server.watch());
         child.send({ type: 'watch-start' });
         const started = performance.now();
         attacker.send({ type: 'continue' });
         attack = (await attacker.next<{ report: AttackReport }>('attacked', budget)).report;
         await server.idle(200, 30_000);
-        const spent = keepPeaks(await server.watch());
-        keepStall(spent);
+        const spent = seen.flood(await server.watch());
         child.send({ type: 'watch-start' });
         ackPhase = {
           frames: attack.counts['ackFrames'] ?? 0,
@@ -136,7 +145,7 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
       }
 
       await sleep(500); // what the server already read is handled
-      keepStall(keepPeaks(await server.watch()));
+      seen.flood(await server.watch());
       const heldAnswer = await server.memory();
       const topics =
         plan.kind === 'topic-flood' ? await child.ask<{ count: number | undefined }>({ type: 'topics' }, 30_000).then((a) => a.count, () => undefined) : undefined;
@@ -147,14 +156,14 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
       if (plan.observeMs !== undefined) {
         child.send({ type: 'watch-start' });
         await sleep(plan.observeMs);
-        const observed = keepPeaks(await server.watch());
+        const observed = seen.heap(await server.watch());
         if (observed !== undefined) loopAfter = { maxMs: observed.loopMaxMs, windowMs: observed.windowMs };
       }
       await server.idle(1000, 10_000);
       const after = (await server.memory())?.memory;
       const peakRss = watch.stop();
 
-      const peak = { rss: Math.max(peakRss, baseline.rss), heapUsed: peakHeap, external: peakExternal };
+      const peak = { rss: Math.max(peakRss, baseline.rss), heapUsed: seen.heapUsed, external: seen.external };
       const held = heldAnswer?.memory;
       const figures: HostileFigures = {
         kind: plan.kind,
@@ -169,7 +178,7 @@ export async function runFloodPlan(setup: Setup, plan: FloodPlan, safetyCapBytes
         connectionsAtEnd: heldAnswer?.connections,
         ...(died === undefined ? {} : { serverDied: died }),
         ...(ackPhase === undefined ? {} : { ackPhase }),
-        loopDuringFlood,
+        loopDuringFlood: seen.stall,
         ...(plan.kind === 'topic-flood' ? { topics, loopAfter } : {}),
         judged: judge(limits, { connections: plan.connections, baseline, peak, held, after, serverDied: died }),
       };
