@@ -87,6 +87,12 @@ export async function runFlood(url: string, config: AttackConfig, phase: Phase):
       await client.flood(config.durationMs, config.maxBytes, (i) => `{"type":"req","seq":${i + 1},"id":"${randomUUID()}","method":"echo","data":"${data}"}`);
       return { report: client.report(elapsed()), clients: [client] };
     }
+    case 'never-read-acks': {
+      const client = await RawClient.greeted(url, false);
+      const data = text(config.dataBytes);
+      await client.flood(config.durationMs, config.maxBytes, (i) => `{"type":"pub","topic":"chat:acks","seq":${i + 1},"id":"${randomUUID()}","data":"${data}"}`);
+      return { report: client.report(elapsed()), clients: [client] };
+    }
     case 'catchup-non-readers': {
       const clients: RawClient[] = [];
       for (let i = 0; i < config.subscribers; i++) {

@@ -9,6 +9,7 @@ export const HOSTILE_KINDS = [
   'never-read-errors',
   'never-read-pongs',
   'never-read-replies',
+  'never-read-acks',
   'catchup-non-readers',
   'kept-replies-acks',
   'topic-flood',
@@ -25,6 +26,7 @@ export type AttackConfig =
   | { kind: 'never-read-errors'; durationMs: number; maxBytes: number; topicBytes: number }
   | { kind: 'never-read-pongs'; durationMs: number; maxBytes: number }
   | { kind: 'never-read-replies'; durationMs: number; maxBytes: number; dataBytes: number }
+  | { kind: 'never-read-acks'; durationMs: number; maxBytes: number; dataBytes: number }
   | { kind: 'catchup-non-readers'; subscribers: number; topic: string; holdMs: number }
   | { kind: 'kept-replies-acks'; requests: number; dataBytes: number; ackPhaseMs: number }
   | { kind: 'topic-flood'; durationMs: number; dataBytes: number }
@@ -117,6 +119,14 @@ export function floodPlans(quick: boolean): FloodPlan[] {
       connections: 1,
       what: `requests to an echo handler with 60 KB of data (reply as large), never reading, ${seconds(10, 2) / 1000} s`,
       attack: { kind: 'never-read-replies', durationMs: seconds(10, 2), maxBytes: cap, dataBytes: 60_000 },
+      serverArgs: [],
+    },
+    {
+      kind: 'never-read-acks',
+      store: 'memory',
+      connections: 1,
+      what: `reliable publishes of 100 bytes (each confirmed by an ack), never reading, ${seconds(10, 2) / 1000} s`,
+      attack: { kind: 'never-read-acks', durationMs: seconds(10, 2), maxBytes: cap, dataBytes: 100 },
       serverArgs: [],
     },
     catchup('memory'),

@@ -13,6 +13,7 @@ export const HOSTILE_TITLES: Record<HostileKind, string> = {
   'never-read-errors': '1. never reads: error echoes',
   'never-read-pongs': '1. never reads: pongs',
   'never-read-replies': '1. never reads: replies',
+  'never-read-acks': '1. never reads: acks',
   'catchup-non-readers': '2. catch-up to non-readers',
   'kept-replies-acks': '3. kept replies, then acks',
   'topic-flood': '4. topic flood',
