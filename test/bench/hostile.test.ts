@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { BASELINE_SLACK_BYTES, boundFor, judge, type HostileFigures, type HostileResults } from '../../bench/hostile/figures.js';
 import { parseStatus } from '../../bench/hostile/proc.js';
 import { hostileSection, outcome } from '../../bench/report/hostile.js';
+import { compareHostile, hostileOf } from '../../bench/report/hostile-compare.js';
 import type { MemorySample } from '../../bench/lib/ipc.js';
 
 const MiB = 2 ** 20;
@@ -113,4 +114,17 @@ test('hostileSection: one row per flood with the added memory and the verdict; f
   assert.match(text, /\| sqlite \| 9,900 \| 9,900 \| 1,234 ms \| 0\.12 ms \| 2,000 ms \| 52,428,800 B \(50\.0 MiB\) \| 5,296 B \|/);
   assert.doesNotMatch(text, /Topic flood:/);
   assert.equal(hostileSection(undefined), undefined);
+});
+
+test('compareHostile: before and after of each flood side by side, floods of one run only included', () => {
+  const before: HostileResults = { limits, boundPerConnection: 3 * MiB, baselineSlackPerConnection: 2 * MiB, safetyCapBytes: 3 * 2 ** 30, floods: [figures(), { kind: 'topic-flood', store: 'sqlite', what: 'topics', error: 'boom' }] };
+  const fixed = figures({ peak: peak(52), after: sample(51), connectionsAtEnd: 0 });
+  fixed.judged = judge(limits, { connections: 1, baseline: fixed.baseline, peak: fixed.peak, held: fixed.held, after: fixed.after });
+  const after: HostileResults = { ...before, floods: [fixed, figures({ kind: 'early-frames' })] };
+  const text = compareHostile(before, after);
+  assert.match(text, /\| 1\. never reads: error echoes \(memory\) \| 100\.0 MiB \| 2\.0 MiB \| 40\.0 MiB \| 1\.0 MiB \| ✗ → ✓ \| the server closed the connection \|/);
+  assert.match(text, /\| 5\. frames before welcome \(memory\) \| – \| 100\.0 MiB \| – \| 40\.0 MiB \| not run → ✗ \|/);
+  assert.match(text, /\| 4\. topic flood \(sqlite\) \| – \| – \| – \| – \| failed → not run \|  \|$/m);
+  assert.throws(() => hostileOf({ date: 'x' }, 'old.json'), /old\.json has no hostile results/);
+  assert.equal(hostileOf({ hostile: before }, 'b.json'), before);
 });
