@@ -113,7 +113,7 @@ export function hostileSection(results: HostileResults | undefined): string | un
     `Target: at most maxBufferedBytes + maxPayload + 1 MiB per connection (${mib(results.boundPerConnection)} here) at the peak, and within ` +
     `${mib(results.baselineSlackPerConnection)} per connection of the baseline after it left. A connection the server closes is a defence, not a failure. ` +
     `"Longest stall": the server's longest event-loop delay from the baseline until the attacker stopped. ` +
-    `Above ${mib(results.safetyCapBytes)} of RSS the bench kills the server. Met: ${int(met)} of ${int(judged)} floods.`;
+    `Above ${(results.safetyCapBytes / 2 ** 30).toFixed(1)} GiB of RSS the bench kills the server. Met: ${int(met)} of ${int(judged)} floods.`;
   const main = table(
     ['flood', 'what the attacker does', 'sent', 'peak added RSS', 'peak added heap', 'added, connected', 'added after it left', 'longest stall', 'target', 'outcome'],
     [false, false, true, true, true, true, true, true, false, false],
