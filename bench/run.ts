@@ -4,13 +4,15 @@
  * fresh load process, pinned to separate cores. It prints and records figures; it asserts nothing.
  * Writes bench/results/latest.json (or --out), then bench/RESULTS.md and bench/results/chart.png.
  *
- *   npm run bench [-- --quick] [--only=throughput,fanout,latency,memory,catchup,storm,stall]
+ *   npm run bench [-- --quick] [--only=throughput,fanout,latency,memory,catchup,storm,stall,hostile]
  *                 [--systems=ws,socketio,…] [--profile[=dir]] [--out file] [--no-report]
  *                 [--connections N] [--subscribers N] [--storm-clients N] [--catchup-messages N]
- *                 [--in-flight N] [--stall-rows N] [--delete-chunk N]
+ *                 [--in-flight N] [--stall-rows N] [--delete-chunk N] [--merge]
  *
  * --quick     smaller sizes and shorter windows: the whole run in under 2 minutes
  * --profile   the Holdfast servers run with --cpu-prof (summarise with bench/profile-top.ts)
+ * --merge     workloads not run keep their figures from the output file (--only=hostile after a full run)
+ * hostile     one hostile connection per flood against a fresh Holdfast server (bench/hostile/)
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -32,6 +34,9 @@ import {
 } from './lib/results.js';
 import { catchup, fanout, latency, memory, sqliteStall, storm, throughput, type Setup } from './lib/scenarios.js';
 import { printSummary } from './lib/summary.js';
+import { asBenchResults } from './report/render.js';
+import { carryOver } from './lib/merge.js';
+import { emptyHostileResults, runHostile } from './hostile/run.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -51,7 +56,7 @@ const numberOption = (name: string, fallback: number): number => {
   return parsed;
 };
 
-const WORKLOADS = ['throughput', 'fanout', 'latency', 'memory', 'catchup', 'storm', 'stall'] as const;
+const WORKLOADS = ['throughput', 'fanout', 'latency', 'memory', 'catchup', 'storm', 'stall', 'hostile'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const only = value('only')?.split(',') ?? [...WORKLOADS];
 for (const name of only) if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`--only: unknown workload "${name}" (${WORKLOADS.join(', ')})`);
@@ -62,8 +67,9 @@ const runs = (workload: Workload): boolean => only.includes(workload);
 const quick = flag('quick');
 const started = performance.now();
 const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
-// Quick must stay under 2 minutes with the build; the deadline stops a run that hangs.
-const deadlineMs = quick ? 150_000 : 900_000;
+// Quick must stay under 2 minutes with the build; the deadline stops a run that hangs. The hostile
+// floods add about 5 minutes to a full run (2 to a quick one).
+const deadlineMs = (quick ? 150_000 : 900_000) + (only.includes('hostile') ? (quick ? 150_000 : 480_000) : 0);
 const payload = makePayload(100);
 const payloadBytes = JSON.stringify(payload).length;
 const sizes = {
@@ -121,6 +127,25 @@ const NOT_APPLICABLE: Partial<Record<Workload, Partial<Record<SystemId, string>>
 
 const workloads: BenchResults['workloads'] = { throughput: {}, fanout: {}, latency: {}, memory: {}, catchup: {}, storm: {} };
 let stallResult: BenchResults['sqliteStall'];
+let hostileResult: BenchResults['hostile'];
+const outFile = resolve(value('out') ?? join(root, 'bench/results/latest.json'));
+
+// --merge: the figures of the workloads not run now come from the previous run in the output file.
+if (flag('merge')) {
+  let text: string;
+  try {
+    text = readFileSync(outFile, 'utf8');
+  } catch (error) {
+    throw new Error(`--merge: cannot read the previous results ${outFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const previous = asBenchResults(JSON.parse(text), outFile);
+  const carried = carryOver(previous, (name) => only.includes(name));
+  Object.assign(workloads, carried.workloads);
+  stallResult = carried.sqliteStall;
+  hostileResult = carried.hostile;
+  const kept = carried.names;
+  if (kept.length > 0) notes.push(`merged: ${kept.join(', ')} measured by the run of ${previous.date} (${previous.command})`);
+}
 
 async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | Failed> {
   const begun = performance.now();
@@ -137,7 +162,7 @@ async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | Fail
   }
 }
 
-async function each<T>(workload: Exclude<Workload, 'stall'>, into: PerSystem<T>, run: (system: SystemId) => Promise<T>): Promise<void> {
+async function each<T>(workload: Exclude<Workload, 'stall' | 'hostile'>, into: PerSystem<T>, run: (system: SystemId) => Promise<T>): Promise<void> {
   if (!runs(workload)) return;
   for (const system of systems) {
     const reason = NOT_APPLICABLE[workload]?.[system];
@@ -232,6 +257,7 @@ function results(partial: boolean): BenchResults {
     workloads,
     targets: targets(),
     sqliteStall: stallResult,
+    hostile: hostileResult,
   };
 }
 
@@ -245,7 +271,7 @@ function mosquittoVersion(): string {
 
 async function write(partial: boolean): Promise<void> {
   const report = results(partial);
-  const out = resolve(value('out') ?? join(root, 'bench/results/latest.json'));
+  const out = outFile;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   console.log(`\nwritten: ${out.replace(root + '/', '')}`);
@@ -293,6 +319,10 @@ if (runs('stall') && systems.includes('holdfastSqlite')) {
   stallResult = await attempt(`SQLite event-loop stalls, trim and sweep of ${stallRows.toLocaleString('en-US')} rows`, () =>
     sqliteStall(setup, { rows: stallRows, deleteChunk }, 30_000 + stallRows * 0.15),
   );
+}
+if (runs('hostile')) {
+  hostileResult = emptyHostileResults();
+  await runHostile(setup, quick, attempt, hostileResult);
 }
 clearTimeout(deadline);
 

@@ -5,6 +5,7 @@
  * Every workload maps a system id to its figures, to `{ error }` when the run failed, or to
  * `{ notApplicable }` when the system has no such feature (raw `ws` has no catch-up).
  */
+import type { HostileResults } from '../hostile/figures.js';
 import type { MemorySample, SqliteStallResult, ThroughputResult } from './ipc.js';
 
 /** The systems under test, in the order tables and charts list them. */
@@ -171,4 +172,6 @@ export interface BenchResults {
   };
   targets: TargetCheck[];
   sqliteStall: SqliteStallResult | Failed | undefined;
+  /** One hostile connection per flood against a fresh Holdfast server (bench/hostile/). */
+  hostile?: HostileResults | undefined;
 }

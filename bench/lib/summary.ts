@@ -1,5 +1,6 @@
 /** The console summary at the end of a run: one plain-text table per workload, then the targets. */
 import { SYSTEM_IDS, SYSTEM_LABELS, isFigures, type BenchResults, type Entry, type SystemId } from './results.js';
+import { hostileSummaryRows } from '../report/hostile.js';
 import { millis, num, pct, stallTable, table } from './report.js';
 
 function cells<T extends object>(entry: Entry<T> | undefined, width: number, figures: (f: T) => string[]): string[] {
@@ -79,6 +80,10 @@ export function printSummary(results: BenchResults): void {
         ['sweep of expired ids', stall.sweep],
       ]),
     );
+  }
+  if (results.hostile !== undefined) {
+    console.log('\nHostile connections: RSS added to a fresh server (target: peak and after it left)\n');
+    console.log(table(['flood', 'peak added', 'after it left', 'met', 'outcome'], hostileSummaryRows(results.hostile)));
   }
   console.log('\nTargets (ratios within this run)\n');
   console.log(

@@ -6,6 +6,7 @@
 import { SYSTEM_IDS, SYSTEM_LABELS, type BenchResults, type Entry, type PerSystem, type SystemId, type TargetCheck } from '../lib/results.js';
 import type { StallFigures } from '../lib/ipc.js';
 import { amount, bytes, cell, counts, dash, int, ms, percent, ratio, when } from './format.js';
+import { hostileSection } from './hostile.js';
 import { REFERENCE_LABELS, metric, ratioTo, type RatioMetricId, type Reference } from './ratios.js';
 
 interface Column<T> {
@@ -274,6 +275,6 @@ function chartAndReproduce(): string {
 }
 
 export function renderMarkdown(results: BenchResults): string {
-  const parts = [header(results), targets(results), workloads(results), sqliteStall(results), sizes(results), notes(results), chartAndReproduce()];
+  const parts = [header(results), targets(results), workloads(results), sqliteStall(results), hostileSection(results.hostile), sizes(results), notes(results), chartAndReproduce()];
   return parts.filter((part): part is string => part !== undefined).join('\n\n') + '\n';
 }
