@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ServerFrame, TimerHandle } from '../protocol/index.js';
 import { jsonCodec } from '../protocol/index.js';
 import type { AckTarget } from './ack-scheduler.js';
-import { Congestion, type EarlyFrames } from './held-input.js';
+import { Congestion, RepliesBacklog, type EarlyFrames } from './held-input.js';
 import type { Identity } from './options.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Session } from './session.js';
@@ -60,6 +60,8 @@ export class Connection implements AckTarget {
   early: EarlyFrames | undefined;
   /** Set while the send buffer is over the soft bound; holds the input read meanwhile. */
   congestion: Congestion | undefined;
+  /** Set while the session is at its kept-reply limit: frames that could add replies wait in it. */
+  repliesBacklog: RepliesBacklog | undefined;
   /** `authorize` answers, keyed by action and topic; created on the first (only with an `authorize` hook). */
   authorizations: Map<string, boolean | Promise<boolean>> | undefined;
 
@@ -152,6 +154,20 @@ export class Connection implements AckTarget {
     if (this.state === 'closed') return;
     this.sentSinceSweep = true;
     this.socket.send(jsonCodec.encode(frame));
+  }
+
+  /** The session reached its kept-reply limit: later frames that could add replies wait (see RepliesBacklog). */
+  deferReplies(): void {
+    this.repliesBacklog ??= new RepliesBacklog(this.bounds.heldInput);
+  }
+
+  /** The session is under its kept-reply limit again: returns the frames that waited, to handle in order. */
+  undeferReplies(): string[] {
+    const backlog = this.repliesBacklog;
+    if (backlog === undefined) return [];
+    this.repliesBacklog = undefined;
+    this.releaseReading('replies');
+    return backlog.take();
   }
 
   /** The send buffer is back under the soft bound: reading resumes. Returns the input held meanwhile, to handle first. */

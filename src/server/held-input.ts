@@ -88,3 +88,32 @@ export class Congestion {
     return input;
   }
 }
+
+/**
+ * A session at its kept-reply limit (`maxKeptReplies`, `maxKeptReplyBytes`): frames that could
+ * add replies wait here, in order, until the client confirms some. The connection keeps reading,
+ * because the confirmations travel behind those frames: pausing the socket would never let them
+ * in. `ack`, `ping` and `pong` are handled at once. Bounded in bytes; past it reading pauses.
+ */
+export class RepliesBacklog {
+  private input: string[] = [];
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Keeps a frame; false when it would pass the bound (nothing is kept then). */
+  keep(text: string): boolean {
+    if (this.bytes + text.length > this.maxBytes) return false;
+    this.input.push(text);
+    this.bytes += text.length;
+    return true;
+  }
+
+  /** Everything kept, oldest first; the backlog holds nothing afterwards. */
+  take(): string[] {
+    const input = this.input;
+    this.input = [];
+    this.bytes = 0;
+    return input;
+  }
+}

@@ -202,8 +202,32 @@ export class Hub {
           return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, `more than ${limit} before welcome`);
         }
         return;
-      case 'open':
+      case 'open': {
+        const backlog = connection.repliesBacklog;
+        if (backlog !== undefined && frame.type !== 'ack' && frame.type !== 'ping' && frame.type !== 'pong') {
+          // Behind the confirmations this frame may precede; only a client sending on regardless fills it.
+          if (!backlog.keep(text)) connection.holdReading('replies');
+          return;
+        }
         return this.dispatch(connection, frame, text);
+      }
+    }
+  }
+
+  /**
+   * The session is back under its kept-reply limit: the frames that waited are handled in order;
+   * if they fill it again, the rest waits once more.
+   */
+  handleDeferred(connection: Connection): void {
+    const input = connection.undeferReplies();
+    for (let i = 0; i < input.length && connection.state !== 'closed'; i++) {
+      const backlog = connection.repliesBacklog;
+      if (backlog !== undefined) {
+        for (let j = i; j < input.length; j++) backlog.keep(input[j]!); // they fitted before, they fit again
+        return;
+      }
+      const decoded = jsonCodec.decodeClientFrame(input[i]!);
+      if (decoded.ok) this.dispatch(connection, decoded.frame, input[i]!);
     }
   }
 
@@ -236,7 +260,7 @@ export class Hub {
   closed(connection: Connection): void {
     if (connection.state === 'closed') return;
     connection.state = 'closed';
-    connection.early = connection.congestion = undefined; // input that will never be handled
+    connection.early = connection.congestion = connection.repliesBacklog = undefined; // input that will never be handled
     if (this.connections.delete(connection)) {
       const address = connection.remoteAddress ?? '';
       const count = (this.perAddress.get(address) ?? 1) - 1;

@@ -221,7 +221,7 @@ export class Inbound {
     if (reply !== undefined) session.unsentReplies.push(reply);
     // A client that never confirms replies must not grow the session without bound, in count or bytes: it waits.
     const { maxKeptReplies, maxKeptReplyBytes } = hub.options.limits;
-    if (ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) session.connection?.holdReading('replies');
+    if (ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) session.connection?.deferReplies();
     if (!hub.sessions.has(session.id)) {
       // The session ended while this ran: nobody can ask for the reply any more.
       if (id !== undefined) hub.requests.forget(dedupKey(session, id));

@@ -88,7 +88,7 @@ export class Subscriptions {
         if (reply.id !== undefined) this.hub.requests.forget(dedupKey(session, reply.id));
       }
       const { maxKeptReplies, maxKeptReplyBytes } = this.hub.options.limits;
-      if (!session.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) connection.releaseReading('replies');
+      if (!session.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) this.hub.handleDeferred(connection);
     }
     this.hub.persist(session);
   }

@@ -196,18 +196,21 @@ describe('input before welcome', () => {
 
 describe('kept reply bytes', () => {
   // Guards: kept replies were bounded in count only; a few huge replies could fill the session.
-  it('stops reading at maxKeptReplyBytes of unconfirmed replies, and reads on after confirmations', async () => {
+  it('holds further requests at maxKeptReplyBytes of unconfirmed replies, and runs them after confirmations', async () => {
     const { connect } = hubHarness({ limits: { maxKeptReplyBytes: 1000 }, handlers: { big: () => 'x'.repeat(598) } });
     const peer = await connect();
+    const replies = (seq: number) => peer.socket.ofType('reply').filter((r) => r.seq === seq).length;
     peer.send({ type: 'req', seq: 1, id: 'r1', method: 'big', data: null });
-    await settle();
-    assert.equal(peer.socket.paused, false, '600 bytes kept');
     peer.send({ type: 'req', seq: 2, id: 'r2', method: 'big', data: null });
     await settle();
-    assert.equal(peer.socket.paused, true, '1200 bytes kept');
     assert.equal(peer.connection.session!.ledger.keptBytes, 1200);
+    peer.send({ type: 'req', seq: 3, id: 'r3', method: 'big', data: null });
+    await settle();
+    assert.equal(replies(3), 0, 'waits while 1200 bytes are kept');
+    assert.equal(peer.socket.paused, false, 'reading on: the confirmations come on this socket');
     peer.send({ type: 'ack', replies: [1] });
-    assert.equal(peer.socket.paused, false);
+    await settle();
+    assert.equal(replies(3), 1);
   });
 
   it('counts restored replies and confirmations in the ledger', () => {

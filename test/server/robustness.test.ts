@@ -121,18 +121,20 @@ describe('server robustness', () => {
     assert.equal(b.hub.sessions.has(welcome.session), false);
   });
 
-  it('stops reading at maxKeptReplies instead of forgetting replies, and reads on after confirmations', async () => {
+  it('holds frames at maxKeptReplies instead of forgetting replies, and handles them after confirmations', async () => {
     const { connect } = hubHarness({ limits: { maxKeptReplies: 2 }, authorize: () => false });
     const peer = await connect();
+    const replies = (seq: number) => peer.socket.ofType('reply').filter((r) => r.seq === seq).length;
     for (let seq = 1; seq <= 2; seq++) peer.send({ type: 'pub', topic: 't', data: seq, seq, id: `p${seq}` });
     await settle();
-    assert.equal(peer.socket.paused, true);
-    peer.send({ type: 'pub', topic: 't', data: 1, seq: 1, id: 'p1' });
+    peer.send({ type: 'pub', topic: 't', data: 3, seq: 3, id: 'p3' });
     await settle();
-    const resent = peer.socket.ofType('reply').filter((r) => r.seq === 1);
-    assert.equal(resent.length, 2, 'the rejection is still kept and sent again');
-    peer.send({ type: 'ack', replies: [1, 2] });
-    assert.equal(peer.socket.paused, false);
+    assert.equal(replies(3), 0, 'a third rejection would pass the limit: it waits');
+    assert.equal(peer.socket.paused, false, 'reading on: the confirmations come on this socket');
+    peer.send({ type: 'ack', replies: [2] });
+    await settle();
+    assert.equal(replies(3), 1);
+    assert.equal(peer.connection.session!.ledger.replies.size, 2, 'replies 1 and 3 kept, none forgotten');
   });
 
   it('keeps the session cursor when an ack arrives while a sub is being re-checked', async () => {
