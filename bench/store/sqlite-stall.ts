@@ -112,7 +112,7 @@ try {
     return 0;
   });
   const policy = { maxCount: 0 };
-  const trim = await watch(() => store.trim(TOPIC, policy, Date.now()));
+  const trim = await watch(async () => (await store.trim(TOPIC, policy, Date.now())).removed);
   console.error(`[bench] sqlite stall: trim removed ${trim.rows} rows in ${(trim.ms / 1000).toFixed(1)} s`);
   const sweep = await watch(async () => (await store.sweep(Date.now() + 1000)).ids);
   console.error(`[bench] sqlite stall: sweep removed ${sweep.rows} ids in ${(sweep.ms / 1000).toFixed(1)} s`);

@@ -3,11 +3,9 @@ import { ErrorCode, HoldfastError } from '../../protocol/index.js';
 import { EventFanout } from '../event-fanout.js';
 import type {
   AppendEntry,
-  AppendOutcome,
   AppendResult,
   ReadResult,
   RetentionPolicy,
-  KeptReply,
   SessionRecord,
   SessionUpdate,
   Store,
@@ -19,8 +17,13 @@ import type {
 } from '../types.js';
 import { Checkpointer } from './checkpointer.js';
 import { DatabaseLock, lockFileOf } from './database-lock.js';
+import { refusal } from '../refusal.js';
+import { closedError, message, startError, storeError } from './errors.js';
+import { ageCutoff, countCutoff } from './retention.js';
 import { migrate } from './schema.js';
+import { SessionTable } from './session-table.js';
 import { statements, type Statements } from './statements.js';
+import { CatalogChanges, TopicCatalog, type TopicRow } from './topic-catalog.js';
 
 export interface SqliteStoreOptions {
   /** The database file (created when missing), or ':memory:'. */
@@ -38,6 +41,12 @@ export interface SqliteStoreOptions {
    * that removing millions of rows never stalls the server for long. @default 2000
    */
   deleteChunk?: number;
+  /**
+   * Most topics the store holds (a topic exists from its first append until it is trimmed to
+   * nothing); an append that would create one more is refused with TOO_MANY_TOPICS.
+   * @default 100000
+   */
+  maxTopics?: number;
   /** Receives what a listener threw; the store carries on. @default console.error */
   onListenerError?: (error: unknown) => void;
   /**
@@ -74,12 +83,14 @@ export class SqliteStore implements Store {
   private readonly sql: Statements;
   private readonly events: EventFanout;
   private readonly deleteChunk: number;
+  private readonly maxTopics: number;
   private readonly onError: (error: unknown) => void;
   /** Undefined for ':memory:', which has neither a file to lock nor a log to checkpoint. */
   private readonly lock: DatabaseLock | undefined;
   private readonly checkpointer: Checkpointer | undefined;
-  /** Newest offset per topic: this process owns the file, so the cache cannot go stale. */
-  private readonly heads = new Map<string, number>();
+  /** Heads, epochs and counts of the topics: this process owns the file, so they cannot go stale. */
+  private readonly catalog: TopicCatalog;
+  private readonly sessions: SessionTable;
   /** Trims of one topic run one after another. */
   private readonly trims = new Map<string, Promise<number>>();
   private closed = false;
@@ -87,6 +98,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.events = new EventFanout(options.onListenerError);
     this.deleteChunk = Math.max(1, options.deleteChunk ?? 2000);
+    this.maxTopics = options.maxTopics ?? DEFAULT_MAX_TOPICS;
     this.onError = options.onError ?? ((error) => console.error('[holdfast]', error));
     const onDisk = options.file !== ':memory:' && options.file !== '';
     // The lock first: a second store is refused before it touches the database (no recovery, no migration).
@@ -115,6 +127,8 @@ export class SqliteStore implements Store {
       migrate(this.db);
       this.sql = statements(this.db);
       this.epoch = this.readEpoch();
+      this.catalog = new TopicCatalog(this.sql, this.epoch);
+      this.sessions = new SessionTable(this.db, this.sql);
     } catch (error) {
       this.db.close();
       this.lock?.release();
@@ -126,36 +140,51 @@ export class SqliteStore implements Store {
 
   async append(entries: AppendEntry[]): Promise<AppendResult[]> {
     this.ensureOpen();
-    const heads = new Map<string, number>();
+    const changes = new CatalogChanges();
     const appended = new Map<string, StoredMessage[]>();
-    let outcomes: AppendOutcome[];
+    let results: AppendResult[];
     try {
-      outcomes = this.db.transaction(() => {
-        const result = entries.map((entry) => this.appendOne(entry, heads, appended));
-        for (const [topic, head] of heads) this.sql.upsertHead.run(topic, head); // once per topic, not per message
+      results = this.db.transaction(() => {
+        const result = entries.map((entry) => this.appendOne(entry, changes, appended));
+        // Once per topic, not per message.
+        for (const [topic, { head, epoch }] of changes.topics) this.sql.upsertTopic.run(topic, head, epoch);
         return result;
       })();
     } catch (error) {
       throw storeError(error); // rolled back: nothing of this batch is stored, nothing is acknowledged
     }
-    for (const [topic, head] of heads) this.heads.set(topic, head);
-    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: this.epoch, messages });
-    return outcomes;
+    this.catalog.commit(changes);
+    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: changes.topics.get(topic)!.epoch, messages });
+    return results;
   }
 
-  private appendOne(entry: AppendEntry, heads: Map<string, number>, appended: Map<string, StoredMessage[]>): AppendOutcome {
+  private appendOne(entry: AppendEntry, changes: CatalogChanges, appended: Map<string, StoredMessage[]>): AppendResult {
     const { sql } = this;
+    const known = changes.topics.get(entry.topic) ?? this.catalog.get(entry.topic);
     if (entry.dedupKey !== undefined) {
       const seen = sql.dedupGet.get(entry.dedupKey) as { offset: number; expires_at: number } | undefined;
-      if (seen !== undefined && seen.expires_at > entry.time) return { offset: seen.offset, epoch: this.epoch, duplicate: true };
+      if (seen !== undefined && seen.expires_at > entry.time) return { offset: seen.offset, epoch: known?.epoch ?? this.catalog.nextEpoch(), duplicate: true };
     }
-    const offset = (heads.get(entry.topic) ?? this.head(entry.topic)) + 1;
+    if (known === undefined) {
+      if (entry.create === false) return refusal(ErrorCode.TooManyTopics, `the topic ${entry.topic} does not exist, and this append may not create it`);
+      if (this.catalog.count + changes.created >= this.maxTopics) {
+        return refusal(ErrorCode.TooManyTopics, `the store holds its most topics (maxTopics ${this.maxTopics})`);
+      }
+    }
     const compact = entry.compact === true;
     const key = compact ? (entry.key ?? '') : entry.key;
-    if (compact) sql.deleteCompacted.run(entry.topic, key);
+    // The message it replaces goes first; when there is none, the key is new to the topic.
+    const newKey = compact && sql.deleteCompacted.run(entry.topic, key).changes === 0;
+    if (newKey && entry.maxKeys !== undefined && this.catalog.keyCount(entry.topic, changes) >= entry.maxKeys) {
+      return refusal(ErrorCode.TooManyKeys, `the topic ${entry.topic} holds its most keys (${entry.maxKeys})`);
+    }
+    if (newKey) this.catalog.addKey(entry.topic, changes);
+    if (known === undefined) changes.created++;
+    const topic: TopicRow = { head: (known?.head ?? 0) + 1, epoch: known?.epoch ?? this.catalog.nextEpoch() };
+    const offset = topic.head;
+    changes.topics.set(entry.topic, topic);
     sql.insertMessage.run(entry.topic, offset, key ?? null, compact ? key : null, JSON.stringify(entry.data ?? null), entry.time);
     if (entry.dedupKey !== undefined) sql.dedupPut.run(entry.dedupKey, offset, entry.time + (entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS));
-    heads.set(entry.topic, offset);
     // Literals rather than a spread of a shared base: one object per message, not two.
     const stored: StoredMessage = Object.freeze(
       key === undefined
@@ -165,13 +194,26 @@ export class SqliteStore implements Store {
     const group = appended.get(entry.topic);
     if (group === undefined) appended.set(entry.topic, [stored]);
     else group.push(stored);
-    return { offset, epoch: this.epoch, duplicate: false };
+    return { offset, epoch: topic.epoch, duplicate: false };
   }
 
-  async read(topic: string, afterOffset: number, limit: number): Promise<ReadResult> {
+  /**
+   * With `maxBytes`, rows are stepped through one by one and reading stops after the one whose
+   * `data` takes the total (in UTF-16 units of the stored JSON, near enough to bytes) past it.
+   */
+  async read(topic: string, afterOffset: number, limit: number, maxBytes?: number): Promise<ReadResult> {
     this.ensureOpen();
-    const rows = limit > 0 ? (this.sql.read.all(topic, afterOffset, limit) as MessageRow[]) : [];
-    const messages = rows.map((row) => toMessage(topic, row));
+    const messages: StoredMessage[] = [];
+    if (limit > 0 && maxBytes === undefined) {
+      for (const row of this.sql.read.all(topic, afterOffset, limit) as MessageRow[]) messages.push(toMessage(topic, row));
+    } else if (limit > 0) {
+      let bytes = 0;
+      for (const row of this.sql.read.iterate(topic, afterOffset, limit) as IterableIterator<MessageRow>) {
+        messages.push(toMessage(topic, row));
+        bytes += row.data.length;
+        if (bytes > maxBytes!) break;
+      }
+    }
     return { ...this.infoNow(topic), messages };
   }
 
@@ -189,51 +231,40 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.reject(closedError());
     const previous = this.trims.get(topic) ?? Promise.resolve(0);
     const run = previous.catch(() => 0).then(() => this.trimNow(topic, policy, now));
-    const result = run.then((removed) => {
-      const oldest = this.closed ? undefined : (this.sql.firstFrom.get(topic, 0) as { time: number } | undefined)?.time;
-      return oldest === undefined ? { removed } : { removed, oldest };
-    });
+    const result = run.then((removed) => this.afterTrim(topic, removed));
     this.trims.set(topic, run);
     void run.finally(() => this.trims.get(topic) === run && this.trims.delete(topic)).catch(() => undefined);
     return result;
   }
 
+  /**
+   * The oldest message left, or, when none is, forgets the topic. In one turn of the event loop
+   * with that check, so no append lands between "empty" and "forgotten".
+   */
+  private afterTrim(topic: string, removed: number): TrimResult {
+    if (this.closed) return { removed };
+    if (removed > 0) this.catalog.trimmed(topic);
+    const oldest = (this.sql.firstFrom.get(topic, 0) as { time: number } | undefined)?.time;
+    if (oldest !== undefined) return { removed, oldest };
+    try {
+      this.catalog.forget(topic, this.db);
+    } catch (error) {
+      throw storeError(error);
+    }
+    return { removed };
+  }
+
   private async trimNow(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
     if (this.closed) return 0;
-    const last = Math.max(this.countCutoff(topic, policy.maxCount), this.ageCutoff(topic, policy.maxAgeMs, now));
+    const { first, head } = this.infoNow(topic);
+    const last = Math.max(countCutoff(this.sql, topic, policy.maxCount), ageCutoff(this.sql, topic, { first, head }, policy.maxAgeMs, now));
     let removed = 0;
-    for (let from = this.infoNow(topic).first; from <= last && !this.closed; from += this.deleteChunk) {
+    for (let from = first; from <= last && !this.closed; from += this.deleteChunk) {
       if (removed > 0) await yieldToEventLoop();
       if (this.closed) break;
       removed += this.sql.deleteRange.run(topic, from, Math.min(last, from + this.deleteChunk - 1)).changes;
     }
     return removed;
-  }
-
-  /** The newest offset that maxCount does not keep, or 0. */
-  private countCutoff(topic: string, maxCount: number | undefined): number {
-    if (maxCount === undefined) return 0;
-    const row = this.sql.nthNewest.get(topic, Math.max(0, maxCount)) as { offset: number } | undefined;
-    return row?.offset ?? 0;
-  }
-
-  /**
-   * The newest offset older than maxAgeMs, or 0. Times grow with offsets (one clock appends), so a
-   * binary search over offsets finds it with a few indexed lookups, never a scan.
-   */
-  private ageCutoff(topic: string, maxAgeMs: number | undefined, now: number): number {
-    if (maxAgeMs === undefined) return 0;
-    const cutoff = now - maxAgeMs;
-    const { first, head } = this.infoNow(topic);
-    let lo = first;
-    let hi = head + 1; // the first offset whose next retained message is young (or there is none)
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      const next = this.sql.firstFrom.get(topic, mid) as { offset: number; time: number } | undefined;
-      if (next === undefined || next.time >= cutoff) hi = mid;
-      else lo = next.offset + 1;
-    }
-    return lo - 1;
   }
 
   async broadcast(message: VolatileMessage): Promise<void> {
@@ -266,17 +297,7 @@ export class SqliteStore implements Store {
   async saveSessions(updates: SessionUpdate[]): Promise<void> {
     this.ensureOpen();
     try {
-      this.db.transaction(() => {
-        for (const update of updates) {
-          const row = this.sql.sessionGet.get(update.state.id) as { record: string } | undefined;
-          const replies = new Map<number, KeptReply>();
-          if (row !== undefined) for (const reply of (JSON.parse(row.record) as SessionRecord).replies) replies.set(reply.seq, reply);
-          for (const reply of update.addReplies ?? []) replies.set(reply.seq, reply);
-          for (const seq of update.removeReplies ?? []) replies.delete(seq);
-          const record: SessionRecord = { ...update.state, replies: [...replies.values()].sort((a, b) => a.seq - b.seq) };
-          this.sql.sessionPut.run(record.id, record.expiresAt, JSON.stringify(record));
-        }
-      })();
+      this.sessions.save(updates);
     } catch (error) {
       throw storeError(error);
     }
@@ -284,19 +305,26 @@ export class SqliteStore implements Store {
 
   async loadSession(id: string): Promise<SessionRecord | undefined> {
     this.ensureOpen();
-    const row = this.sql.sessionGet.get(id) as { record: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.record) as SessionRecord);
+    return this.sessions.load(id);
   }
 
   async deleteSession(id: string): Promise<void> {
     this.ensureOpen();
-    this.sql.sessionDelete.run(id);
+    try {
+      this.sessions.delete(id);
+    } catch (error) {
+      throw storeError(error);
+    }
   }
 
-  /** Removes expired sessions and ids in steps, like `trim`. */
+  /**
+   * Removes expired sessions and ids in steps, like `trim`: first the replies of expired sessions,
+   * then the sessions (with any reply saved meanwhile), then the ids.
+   */
   async sweep(now: number): Promise<{ sessions: number; ids: number }> {
     this.ensureOpen();
-    const sessions = await this.deleteInSteps(() => this.sql.sweepSessions.run(now, this.deleteChunk).changes);
+    await this.deleteInSteps(() => this.sessions.sweepReplies(now, this.deleteChunk));
+    const sessions = await this.deleteInSteps(() => this.sessions.sweepSessions(now, this.deleteChunk));
     const dedup = await this.deleteInSteps(() => this.sql.sweepDedup.run(now, this.deleteChunk).changes);
     const claims = await this.deleteInSteps(() => this.sql.sweepClaims.run(now, this.deleteChunk).changes);
     return { sessions, ids: dedup + claims };
@@ -335,19 +363,11 @@ export class SqliteStore implements Store {
     }
   }
 
-  private head(topic: string): number {
-    let head = this.heads.get(topic);
-    if (head === undefined) {
-      head = (this.sql.headGet.get(topic) as { head: number } | undefined)?.head ?? 0;
-      this.heads.set(topic, head);
-    }
-    return head;
-  }
-
   private infoNow(topic: string): StreamInfo {
-    const head = this.head(topic);
-    const first = (this.sql.firstGet.get(topic) as { first: number | null }).first ?? head + 1;
-    return { epoch: this.epoch, head, first };
+    const known = this.catalog.get(topic);
+    if (known === undefined) return { epoch: this.catalog.nextEpoch(), head: 0, first: 1 };
+    const first = (this.sql.firstGet.get(topic) as { first: number | null }).first ?? known.head + 1;
+    return { epoch: known.epoch, head: known.head, first };
   }
 
   private readEpoch(): string {
@@ -366,42 +386,9 @@ export class SqliteStore implements Store {
 
 /** Used when an entry has a `dedupKey` but no `dedupTtlMs`: the protocol's de-duplication window. */
 const DEFAULT_DEDUP_TTL_MS = 10 * 60 * 1000;
-
-function closedError(): HoldfastError {
-  return new HoldfastError(ErrorCode.StoreUnavailable, 'the SQLite store is closed');
-}
+const DEFAULT_MAX_TOPICS = 100_000;
 
 function toMessage(topic: string, row: MessageRow): StoredMessage {
   const base = { topic, offset: row.offset, data: JSON.parse(row.data) as unknown };
   return row.key === null ? { ...base, time: row.time } : { ...base, key: row.key, time: row.time };
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sqliteCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
-}
-
-/** A write failed: full disk (or maxSizeBytes) is STORE_FULL, anything else STORE_UNAVAILABLE. */
-function storeError(error: unknown): HoldfastError {
-  if (error instanceof HoldfastError) return error;
-  if (sqliteCode(error) === 'SQLITE_FULL') {
-    return new HoldfastError(ErrorCode.StoreFull, 'the database is full (disk or maxSizeBytes); nothing was stored', { cause: error });
-  }
-  return new HoldfastError(ErrorCode.StoreUnavailable, `the database failed: ${message(error)}`, { cause: error });
-}
-
-/** Why the store cannot start, in words an operator can act on. */
-function startError(error: unknown, file: string): HoldfastError {
-  if (error instanceof HoldfastError) return error;
-  const code = sqliteCode(error) ?? '';
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new HoldfastError(ErrorCode.DatabaseLocked, `the database ${file} is in use by another process (is another server running on this data folder?)`, { cause: error });
-  }
-  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
-    return new HoldfastError(ErrorCode.DataFolderUnusable, `the database ${file} cannot be written: ${message(error)}`, { cause: error });
-  }
-  return new HoldfastError(ErrorCode.DataFolderUnusable, `cannot use the database ${file}: ${message(error)}`, { cause: error });
 }
