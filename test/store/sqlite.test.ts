@@ -63,6 +63,29 @@ describe('SqliteStore', () => {
     assert.deepEqual((await appendOk(second, [{ topic: 'd', data: 1, time: 4 }]))[0]?.offset, 1, 'a forgotten topic freed its place');
     await second.close();
   });
+
+  it('sweeps the replies of an expired session in steps, yielding to the event loop between them', async () => {
+    // Guards the chunking of the sweep: a session keeping 10,000 replies must not be removed in one stall.
+    const store = new SqliteStore({ file: join(folder, 'sweep-steps.db'), deleteChunk: 10 });
+    try {
+      const state = { id: 's', identity: null, tokenHash: 'ab'.repeat(32), expiresAt: 100, lastSeq: 0, doneAbove: [], cursors: {} };
+      await store.saveSessions([{ state, addReplies: Array.from({ length: 300 }, (_, i) => ({ seq: i + 1, ok: true })) }]);
+      let turns = 0;
+      let counting = true;
+      const count = () => {
+        turns++;
+        if (counting) setImmediate(count);
+      };
+      setImmediate(count);
+      const swept = await store.sweep(100);
+      counting = false;
+      assert.deepEqual(swept, { sessions: 1, ids: 0 });
+      assert.ok(turns >= 25, `the event loop ran between the steps (${turns} turns for 30 steps)`);
+      assert.equal(await store.loadSession('s'), undefined);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 /** The schema of version 1, as released (migrations are never edited, so neither is this). */
