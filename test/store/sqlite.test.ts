@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ErrorCode } from '../../src/protocol/codes.js';
+import { isHoldfastError } from '../../src/protocol/errors.js';
 import { SCHEMA_VERSION, SqliteStore } from '../../src/store/sqlite/index.js';
 import { isRefusal } from '../../src/store/types.js';
 import { appendOk } from '../support/append.js';
@@ -82,6 +83,31 @@ describe('SqliteStore', () => {
       assert.deepEqual(swept, { sessions: 1, ids: 0 });
       assert.ok(turns >= 25, `the event loop ran between the steps (${turns} turns for 30 steps)`);
       assert.equal(await store.loadSession('s'), undefined);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('saves sessions on a database that messages filled up to maxSizeBytes, and still refuses appends', async () => {
+    // Guards the sessions' reserve: kept replies (STORE_FULL ones among them) are rows that need new
+    // pages, and without room for them no reply could be saved, nor sent, until space was freed.
+    const store = new SqliteStore({ file: join(folder, 'full.db'), maxSizeBytes: 200 * 1024 });
+    const full = (error: unknown) => isHoldfastError(error) && error.code === ErrorCode.StoreFull;
+    try {
+      let fills = 0;
+      for (;;) {
+        const batch = Array.from({ length: 20 }, (_, i) => ({ topic: 't', data: 'x'.repeat(200), dedupKey: `k${fills}-${i}`, time: 1 }));
+        if (await store.append(batch).then(() => false, (error: unknown) => (full(error) ? true : Promise.reject(error)))) break;
+        fills++;
+      }
+      assert.ok(fills > 5, `messages filled the database (${fills} batches)`);
+      const state = { id: 's', identity: null, tokenHash: 'ab'.repeat(32), expiresAt: 100, lastSeq: 0, doneAbove: [], cursors: {} };
+      const refused = { ok: false, error: { code: ErrorCode.StoreFull, message: 'the database is full' } };
+      for (let round = 0; round < 5; round++) {
+        await store.saveSessions([{ state, addReplies: Array.from({ length: 40 }, (_, i) => ({ seq: round * 40 + i + 1, ...refused })) }]);
+      }
+      assert.equal((await store.loadSession('s'))?.replies.length, 200);
+      await assert.rejects(store.append([{ topic: 't', data: 'x'.repeat(4000), time: 2 }]), full, 'appends get none of the reserve');
     } finally {
       await store.close();
     }

@@ -34,7 +34,11 @@ export interface SqliteStoreOptions {
    * commit. @default 'normal'
    */
   synchronous?: 'normal' | 'full';
-  /** Largest size of the database in bytes; writes past it fail with STORE_FULL. @default unlimited */
+  /**
+   * Largest size of the database in bytes; appends past it fail with STORE_FULL. Session saves
+   * may go a little further (1/16 of it, from 64 KiB to 4 MiB), so that clients still get their
+   * replies, STORE_FULL ones included, once messages filled the database. @default unlimited
+   */
   maxSizeBytes?: number;
   /**
    * Rows removed per step by `trim` and `sweep`, which yield to the event loop between steps so
@@ -84,6 +88,8 @@ export class SqliteStore implements Store {
   private readonly events: EventFanout;
   private readonly deleteChunk: number;
   private readonly maxTopics: number;
+  /** With maxSizeBytes: the page limit of appends, and the higher one of session saves. */
+  private readonly pageLimits: { appends: number; sessions: number } | undefined;
   private readonly onError: (error: unknown) => void;
   /** Undefined for ':memory:', which has neither a file to lock nor a log to checkpoint. */
   private readonly lock: DatabaseLock | undefined;
@@ -122,7 +128,9 @@ export class SqliteStore implements Store {
       this.db.pragma(`synchronous = ${synchronous}`);
       if (options.maxSizeBytes !== undefined) {
         const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-        this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
+        const appends = Math.max(1, Math.floor(options.maxSizeBytes / pageSize));
+        this.pageLimits = { appends, sessions: appends + Math.min(1024, Math.max(16, Math.ceil(appends / 16))) };
+        this.db.pragma(`max_page_count = ${appends}`);
       }
       migrate(this.db);
       this.sql = statements(this.db);
@@ -294,12 +302,22 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A save adds rows (kept replies) where it used to rewrite a record in place, so on a database
+   * full of messages it needs pages that appends may not take: it may use a reserve past
+   * maxSizeBytes. Without one, the replies that say STORE_FULL could not be saved, nor sent.
+   */
   async saveSessions(updates: SessionUpdate[]): Promise<void> {
     this.ensureOpen();
+    const limits = this.pageLimits;
     try {
+      if (limits !== undefined) this.db.pragma(`max_page_count = ${limits.sessions}`);
       this.sessions.save(updates);
     } catch (error) {
       throw storeError(error);
+    } finally {
+      // Never below the database's size (SQLite keeps the larger): appends get no more room.
+      if (limits !== undefined) this.db.pragma(`max_page_count = ${limits.appends}`);
     }
   }
 
