@@ -23,7 +23,7 @@ import { ageCutoff, countCutoff } from './retention.js';
 import { migrate } from './schema.js';
 import { SessionTable } from './session-table.js';
 import { statements, type Statements } from './statements.js';
-import { CatalogChanges, TopicCatalog, type TopicRow } from './topic-catalog.js';
+import { CatalogChanges, TopicCatalog } from './topic-catalog.js';
 
 export interface SqliteStoreOptions {
   /** The database file (created when missing), or ':memory:'. */
@@ -168,7 +168,9 @@ export class SqliteStore implements Store {
 
   private appendOne(entry: AppendEntry, changes: CatalogChanges, appended: Map<string, StoredMessage[]>): AppendResult {
     const { sql } = this;
-    const known = changes.topics.get(entry.topic) ?? this.catalog.get(entry.topic);
+    // The batch's own row of the topic (written at commit), else the stored one (never changed here).
+    const pending = changes.topics.get(entry.topic);
+    const known = pending ?? this.catalog.get(entry.topic);
     if (entry.dedupKey !== undefined) {
       const seen = sql.dedupGet.get(entry.dedupKey) as { offset: number; expires_at: number } | undefined;
       if (seen !== undefined && seen.expires_at > entry.time) return { offset: seen.offset, epoch: known?.epoch ?? this.catalog.nextEpoch(), duplicate: true };
@@ -188,9 +190,9 @@ export class SqliteStore implements Store {
     }
     if (newKey) this.catalog.addKey(entry.topic, changes);
     if (known === undefined) changes.created++;
-    const topic: TopicRow = { head: (known?.head ?? 0) + 1, epoch: known?.epoch ?? this.catalog.nextEpoch() };
-    const offset = topic.head;
-    changes.topics.set(entry.topic, topic);
+    let topic = pending;
+    if (topic === undefined) changes.topics.set(entry.topic, (topic = { head: known?.head ?? 0, epoch: known?.epoch ?? this.catalog.nextEpoch() }));
+    const offset = ++topic.head;
     sql.insertMessage.run(entry.topic, offset, key ?? null, compact ? key : null, JSON.stringify(entry.data ?? null), entry.time);
     if (entry.dedupKey !== undefined) sql.dedupPut.run(entry.dedupKey, offset, entry.time + (entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS));
     // Literals rather than a spread of a shared base: one object per message, not two.
