@@ -207,4 +207,23 @@ describe('MemoryStore', () => {
     assert.deepEqual([info.head, info.first], [200_000, 195_001]);
     assert.equal((await store.read('t', 199_998, 10)).messages.length, 2);
   });
+
+  it('counts retained bytes exactly through compaction, trimming and array rebuilds', async () => {
+    // Guards the per-message sizes kept beside the messages: a rebuild that misplaced one would
+    // give back the wrong number of bytes when that message goes.
+    const store = new MemoryStore();
+    const sizeOf = (n: number) => (n % 7) + 1;
+    let n = 0;
+    for (let round = 0; round < 50; round++) {
+      await appendOk(store, Array.from({ length: 500 }, () => ({ topic: 'k', data: n, size: sizeOf(n), key: `k${n++ % 300}`, compact: true, time: T0 })));
+      await appendOk(store, Array.from({ length: 500 }, () => ({ topic: 'l', data: n, size: sizeOf(n++), time: T0 })));
+      await store.trim('l', { maxCount: 700 }, T0);
+      if (round % 10 === 9) await store.trim('k', { maxCount: 250 }, T0);
+    }
+    const retained = [...(await store.read('k', 0, 1e6)).messages, ...(await store.read('l', 0, 1e6)).messages];
+    assert.equal(store.retainedBytes, retained.reduce((sum, m) => sum + sizeOf(m.data as number), 0));
+    await store.trim('k', { maxCount: 0 }, T0);
+    await store.trim('l', { maxCount: 0 }, T0);
+    assert.equal(store.retainedBytes, 0);
+  });
 });
