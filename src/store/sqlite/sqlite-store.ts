@@ -17,7 +17,7 @@ import type {
 } from '../types.js';
 import { Checkpointer } from './checkpointer.js';
 import { DatabaseLock, lockFileOf } from './database-lock.js';
-import { refusal } from '../refusal.js';
+import { appendEntry, type AppendContext } from './append-entry.js';
 import { closedError, message, startError, storeError } from './errors.js';
 import { ageCutoff, countCutoff } from './retention.js';
 import { migrate } from './schema.js';
@@ -150,10 +150,11 @@ export class SqliteStore implements Store {
     this.ensureOpen();
     const changes = new CatalogChanges();
     const appended = new Map<string, StoredMessage[]>();
+    const context: AppendContext = { sql: this.sql, catalog: this.catalog, maxTopics: this.maxTopics };
     let results: AppendResult[];
     try {
       results = this.db.transaction(() => {
-        const result = entries.map((entry) => this.appendOne(entry, changes, appended));
+        const result = entries.map((entry) => appendEntry(context, entry, changes, appended));
         // Once per topic, not per message.
         for (const [topic, { head, epoch }] of changes.topics) this.sql.upsertTopic.run(topic, head, epoch);
         return result;
@@ -164,47 +165,6 @@ export class SqliteStore implements Store {
     this.catalog.commit(changes);
     for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: changes.topics.get(topic)!.epoch, messages });
     return results;
-  }
-
-  private appendOne(entry: AppendEntry, changes: CatalogChanges, appended: Map<string, StoredMessage[]>): AppendResult {
-    const { sql } = this;
-    // The batch's own row of the topic (written at commit), else the stored one (never changed here).
-    const pending = changes.topics.get(entry.topic);
-    const known = pending ?? this.catalog.get(entry.topic);
-    if (entry.dedupKey !== undefined) {
-      const seen = sql.dedupGet.get(entry.dedupKey) as { offset: number; expires_at: number } | undefined;
-      if (seen !== undefined && seen.expires_at > entry.time) return { offset: seen.offset, epoch: known?.epoch ?? this.catalog.nextEpoch(), duplicate: true };
-    }
-    if (known === undefined) {
-      if (entry.create === false) return refusal(ErrorCode.TooManyTopics, `the topic ${entry.topic} does not exist, and this append may not create it`);
-      if (this.catalog.count + changes.created >= this.maxTopics) {
-        return refusal(ErrorCode.TooManyTopics, `the store holds its most topics (maxTopics ${this.maxTopics})`);
-      }
-    }
-    const compact = entry.compact === true;
-    const key = compact ? (entry.key ?? '') : entry.key;
-    // The message it replaces goes first; when there is none, the key is new to the topic.
-    const newKey = compact && sql.deleteCompacted.run(entry.topic, key).changes === 0;
-    if (newKey && entry.maxKeys !== undefined && this.catalog.keyCount(entry.topic, changes) >= entry.maxKeys) {
-      return refusal(ErrorCode.TooManyKeys, `the topic ${entry.topic} holds its most keys (${entry.maxKeys})`);
-    }
-    if (newKey) this.catalog.addKey(entry.topic, changes);
-    if (known === undefined) changes.created++;
-    let topic = pending;
-    if (topic === undefined) changes.topics.set(entry.topic, (topic = { head: known?.head ?? 0, epoch: known?.epoch ?? this.catalog.nextEpoch() }));
-    const offset = ++topic.head;
-    sql.insertMessage.run(entry.topic, offset, key ?? null, compact ? key : null, JSON.stringify(entry.data ?? null), entry.time);
-    if (entry.dedupKey !== undefined) sql.dedupPut.run(entry.dedupKey, offset, entry.time + (entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS));
-    // Literals rather than a spread of a shared base: one object per message, not two.
-    const stored: StoredMessage = Object.freeze(
-      key === undefined
-        ? { topic: entry.topic, offset, data: entry.data, time: entry.time }
-        : { topic: entry.topic, offset, data: entry.data, key, time: entry.time },
-    );
-    const group = appended.get(entry.topic);
-    if (group === undefined) appended.set(entry.topic, [stored]);
-    else group.push(stored);
-    return { offset, epoch: topic.epoch, duplicate: false };
   }
 
   /**
@@ -404,8 +364,6 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Used when an entry has a `dedupKey` but no `dedupTtlMs`: the protocol's de-duplication window. */
-const DEFAULT_DEDUP_TTL_MS = 10 * 60 * 1000;
 const DEFAULT_MAX_TOPICS = 100_000;
 
 function toMessage(topic: string, row: MessageRow): StoredMessage {
