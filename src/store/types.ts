@@ -187,8 +187,9 @@ export interface Store {
   /**
    * Up to `limit` retained messages with offset > `afterOffset`, ascending, with the stream's info.
    * With `maxBytes`, reading stops after the message that takes the data read past it (at least
-   * one message is returned), so a catch-up of large messages does not materialise them all; a store whose messages are
-   * in memory already may ignore it.
+   * one message is returned), so a catch-up of large messages does not materialise them all. Bytes
+   * are the store's measure of the data (the SQLite store: the stored JSON's length; the memory
+   * store: the entries' sizes); a store that holds its messages in memory may ignore `maxBytes`.
    */
   read(topic: string, afterOffset: number, limit: number, maxBytes?: number): Promise<ReadResult>;
   info(topic: string): Promise<StreamInfo>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/index.js';
-import { LimitedStore } from '../support/limited-store.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { RawPeer } from '../support/raw-peer.js';
 import { startServer, type TestServer } from '../support/servers.js';
 
@@ -15,13 +15,11 @@ afterEach(async () => {
 
 /**
  * Guards issue 10 item 6 end to end: the store's server-wide topic cap reaches the client over a
- * real socket, as a reply to a reliable publish and as an error to a fire-and-forget one. (The
- * store here is a MemoryStore with the contract's maxTopics refusal added by LimitedStore, until
- * MemoryStore({ maxTopics }) lands.)
+ * real socket, as a reply to a reliable publish and as an error to a fire-and-forget one.
  */
 describe('TOO_MANY_TOPICS over a real socket', () => {
   it('refuses a sixth topic on a store holding at most five, and still takes publishes to the five', async () => {
-    const store = new LimitedStore(5);
+    const store = new MemoryStore({ maxTopics: 5 });
     t = await startServer({ store });
     const peer = await RawPeer.greeted(t.url);
     peers.push(peer);

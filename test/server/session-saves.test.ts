@@ -6,14 +6,14 @@ import { hubHarness } from '../support/hub-harness.js';
 
 /** A MemoryStore that measures what the hub asks it to save: JSON bytes, and every saved expiresAt per session. */
 class MeasuringStore extends MemoryStore {
-  bytes = 0;
+  savedBytes = 0;
   /** Counting stops here: the point is made, and measuring gigabytes would take minutes. */
   readonly stopAt = 10 * 1024 * 1024;
   readonly expiries = new Map<string, number[]>();
 
   override async saveSessions(updates: Parameters<MemoryStore['saveSessions']>[0]): Promise<void> {
     for (const update of updates) {
-      if (this.bytes < this.stopAt) this.bytes += JSON.stringify(update).length;
+      if (this.savedBytes < this.stopAt) this.savedBytes += JSON.stringify(update).length;
       // Written against the update shape ({ state }) and the record shape before it.
       const state = (update as { state?: { id: string; expiresAt: number | null } }).state ?? (update as unknown as { id: string; expiresAt: number | null });
       const list = this.expiries.get(state.id) ?? [];
@@ -42,15 +42,15 @@ describe('Session saves', () => {
     assert.equal(session.ledger.replies.size, KEPT, 'every reply kept, none confirmed');
     assert.equal((await store.loadSession(session.id))?.replies.length, KEPT);
 
-    store.bytes = 0;
+    store.savedBytes = 0;
     const ACKS = 1000;
     for (let seq = 1; seq <= ACKS; seq++) {
       peer.send({ type: 'ack', replies: [seq] });
       await settle(1); // one save per ack, as a client acking reply by reply causes
     }
     await hub.saved();
-    console.log(`[session-saves] ${ACKS} acks of a session keeping ${KEPT} replies wrote ${store.bytes} bytes`);
-    assert.ok(store.bytes < 1024 * 1024, `1,000 acks wrote ${store.bytes} bytes of session updates (limit 1 MiB)`);
+    console.log(`[session-saves] ${ACKS} acks of a session keeping ${KEPT} replies wrote ${store.savedBytes} bytes`);
+    assert.ok(store.savedBytes < 1024 * 1024, `1,000 acks wrote ${store.savedBytes} bytes of session updates (limit 1 MiB)`);
     const stored = await store.loadSession(session.id);
     assert.equal(stored?.replies.length, KEPT - ACKS, 'the confirmed replies are gone from the store');
     assert.equal(stored?.replies[0]?.seq, ACKS + 1);

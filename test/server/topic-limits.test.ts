@@ -4,7 +4,7 @@ import { ErrorCode, isHoldfastError } from '../../src/protocol/index.js';
 import { TopicDirectory } from '../../src/server/topics.js';
 import { settle } from '../support/fake-socket.js';
 import { hubHarness, type Peer } from '../support/hub-harness.js';
-import { LimitedStore } from '../support/limited-store.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 
 /** What the hub answered per reliable seq: 'ok' (acknowledged without a reply) or the refusal's code. */
 function outcomes(peer: Peer, seqs: number[]): Record<number, string> {
@@ -25,7 +25,7 @@ describe('Topic creation budget (limits.topicCreation)', () => {
   // creates at most `burst` topics at once and `perSecond` after, publishes in one batch included;
   // publishes to topics that exist are not counted.
   it('lets a connection create burst topics, then perSecond, and never counts existing topics', async () => {
-    const store = new LimitedStore();
+    const store = new MemoryStore();
     const { clock, connect } = hubHarness({ store, limits: { topicCreation: { perSecond: 2, burst: 3 } } });
     const peer = await connect();
     // One message, so one append batch: the tokens are taken before the store answers.
@@ -67,7 +67,7 @@ describe('Topic creation budget (limits.topicCreation)', () => {
   });
 
   it('gives the token back when the append did not create the topic (the topic existed, or the store refused)', async () => {
-    const store = new LimitedStore(2);
+    const store = new MemoryStore({ maxTopics: 2 });
     const { connect, hub } = hubHarness({ store, limits: { topicCreation: { perSecond: 1, burst: 2 } } });
     await hub.publish('x', 0);
     await hub.publish('y', 0);
@@ -88,7 +88,7 @@ describe('Topic creation budget (limits.topicCreation)', () => {
 describe('Key cap of latest topics (TopicOptions.maxKeys)', () => {
   // Guards issue 10 item 8: a `latest` topic grew one value per key without bound.
   it('refuses a new key beyond maxKeys to clients (reply, error) and to hub.publish; existing keys update', async () => {
-    const store = new LimitedStore();
+    const store = new MemoryStore();
     const { hub, connect } = hubHarness({ store, topics: { prices: { mode: 'latest', maxKeys: 2 }, log: { mode: 'reliable' } } });
     const peer = await connect();
     peer.send(pub(1, 'prices', { key: 'a' }));

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/codes.js';
 import { isHoldfastError } from '../../src/protocol/errors.js';
-import type { AppendEntry, SessionRecord, SessionUpdate, Store, StoreEvent, StoredMessage } from '../../src/store/types.js';
+import { isRefusal, type AppendEntry, type AppendResult, type SessionRecord, type SessionUpdate, type Store, type StoreEvent, type StoredMessage } from '../../src/store/types.js';
 import { appendOk } from '../support/append.js';
 
 /*
@@ -105,9 +105,31 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
   };
 }
 
+/** An append result in brief: its offset, or the code it was refused with. */
+const brief = (result: AppendResult | undefined): number | string | undefined =>
+  result === undefined ? undefined : isRefusal(result) ? result.refused.code : result.offset;
+
 const unavailable = (error: unknown): boolean => isHoldfastError(error) && error.code === ErrorCode.StoreUnavailable;
 
-export function storeConformance(name: string, makeStore: () => Promise<Store> | Store): void {
+/** Options every store takes, which the suite sets to test them. */
+export interface ConformanceLimits {
+  maxTopics?: number;
+}
+
+/** What the suite allows a store to do one way or the other. */
+export interface StoreTraits {
+  /**
+   * Whether `read` stops early at its `maxBytes` (a store holding messages in memory may ignore it:
+   * a byte budget would save it nothing). @default true
+   */
+  readHonoursMaxBytes?: boolean;
+}
+
+export function storeConformance(
+  name: string,
+  makeStore: (limits?: ConformanceLimits) => Promise<Store> | Store,
+  traits: StoreTraits = {},
+): void {
   describe(`Store conformance: ${name}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -221,6 +243,26 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         assert.deepEqual((await store.read(topic, 0, 0)).messages, []);
       });
 
+      it('stops a read at maxBytes, after the message that takes it past (at least one message)', async () => {
+        const topic = newTopic();
+        // ASCII data of 100 characters: 102 bytes of JSON by any measure (UTF-8 or UTF-16 units).
+        await appendOk(store, Array.from({ length: 10 }, (_, i) => entry(topic, String(i).padEnd(100, '.'))));
+        const all = (await store.read(topic, 0, 100)).messages;
+        for (const maxBytes of [0, 250, 10_000]) {
+          const { messages, head, first } = await store.read(topic, 0, 100, maxBytes);
+          assert.deepEqual([head, first], [10, 1]);
+          assert.ok(messages.length >= 1, 'at least one message, whatever the budget');
+          assert.deepEqual(messages, all.slice(0, messages.length), 'a prefix of the full read');
+        }
+        assert.equal((await store.read(topic, 0, 100, 10_000)).messages.length, 10);
+        assert.deepEqual(offsetsOf((await store.read(topic, 7, 2, 10_000)).messages), [8, 9], 'the limit still applies');
+        if (traits.readHonoursMaxBytes === false) return;
+        // 102 + 102 = 204 is within 250; the third message takes the data read past it, and ends the read.
+        assert.deepEqual(offsetsOf((await store.read(topic, 0, 100, 250)).messages), [1, 2, 3]);
+        assert.deepEqual(offsetsOf((await store.read(topic, 4, 100, 0)).messages), [5]);
+        assert.deepEqual(offsetsOf((await store.read(topic, 4, 100, 204)).messages), [5, 6, 7]);
+      });
+
       it('keeps the epoch of a topic stable within one instance', async () => {
         const topic = newTopic();
         const before = (await store.info(topic)).epoch;
@@ -298,6 +340,76 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         assert.deepEqual(offsetsOf((await store.read(topic, 4_498, 10)).messages), [4_499, 4_500]);
         const { epoch } = await store.info(topic);
         assert.deepEqual(await store.info(topic), { epoch, head: 4_500, first: 4_498 });
+      });
+    });
+
+    describe('limits: refused entries', () => {
+      /** A store of its own with these limits, closed after the test. */
+      const withLimits = async (limits: ConformanceLimits, test: (limited: Store) => Promise<void>) => {
+        const limited = await makeStore(limits);
+        try {
+          await test(limited);
+        } finally {
+          await limited.close();
+        }
+      };
+
+      it('refuses an append that would create a topic past maxTopics, and appends the rest of the batch', async () => {
+        await withLimits({ maxTopics: 2 }, async (limited) => {
+          const [a, b, c] = [newTopic('a'), newTopic('b'), newTopic('c')];
+          const events = collect(limited, [a, b, c]);
+          const results = await limited.append([entry(a, 1), entry(b, 1), entry(c, 1, { dedupKey: `d-${c}` }), entry(a, 2)]);
+          assert.deepEqual(results.map(brief), [1, 1, ErrorCode.TooManyTopics, 2], 'a refused entry consumes no offset');
+          assert.equal(typeof (results[2] as { refused: { message: string } }).refused.message, 'string');
+          assert.deepEqual(await limited.info(c), { epoch: (await limited.info(c)).epoch, head: 0, first: 1 });
+          assert.deepEqual((await limited.append([entry(c, 2)])).map(brief), [ErrorCode.TooManyTopics]);
+          // Existing topics take appends as before, with or without `create`.
+          assert.deepEqual((await limited.append([entry(b, 2, { create: false }), entry(b, 3)])).map(brief), [2, 3]);
+          // A topic trimmed to nothing is forgotten and counts no more; the refused dedupKey was not remembered.
+          await limited.trim(a, { maxCount: 0 }, T0);
+          const [created] = await limited.append([entry(c, 3, { dedupKey: `d-${c}` })]);
+          assert.deepEqual(created && !isRefusal(created) && [created.offset, created.duplicate], [1, false]);
+          await events.waitFor(() => events.appended(c).length === 1);
+          assert.deepEqual(events.appended(c), [[{ topic: c, offset: 1, data: 3, time: T0 }]], 'no event for a refused entry');
+          events.stop();
+        });
+      });
+
+      it('refuses an entry with create: false to a topic that holds nothing', async () => {
+        const topic = newTopic();
+        assert.deepEqual((await store.append([entry(topic, 1, { create: false })])).map(brief), [ErrorCode.TooManyTopics]);
+        assert.equal((await store.info(topic)).head, 0, 'the refusal created nothing');
+        // Within one batch, an entry that creates the topic lets the next ones append without creating.
+        assert.deepEqual((await store.append([entry(topic, 2), entry(topic, 3, { create: false })])).map(brief), [1, 2]);
+        assert.deepEqual(dataOf(await readAll(store, topic)), [2, 3]);
+        await store.trim(topic, { maxCount: 0 }, T0);
+        assert.deepEqual((await store.append([entry(topic, 4, { create: false })])).map(brief), [ErrorCode.TooManyTopics], 'a forgotten topic holds nothing');
+      });
+
+      it('refuses a new key past maxKeys on a compacted topic, and updates the existing keys', async () => {
+        const topic = newTopic();
+        const put = (key: string, data: unknown) => entry(topic, data, { key, compact: true, maxKeys: 2 });
+        assert.deepEqual((await store.append([put('a', 'a1'), put('b', 'b1'), put('c', 'c1'), put('a', 'a2')])).map(brief), [1, 2, ErrorCode.TooManyKeys, 3]);
+        assert.deepEqual((await store.append([put('c', 'c2'), put('b', 'b2')])).map(brief), [ErrorCode.TooManyKeys, 4]);
+        assert.deepEqual(await readAll(store, topic), [
+          { topic, offset: 3, data: 'a2', key: 'a', time: T0 },
+          { topic, offset: 4, data: 'b2', key: 'b', time: T0 },
+        ]);
+        // A trim that removes a key makes room for a new one.
+        await store.trim(topic, { maxCount: 1 }, T0);
+        assert.deepEqual((await store.append([put('c', 'c3'), put('d', 'd1')])).map(brief), [5, ErrorCode.TooManyKeys]);
+        // Without maxKeys a compacted append is not limited.
+        assert.deepEqual((await store.append([entry(topic, 'd2', { key: 'd', compact: true })])).map(brief), [6]);
+        assert.deepEqual((await store.append([put('e', 'e1')])).map(brief), [ErrorCode.TooManyKeys], 'b, c and d are three keys');
+      });
+
+      it('counts keys from nothing again once a compacted topic was forgotten', async () => {
+        const topic = newTopic();
+        const put = (key: string) => entry(topic, key, { key, compact: true, maxKeys: 2 });
+        assert.deepEqual((await store.append([put('a'), put('b'), put('c')])).map(brief), [1, 2, ErrorCode.TooManyKeys]);
+        assert.deepEqual(await store.trim(topic, { maxCount: 0 }, T0), { removed: 2 });
+        assert.deepEqual((await store.append([put('c'), put('d'), put('a')])).map(brief), [1, 2, ErrorCode.TooManyKeys]);
+        assert.deepEqual(dataOf(await readAll(store, topic)), ['c', 'd']);
       });
     });
 
@@ -461,6 +573,25 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         assert.deepEqual(await store.read(topic, 0, 10), { epoch, head: 1, first: 1, messages: [{ topic, offset: 1, data: 'next', time: T0 }] });
       });
 
+      it('reports, for a topic that holds nothing, the epoch it will be created with', async () => {
+        const [topic, other] = [newTopic(), newTopic('other')];
+        await appendOk(store, [entry(topic, 1), entry(other, 1)]);
+        const events = collect(store, [topic]);
+        await store.trim(topic, { maxCount: 0 }, T0);
+        const forgotten = await store.info(topic);
+        assert.deepEqual(await store.read(topic, 0, 10), { ...forgotten, messages: [] });
+        assert.deepEqual([forgotten.head, forgotten.first], [0, 1]);
+        const unknown = await store.info(newTopic('unknown'));
+        assert.equal(unknown.epoch, forgotten.epoch, 'every topic that holds nothing is created in the same epoch');
+        const [outcome] = await appendOk(store, [entry(topic, 2)]);
+        assert.deepEqual(outcome, { offset: 1, epoch: forgotten.epoch, duplicate: false });
+        await events.waitFor(() => events.appended(topic).length === 1);
+        assert.equal((events.events[0] as { epoch: string }).epoch, forgotten.epoch, 'events carry the new epoch');
+        // Topics that were not forgotten keep theirs.
+        assert.notEqual((await store.info(other)).epoch, forgotten.epoch);
+        events.stop();
+      });
+
       it('trims a compacted topic and keeps compacting the trimmed keys', async () => {
         const topic = newTopic();
         const put = (key: string, data: unknown) => appendOk(store, [entry(topic, data, { key, compact: true })]);
@@ -597,6 +728,32 @@ export function storeConformance(name: string, makeStore: () => Promise<Store> |
         await store.deleteSession(record.id);
         await store.saveSessions([{ state }]);
         assert.deepEqual((await store.loadSession(record.id))?.replies, []);
+      });
+
+      it('confirms kept replies one by one among thousands', async () => {
+        const record = session({ replies: [] });
+        const { replies: _, ...state } = record;
+        const reply = (seq: number) => ({ seq, ok: true, data: { seq } });
+        await store.saveSessions([{ state, addReplies: Array.from({ length: 10_000 }, (_, i) => reply(i + 1)) }]);
+        for (let seq = 1; seq <= 1_000; seq++) await store.saveSessions([{ state: { ...state, lastSeq: seq }, removeReplies: [seq] }]);
+        const loaded = await store.loadSession(record.id);
+        assert.equal(loaded?.lastSeq, 1_000);
+        assert.equal(loaded?.replies.length, 9_000);
+        assert.ok(loaded?.replies.every((r, i) => r.seq === 1_001 + i && (r.data as { seq: number }).seq === r.seq));
+      });
+
+      it('sweeps many expired sessions with all their replies', async () => {
+        const records = Array.from({ length: 30 }, (_, n) =>
+          session({ expiresAt: T0 + 10, replies: Array.from({ length: 10 }, (_, i) => ({ seq: i + 1, ok: true, data: n })) }),
+        );
+        const kept = session({ expiresAt: T0 + 11 });
+        await store.saveSessions([...records.map(created), created(kept)]);
+        assert.deepEqual(await store.sweep(T0 + 10), { sessions: 30, ids: 0 });
+        assert.deepEqual(await store.loadSession(kept.id), kept);
+        // A session saved again with a swept id starts without the replies it had.
+        const { replies: _, ...state } = records[0]!;
+        await store.saveSessions([{ state: { ...state, expiresAt: T0 + 1000 } }]);
+        assert.deepEqual((await store.loadSession(state.id))?.replies, []);
       });
 
       it('keeps its own copy of a session', async () => {

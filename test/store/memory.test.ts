@@ -4,10 +4,11 @@ import { ErrorCode } from '../../src/protocol/codes.js';
 import { isHoldfastError } from '../../src/protocol/errors.js';
 import { appendOk } from '../support/append.js';
 import { MemoryStore, type StoreEvent } from '../../src/store/memory/index.js';
+import { isRefusal, type AppendEntry, type AppendResult } from '../../src/store/types.js';
 import { DEFAULT_DEDUP_TTL_MS } from '../../src/store/memory/memory-store.js';
 import { storeConformance } from './conformance.js';
 
-storeConformance('memory', () => new MemoryStore());
+storeConformance('memory', (limits) => new MemoryStore(limits));
 
 const T0 = 1_700_000_000_000;
 
@@ -167,6 +168,35 @@ describe('MemoryStore', () => {
     );
   });
 
+  it('refuses appends past maxBytes of retained data with STORE_FULL, and gets bytes back from trimming and compaction', async () => {
+    const store = new MemoryStore({ maxBytes: 1000 });
+    const code = (r: AppendResult) => (isRefusal(r) ? r.refused.code : r.offset);
+    const put = (topic: string, size: number, extra: Partial<AppendEntry> = {}): AppendEntry => ({ topic, data: size, size, time: T0, ...extra });
+    assert.deepEqual((await store.append([put('t', 400), put('t', 400), put('t', 400), put('u', 200)])).map(code), [1, 2, ErrorCode.StoreFull, 1]);
+    assert.equal(store.retainedBytes, 1000);
+    assert.deepEqual((await store.append([put('t', 1)])).map(code), [ErrorCode.StoreFull], 'one byte past is refused');
+    await store.trim('t', { maxCount: 1 }, T0);
+    assert.equal(store.retainedBytes, 600);
+    // A compacted value replacing another counts the difference only.
+    assert.deepEqual((await store.append([put('k', 400, { key: 'a', compact: true }), put('k', 400, { key: 'a', compact: true })])).map(code), [1, 2]);
+    assert.deepEqual((await store.append([put('k', 1, { key: 'b', compact: true })])).map(code), [ErrorCode.StoreFull]);
+    assert.equal(store.retainedBytes, 1000);
+    // Forgetting a topic gives its bytes back; without `size` the UTF-8 length of the JSON counts.
+    await store.trim('k', { maxCount: 0 }, T0);
+    const [text] = await store.append([{ topic: 'v', data: 'é', time: T0 }]); // "é" is 4 bytes of UTF-8 JSON
+    assert.ok(text !== undefined && !isRefusal(text));
+    assert.equal(store.retainedBytes, 604);
+    await store.close();
+  });
+
+  it('stops a read at maxBytes by the sizes the messages were appended with', async () => {
+    const store = new MemoryStore();
+    await appendOk(store, [10, 20, 30, 40].map((size) => ({ topic: 't', data: 'x', size, time: T0 })));
+    assert.deepEqual((await store.read('t', 0, 10, 25)).messages.map((m) => m.offset), [1, 2]);
+    assert.deepEqual((await store.read('t', 0, 10, 30)).messages.map((m) => m.offset), [1, 2, 3], 'exactly at the budget is not past it');
+    assert.deepEqual((await store.read('t', 1, 10, 0)).messages.map((m) => m.offset), [2]);
+  });
+
   it('stays correct through many array rebuilds of a long-running trimmed topic', async () => {
     const store = new MemoryStore();
     for (let i = 0; i < 200; i++) {
@@ -176,5 +206,24 @@ describe('MemoryStore', () => {
     const info = await store.info('t');
     assert.deepEqual([info.head, info.first], [200_000, 195_001]);
     assert.equal((await store.read('t', 199_998, 10)).messages.length, 2);
+  });
+
+  it('counts retained bytes exactly through compaction, trimming and array rebuilds', async () => {
+    // Guards the per-message sizes kept beside the messages: a rebuild that misplaced one would
+    // give back the wrong number of bytes when that message goes.
+    const store = new MemoryStore();
+    const sizeOf = (n: number) => (n % 7) + 1;
+    let n = 0;
+    for (let round = 0; round < 50; round++) {
+      await appendOk(store, Array.from({ length: 500 }, () => ({ topic: 'k', data: n, size: sizeOf(n), key: `k${n++ % 300}`, compact: true, time: T0 })));
+      await appendOk(store, Array.from({ length: 500 }, () => ({ topic: 'l', data: n, size: sizeOf(n++), time: T0 })));
+      await store.trim('l', { maxCount: 700 }, T0);
+      if (round % 10 === 9) await store.trim('k', { maxCount: 250 }, T0);
+    }
+    const retained = [...(await store.read('k', 0, 1e6)).messages, ...(await store.read('l', 0, 1e6)).messages];
+    assert.equal(store.retainedBytes, retained.reduce((sum, m) => sum + sizeOf(m.data as number), 0));
+    await store.trim('k', { maxCount: 0 }, T0);
+    await store.trim('l', { maxCount: 0 }, T0);
+    assert.equal(store.retainedBytes, 0);
   });
 });

@@ -33,7 +33,56 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE TABLE sessions (id TEXT PRIMARY KEY, expires_at INTEGER, record TEXT NOT NULL);
       CREATE INDEX sessions_expiry ON sessions (expires_at) WHERE expires_at IS NOT NULL;
     `),
+  (db) => {
+    // Per-topic epochs, so a topic trimmed to nothing can be forgotten and start a new history.
+    // Existing topics keep the database's epoch: their clients go on recovering. The epoch is
+    // created here when v1 never got to write it (its topics table is empty then).
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(globalThis.crypto.randomUUID());
+    db.exec(`
+      CREATE TABLE topics_v2 (topic TEXT PRIMARY KEY, head INTEGER NOT NULL, epoch TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO topics_v2 (topic, head, epoch) SELECT topic, head, (SELECT value FROM meta WHERE key = 'epoch') FROM topics;
+      DROP TABLE topics;
+      ALTER TABLE topics_v2 RENAME TO topics;
+      -- How many topics were forgotten: each one moves the epoch of new topics on.
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('forgotten', '0');
+    `);
+    // Kept replies get rows of their own, so confirming one costs a row, not a rewrite of every
+    // reply the session keeps. A rowid table with a unique index, like messages: a reply carries
+    // application data, which WITHOUT ROWID would put in the index, a page or more per reply.
+    //
+    // A v1 session with no expiry was held by a connection when its server stopped (a crash, or
+    // the server running when this one was upgraded). It gets the default sessionTtl (120 s) from
+    // now rather than expiring at once: its client, reconnecting to the upgraded server, resumes
+    // it as it would have before, and one that does not come back is swept two minutes later.
+    db.exec(`
+      -- the session's state: small (no replies), a rowid table all the same, as in v1
+      CREATE TABLE sessions_v2 (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
+      CREATE TABLE session_replies (
+        id INTEGER PRIMARY KEY,
+        session TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        reply TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX session_replies_seq ON session_replies (session, seq);
+      INSERT OR REPLACE INTO session_replies (session, seq, reply)
+        SELECT s.id, json_extract(r.value, '$.seq'), json(r.value)
+        FROM sessions AS s, json_each(s.record, '$.replies') AS r;
+    `);
+    db.prepare(
+      `INSERT INTO sessions_v2 (id, expires_at, state)
+        SELECT id, COALESCE(expires_at, :held), json_remove(json_set(record, '$.expiresAt', COALESCE(expires_at, :held)), '$.replies')
+        FROM sessions`,
+    ).run({ held: Date.now() + V1_HELD_SESSION_TTL_MS });
+    db.exec(`
+      DROP TABLE sessions;
+      ALTER TABLE sessions_v2 RENAME TO sessions;
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+    `);
+  },
 ];
+
+/** The server's default sessionTtl: what a session held when a v1 server stopped gets (migration v2). */
+const V1_HELD_SESSION_TTL_MS = 120_000;
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

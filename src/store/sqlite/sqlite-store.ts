@@ -3,11 +3,9 @@ import { ErrorCode, HoldfastError } from '../../protocol/index.js';
 import { EventFanout } from '../event-fanout.js';
 import type {
   AppendEntry,
-  AppendOutcome,
   AppendResult,
   ReadResult,
   RetentionPolicy,
-  KeptReply,
   SessionRecord,
   SessionUpdate,
   Store,
@@ -19,8 +17,13 @@ import type {
 } from '../types.js';
 import { Checkpointer } from './checkpointer.js';
 import { DatabaseLock, lockFileOf } from './database-lock.js';
+import { appendEntry, type AppendContext } from './append-entry.js';
+import { closedError, message, startError, storeError } from './errors.js';
+import { ageCutoff, countCutoff } from './retention.js';
 import { migrate } from './schema.js';
+import { SessionTable } from './session-table.js';
 import { statements, type Statements } from './statements.js';
+import { CatalogChanges, TopicCatalog } from './topic-catalog.js';
 
 export interface SqliteStoreOptions {
   /** The database file (created when missing), or ':memory:'. */
@@ -31,13 +34,23 @@ export interface SqliteStoreOptions {
    * commit. @default 'normal'
    */
   synchronous?: 'normal' | 'full';
-  /** Largest size of the database in bytes; writes past it fail with STORE_FULL. @default unlimited */
+  /**
+   * Largest size of the database in bytes; appends past it fail with STORE_FULL. Session saves
+   * may go a little further (1/16 of it, from 64 KiB to 4 MiB), so that clients still get their
+   * replies, STORE_FULL ones included, once messages filled the database. @default unlimited
+   */
   maxSizeBytes?: number;
   /**
    * Rows removed per step by `trim` and `sweep`, which yield to the event loop between steps so
    * that removing millions of rows never stalls the server for long. @default 2000
    */
   deleteChunk?: number;
+  /**
+   * Most topics the store holds (a topic exists from its first append until it is trimmed to
+   * nothing); an append that would create one more is refused with TOO_MANY_TOPICS.
+   * @default 100000
+   */
+  maxTopics?: number;
   /** Receives what a listener threw; the store carries on. @default console.error */
   onListenerError?: (error: unknown) => void;
   /**
@@ -74,12 +87,16 @@ export class SqliteStore implements Store {
   private readonly sql: Statements;
   private readonly events: EventFanout;
   private readonly deleteChunk: number;
+  private readonly maxTopics: number;
+  /** With maxSizeBytes: the page limit of appends, and the higher one of session saves. */
+  private readonly pageLimits: { appends: number; sessions: number } | undefined;
   private readonly onError: (error: unknown) => void;
   /** Undefined for ':memory:', which has neither a file to lock nor a log to checkpoint. */
   private readonly lock: DatabaseLock | undefined;
   private readonly checkpointer: Checkpointer | undefined;
-  /** Newest offset per topic: this process owns the file, so the cache cannot go stale. */
-  private readonly heads = new Map<string, number>();
+  /** Heads, epochs and counts of the topics: this process owns the file, so they cannot go stale. */
+  private readonly catalog: TopicCatalog;
+  private readonly sessions: SessionTable;
   /** Trims of one topic run one after another. */
   private readonly trims = new Map<string, Promise<number>>();
   private closed = false;
@@ -87,6 +104,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.events = new EventFanout(options.onListenerError);
     this.deleteChunk = Math.max(1, options.deleteChunk ?? 2000);
+    this.maxTopics = options.maxTopics ?? DEFAULT_MAX_TOPICS;
     this.onError = options.onError ?? ((error) => console.error('[holdfast]', error));
     const onDisk = options.file !== ':memory:' && options.file !== '';
     // The lock first: a second store is refused before it touches the database (no recovery, no migration).
@@ -110,11 +128,15 @@ export class SqliteStore implements Store {
       this.db.pragma(`synchronous = ${synchronous}`);
       if (options.maxSizeBytes !== undefined) {
         const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-        this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
+        const appends = Math.max(1, Math.floor(options.maxSizeBytes / pageSize));
+        this.pageLimits = { appends, sessions: appends + Math.min(1024, Math.max(16, Math.ceil(appends / 16))) };
+        this.db.pragma(`max_page_count = ${appends}`);
       }
       migrate(this.db);
       this.sql = statements(this.db);
       this.epoch = this.readEpoch();
+      this.catalog = new TopicCatalog(this.sql, this.epoch);
+      this.sessions = new SessionTable(this.db, this.sql);
     } catch (error) {
       this.db.close();
       this.lock?.release();
@@ -126,52 +148,42 @@ export class SqliteStore implements Store {
 
   async append(entries: AppendEntry[]): Promise<AppendResult[]> {
     this.ensureOpen();
-    const heads = new Map<string, number>();
+    const changes = new CatalogChanges();
     const appended = new Map<string, StoredMessage[]>();
-    let outcomes: AppendOutcome[];
+    const context: AppendContext = { sql: this.sql, catalog: this.catalog, maxTopics: this.maxTopics };
+    let results: AppendResult[];
     try {
-      outcomes = this.db.transaction(() => {
-        const result = entries.map((entry) => this.appendOne(entry, heads, appended));
-        for (const [topic, head] of heads) this.sql.upsertHead.run(topic, head); // once per topic, not per message
+      results = this.db.transaction(() => {
+        const result = entries.map((entry) => appendEntry(context, entry, changes, appended));
+        // Once per topic, not per message.
+        for (const [topic, { head, epoch }] of changes.topics) this.sql.upsertTopic.run(topic, head, epoch);
         return result;
       })();
     } catch (error) {
       throw storeError(error); // rolled back: nothing of this batch is stored, nothing is acknowledged
     }
-    for (const [topic, head] of heads) this.heads.set(topic, head);
-    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: this.epoch, messages });
-    return outcomes;
+    this.catalog.commit(changes);
+    for (const [topic, messages] of appended) this.events.emit({ kind: 'appended', topic, epoch: changes.topics.get(topic)!.epoch, messages });
+    return results;
   }
 
-  private appendOne(entry: AppendEntry, heads: Map<string, number>, appended: Map<string, StoredMessage[]>): AppendOutcome {
-    const { sql } = this;
-    if (entry.dedupKey !== undefined) {
-      const seen = sql.dedupGet.get(entry.dedupKey) as { offset: number; expires_at: number } | undefined;
-      if (seen !== undefined && seen.expires_at > entry.time) return { offset: seen.offset, epoch: this.epoch, duplicate: true };
-    }
-    const offset = (heads.get(entry.topic) ?? this.head(entry.topic)) + 1;
-    const compact = entry.compact === true;
-    const key = compact ? (entry.key ?? '') : entry.key;
-    if (compact) sql.deleteCompacted.run(entry.topic, key);
-    sql.insertMessage.run(entry.topic, offset, key ?? null, compact ? key : null, JSON.stringify(entry.data ?? null), entry.time);
-    if (entry.dedupKey !== undefined) sql.dedupPut.run(entry.dedupKey, offset, entry.time + (entry.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS));
-    heads.set(entry.topic, offset);
-    // Literals rather than a spread of a shared base: one object per message, not two.
-    const stored: StoredMessage = Object.freeze(
-      key === undefined
-        ? { topic: entry.topic, offset, data: entry.data, time: entry.time }
-        : { topic: entry.topic, offset, data: entry.data, key, time: entry.time },
-    );
-    const group = appended.get(entry.topic);
-    if (group === undefined) appended.set(entry.topic, [stored]);
-    else group.push(stored);
-    return { offset, epoch: this.epoch, duplicate: false };
-  }
-
-  async read(topic: string, afterOffset: number, limit: number): Promise<ReadResult> {
+  /**
+   * With `maxBytes`, rows are stepped through one by one and reading stops after the one whose
+   * `data` takes the total (in UTF-16 units of the stored JSON, near enough to bytes) past it.
+   */
+  async read(topic: string, afterOffset: number, limit: number, maxBytes?: number): Promise<ReadResult> {
     this.ensureOpen();
-    const rows = limit > 0 ? (this.sql.read.all(topic, afterOffset, limit) as MessageRow[]) : [];
-    const messages = rows.map((row) => toMessage(topic, row));
+    const messages: StoredMessage[] = [];
+    if (limit > 0 && maxBytes === undefined) {
+      for (const row of this.sql.read.all(topic, afterOffset, limit) as MessageRow[]) messages.push(toMessage(topic, row));
+    } else if (limit > 0) {
+      let bytes = 0;
+      for (const row of this.sql.read.iterate(topic, afterOffset, limit) as IterableIterator<MessageRow>) {
+        messages.push(toMessage(topic, row));
+        bytes += row.data.length;
+        if (bytes > maxBytes!) break;
+      }
+    }
     return { ...this.infoNow(topic), messages };
   }
 
@@ -189,51 +201,40 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.reject(closedError());
     const previous = this.trims.get(topic) ?? Promise.resolve(0);
     const run = previous.catch(() => 0).then(() => this.trimNow(topic, policy, now));
-    const result = run.then((removed) => {
-      const oldest = this.closed ? undefined : (this.sql.firstFrom.get(topic, 0) as { time: number } | undefined)?.time;
-      return oldest === undefined ? { removed } : { removed, oldest };
-    });
+    const result = run.then((removed) => this.afterTrim(topic, removed));
     this.trims.set(topic, run);
     void run.finally(() => this.trims.get(topic) === run && this.trims.delete(topic)).catch(() => undefined);
     return result;
   }
 
+  /**
+   * The oldest message left, or, when none is, forgets the topic. In one turn of the event loop
+   * with that check, so no append lands between "empty" and "forgotten".
+   */
+  private afterTrim(topic: string, removed: number): TrimResult {
+    if (this.closed) return { removed };
+    if (removed > 0) this.catalog.trimmed(topic);
+    const oldest = (this.sql.firstFrom.get(topic, 0) as { time: number } | undefined)?.time;
+    if (oldest !== undefined) return { removed, oldest };
+    try {
+      this.catalog.forget(topic, this.db);
+    } catch (error) {
+      throw storeError(error);
+    }
+    return { removed };
+  }
+
   private async trimNow(topic: string, policy: RetentionPolicy, now: number): Promise<number> {
     if (this.closed) return 0;
-    const last = Math.max(this.countCutoff(topic, policy.maxCount), this.ageCutoff(topic, policy.maxAgeMs, now));
+    const { first, head } = this.infoNow(topic);
+    const last = Math.max(countCutoff(this.sql, topic, policy.maxCount), ageCutoff(this.sql, topic, { first, head }, policy.maxAgeMs, now));
     let removed = 0;
-    for (let from = this.infoNow(topic).first; from <= last && !this.closed; from += this.deleteChunk) {
+    for (let from = first; from <= last && !this.closed; from += this.deleteChunk) {
       if (removed > 0) await yieldToEventLoop();
       if (this.closed) break;
       removed += this.sql.deleteRange.run(topic, from, Math.min(last, from + this.deleteChunk - 1)).changes;
     }
     return removed;
-  }
-
-  /** The newest offset that maxCount does not keep, or 0. */
-  private countCutoff(topic: string, maxCount: number | undefined): number {
-    if (maxCount === undefined) return 0;
-    const row = this.sql.nthNewest.get(topic, Math.max(0, maxCount)) as { offset: number } | undefined;
-    return row?.offset ?? 0;
-  }
-
-  /**
-   * The newest offset older than maxAgeMs, or 0. Times grow with offsets (one clock appends), so a
-   * binary search over offsets finds it with a few indexed lookups, never a scan.
-   */
-  private ageCutoff(topic: string, maxAgeMs: number | undefined, now: number): number {
-    if (maxAgeMs === undefined) return 0;
-    const cutoff = now - maxAgeMs;
-    const { first, head } = this.infoNow(topic);
-    let lo = first;
-    let hi = head + 1; // the first offset whose next retained message is young (or there is none)
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      const next = this.sql.firstFrom.get(topic, mid) as { offset: number; time: number } | undefined;
-      if (next === undefined || next.time >= cutoff) hi = mid;
-      else lo = next.offset + 1;
-    }
-    return lo - 1;
   }
 
   async broadcast(message: VolatileMessage): Promise<void> {
@@ -263,40 +264,47 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A save adds rows (kept replies) where it used to rewrite a record in place, so on a database
+   * full of messages it needs pages that appends may not take: it may use a reserve past
+   * maxSizeBytes. Without one, the replies that say STORE_FULL could not be saved, nor sent.
+   */
   async saveSessions(updates: SessionUpdate[]): Promise<void> {
     this.ensureOpen();
+    const limits = this.pageLimits;
     try {
-      this.db.transaction(() => {
-        for (const update of updates) {
-          const row = this.sql.sessionGet.get(update.state.id) as { record: string } | undefined;
-          const replies = new Map<number, KeptReply>();
-          if (row !== undefined) for (const reply of (JSON.parse(row.record) as SessionRecord).replies) replies.set(reply.seq, reply);
-          for (const reply of update.addReplies ?? []) replies.set(reply.seq, reply);
-          for (const seq of update.removeReplies ?? []) replies.delete(seq);
-          const record: SessionRecord = { ...update.state, replies: [...replies.values()].sort((a, b) => a.seq - b.seq) };
-          this.sql.sessionPut.run(record.id, record.expiresAt, JSON.stringify(record));
-        }
-      })();
+      if (limits !== undefined) this.db.pragma(`max_page_count = ${limits.sessions}`);
+      this.sessions.save(updates);
     } catch (error) {
       throw storeError(error);
+    } finally {
+      // Never below the database's size (SQLite keeps the larger): appends get no more room.
+      if (limits !== undefined) this.db.pragma(`max_page_count = ${limits.appends}`);
     }
   }
 
   async loadSession(id: string): Promise<SessionRecord | undefined> {
     this.ensureOpen();
-    const row = this.sql.sessionGet.get(id) as { record: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.record) as SessionRecord);
+    return this.sessions.load(id);
   }
 
   async deleteSession(id: string): Promise<void> {
     this.ensureOpen();
-    this.sql.sessionDelete.run(id);
+    try {
+      this.sessions.delete(id);
+    } catch (error) {
+      throw storeError(error);
+    }
   }
 
-  /** Removes expired sessions and ids in steps, like `trim`. */
+  /**
+   * Removes expired sessions and ids in steps, like `trim`: first the replies of expired sessions,
+   * then the sessions (with any reply saved meanwhile), then the ids.
+   */
   async sweep(now: number): Promise<{ sessions: number; ids: number }> {
     this.ensureOpen();
-    const sessions = await this.deleteInSteps(() => this.sql.sweepSessions.run(now, this.deleteChunk).changes);
+    await this.deleteInSteps(() => this.sessions.sweepReplies(now, this.deleteChunk));
+    const sessions = await this.deleteInSteps(() => this.sessions.sweepSessions(now, this.deleteChunk));
     const dedup = await this.deleteInSteps(() => this.sql.sweepDedup.run(now, this.deleteChunk).changes);
     const claims = await this.deleteInSteps(() => this.sql.sweepClaims.run(now, this.deleteChunk).changes);
     return { sessions, ids: dedup + claims };
@@ -335,19 +343,11 @@ export class SqliteStore implements Store {
     }
   }
 
-  private head(topic: string): number {
-    let head = this.heads.get(topic);
-    if (head === undefined) {
-      head = (this.sql.headGet.get(topic) as { head: number } | undefined)?.head ?? 0;
-      this.heads.set(topic, head);
-    }
-    return head;
-  }
-
   private infoNow(topic: string): StreamInfo {
-    const head = this.head(topic);
-    const first = (this.sql.firstGet.get(topic) as { first: number | null }).first ?? head + 1;
-    return { epoch: this.epoch, head, first };
+    const known = this.catalog.get(topic);
+    if (known === undefined) return { epoch: this.catalog.nextEpoch(), head: 0, first: 1 };
+    const first = (this.sql.firstGet.get(topic) as { first: number | null }).first ?? known.head + 1;
+    return { epoch: known.epoch, head: known.head, first };
   }
 
   private readEpoch(): string {
@@ -364,44 +364,9 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Used when an entry has a `dedupKey` but no `dedupTtlMs`: the protocol's de-duplication window. */
-const DEFAULT_DEDUP_TTL_MS = 10 * 60 * 1000;
-
-function closedError(): HoldfastError {
-  return new HoldfastError(ErrorCode.StoreUnavailable, 'the SQLite store is closed');
-}
+const DEFAULT_MAX_TOPICS = 100_000;
 
 function toMessage(topic: string, row: MessageRow): StoredMessage {
   const base = { topic, offset: row.offset, data: JSON.parse(row.data) as unknown };
   return row.key === null ? { ...base, time: row.time } : { ...base, key: row.key, time: row.time };
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sqliteCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
-}
-
-/** A write failed: full disk (or maxSizeBytes) is STORE_FULL, anything else STORE_UNAVAILABLE. */
-function storeError(error: unknown): HoldfastError {
-  if (error instanceof HoldfastError) return error;
-  if (sqliteCode(error) === 'SQLITE_FULL') {
-    return new HoldfastError(ErrorCode.StoreFull, 'the database is full (disk or maxSizeBytes); nothing was stored', { cause: error });
-  }
-  return new HoldfastError(ErrorCode.StoreUnavailable, `the database failed: ${message(error)}`, { cause: error });
-}
-
-/** Why the store cannot start, in words an operator can act on. */
-function startError(error: unknown, file: string): HoldfastError {
-  if (error instanceof HoldfastError) return error;
-  const code = sqliteCode(error) ?? '';
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new HoldfastError(ErrorCode.DatabaseLocked, `the database ${file} is in use by another process (is another server running on this data folder?)`, { cause: error });
-  }
-  if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM')) {
-    return new HoldfastError(ErrorCode.DataFolderUnusable, `the database ${file} cannot be written: ${message(error)}`, { cause: error });
-  }
-  return new HoldfastError(ErrorCode.DataFolderUnusable, `cannot use the database ${file}: ${message(error)}`, { cause: error });
 }

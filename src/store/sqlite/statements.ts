@@ -3,14 +3,19 @@ import type { Database, Statement } from 'better-sqlite3';
 /** Every statement the SQLite store runs. */
 const SQL = {
   metaGet: 'SELECT value FROM meta WHERE key = ?',
-  metaPut: 'INSERT INTO meta (key, value) VALUES (?, ?)',
+  metaPut: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 
-  headGet: 'SELECT head FROM topics WHERE topic = ?',
-  upsertHead: 'INSERT INTO topics (topic, head) VALUES (?, ?) ON CONFLICT (topic) DO UPDATE SET head = excluded.head',
+  topicGet: 'SELECT head, epoch FROM topics WHERE topic = ?',
+  topicCount: 'SELECT COUNT(*) AS n FROM topics',
+  /** A topic's epoch is set when its row is created and never changes while it exists. */
+  upsertTopic: 'INSERT INTO topics (topic, head, epoch) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET head = excluded.head',
+  topicDelete: 'DELETE FROM topics WHERE topic = ?',
   firstGet: 'SELECT MIN(offset) AS first FROM messages WHERE topic = ?',
 
   insertMessage: 'INSERT INTO messages (topic, offset, key, ckey, data, time) VALUES (?, ?, ?, ?, ?, ?)',
   deleteCompacted: 'DELETE FROM messages WHERE topic = ? AND ckey = ?',
+  /** Uses the partial index messages_ckey: as many steps as the topic has keys. */
+  keyCount: 'SELECT COUNT(*) AS n FROM messages WHERE topic = ? AND ckey IS NOT NULL',
   read: 'SELECT offset, key, data, time FROM messages WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?',
   /** The (n+1)-th newest message: the newest one a count limit of n does not keep. */
   nthNewest: 'SELECT offset FROM messages WHERE topic = ? ORDER BY offset DESC LIMIT 1 OFFSET ?',
@@ -22,11 +27,18 @@ const SQL = {
   claimGet: 'SELECT expires_at FROM claims WHERE key = ?',
   claimPut: 'INSERT OR REPLACE INTO claims (key, expires_at) VALUES (?, ?)',
 
-  sessionPut: 'INSERT OR REPLACE INTO sessions (id, expires_at, record) VALUES (?, ?, ?)',
-  sessionGet: 'SELECT record FROM sessions WHERE id = ?',
+  sessionPut: 'INSERT INTO sessions (id, expires_at, state) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, state = excluded.state',
+  sessionGet: 'SELECT expires_at, state FROM sessions WHERE id = ?',
   sessionDelete: 'DELETE FROM sessions WHERE id = ?',
+  replyPut: 'INSERT INTO session_replies (session, seq, reply) VALUES (?, ?, ?) ON CONFLICT (session, seq) DO UPDATE SET reply = excluded.reply',
+  replyDelete: 'DELETE FROM session_replies WHERE session = ? AND seq = ?',
+  repliesGet: 'SELECT reply FROM session_replies WHERE session = ? ORDER BY seq',
+  repliesDelete: 'DELETE FROM session_replies WHERE session = ?',
 
-  sweepSessions: 'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',
+  /** Replies of expired sessions, a step at a time; their sessions go next (sweepSessions). */
+  sweepReplies:
+    'DELETE FROM session_replies WHERE id IN (SELECT r.id FROM sessions AS s JOIN session_replies AS r ON r.session = s.id WHERE s.expires_at <= ? LIMIT ?)',
+  expiredSessions: 'SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?',
   sweepDedup: 'DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE expires_at <= ? LIMIT ?)',
   sweepClaims: 'DELETE FROM claims WHERE key IN (SELECT key FROM claims WHERE expires_at <= ? LIMIT ?)',
 } as const;

@@ -1,0 +1,46 @@
+/**
+ * What a session save costs the SQLite store when the session keeps many replies: saves a session
+ * with `replies` kept replies, then `saves` saves that each confirm (remove) one of them, as the hub
+ * does on every client ack, and reports the bytes the process wrote meanwhile (`wchar` of
+ * /proc/self/io: the write-ahead log, plus checkpoints copying it into the database) and the
+ * database's page count. A save must cost in proportion to what changed, not to what is kept.
+ *
+ *   node --import tsx bench/store/session-saves.ts --file <new database file> [--replies 10000] [--saves 1000]
+ *
+ * Linux only (reads /proc/self/io). The database is closed, not deleted.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { KeptReply, SessionState } from '../../src/store/types.js';
+
+const argv = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
+const file = option('file');
+if (file === undefined) {
+  console.error('usage: node --import tsx bench/store/session-saves.ts --file <database> [--replies N] [--saves M]');
+  process.exit(2);
+}
+const replyCount = Number(option('replies') ?? 10_000);
+const saves = Number(option('saves') ?? 1_000);
+
+/** Bytes this process handed to write(2) so far. */
+const written = (): number => Number(/wchar:\s*(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+
+const store = new SqliteStore({ file });
+const state: SessionState = { id: 'bench-session', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: Date.now() + 120_000, lastSeq: 0, doneAbove: [], cursors: {} };
+const reply = (seq: number): KeptReply => ({ seq, id: `req-${seq}`, ok: true, data: { seq, text: 'a typical small handler result' } });
+try {
+  await store.saveSessions([{ state, addReplies: Array.from({ length: replyCount }, (_, i) => reply(i + 1)) }]);
+  const before = written();
+  const started = performance.now();
+  for (let i = 1; i <= saves; i++) await store.saveSessions([{ state: { ...state, lastSeq: replyCount + i }, removeReplies: [i] }]);
+  const ms = performance.now() - started;
+  const bytes = written() - before;
+  const kept = (await store.loadSession(state.id))?.replies.length;
+  console.log(JSON.stringify({ replies: replyCount, saves, kept, bytesWritten: bytes, bytesPerSave: Math.round(bytes / saves), msPerSave: +(ms / saves).toFixed(3), databaseBytes: statSync(file).size }));
+} finally {
+  await store.close();
+}
