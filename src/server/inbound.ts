@@ -75,11 +75,12 @@ export class Inbound {
   /** Synchronous when the checks are: no promise per publish on the usual path. */
   private reliablePub(connection: Connection, session: Session, frame: ReliablePub, text: string): Promise<void> | void {
     const checked = this.check(connection, frame.topic, frame.data, text);
-    if (checked instanceof Promise) return checked.then((settings) => this.storePub(connection, session, frame, settings));
-    this.storePub(connection, session, frame, checked);
+    if (checked instanceof Promise) return checked.then((settings) => this.storePub(connection, session, frame, settings, text.length));
+    this.storePub(connection, session, frame, checked, text.length);
   }
 
-  private storePub(connection: Connection, session: Session, frame: ReliablePub, settings: ResolvedTopic | ErrorBody): void {
+  /** `size`: the frame's length, a bound on its data's size that a store counting bytes can take as it is. */
+  private storePub(connection: Connection, session: Session, frame: ReliablePub, settings: ResolvedTopic | ErrorBody, size: number): void {
     const { hub } = this;
     if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
     const key = dedupKey(session, frame.id);
@@ -94,7 +95,7 @@ export class Inbound {
         );
       return;
     }
-    const entry = storedEntry(this.hub, connection, message(frame), settings);
+    const entry = storedEntry(this.hub, connection, message(frame), settings, size);
     entry.dedupKey = key;
     entry.dedupTtlMs = hub.options.dedupWindow;
     // One callback for both outcomes: a closure per publish, not two.
@@ -123,7 +124,7 @@ export class Inbound {
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else {
-      const entry = storedEntry(this.hub, connection, message(frame), settings);
+      const entry = storedEntry(this.hub, connection, message(frame), settings, text.length);
       hub.appends.push(entry, (result, error) => {
         const refused = settleBudget(this.hub, connection, entry, result);
         if (result === undefined) failed(error);

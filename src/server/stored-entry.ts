@@ -10,9 +10,9 @@ import type { ResolvedTopic } from './topics.js';
  * topic-creation budget: it may create its topic only while the connection has a token, taken now
  * so that publishes of one batch cannot share a token (settleBudget gives it back if unused).
  */
-export function storedEntry(hub: Hub, connection: Connection, message: { topic: string; data: unknown; key?: string }, settings: ResolvedTopic): AppendEntry {
+export function storedEntry(hub: Hub, connection: Connection, message: { topic: string; data: unknown; key?: string }, settings: ResolvedTopic, size: number): AppendEntry {
   const now = hub.clock.now();
-  const entry: AppendEntry = { ...message, compact: settings.mode === 'latest', time: now };
+  const entry: AppendEntry = { ...message, compact: settings.mode === 'latest', time: now, size };
   if (settings.mode === 'latest') entry.maxKeys = settings.maxKeys;
   const { perSecond, burst } = hub.options.limits.topicCreation;
   connection.topicBudget ??= new RateLimiter(perSecond, burst, now);
