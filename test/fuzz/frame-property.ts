@@ -43,7 +43,7 @@ async function fuzzServer(): Promise<TestServer> {
       },
     },
     // Short, so that a connection the server stopped reading is dropped within a case when its
-    // client leaves (it is not noticed before: see the fuzz README, "pending").
+    // client leaves (it is not noticed before: test/fuzz/README.md, "Pending").
     heartbeat: HEARTBEAT,
     // Client input alone must never make the server report an error: checked per case below.
     expectErrors: true,

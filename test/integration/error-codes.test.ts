@@ -99,6 +99,14 @@ describe('error codes on the wire', () => {
     assert.equal(runs, 0);
   });
 
+  it('HELLO_TIMEOUT: a connection that sends no hello in time gets the error, then close 4408', async () => {
+    t = await startServer({ helloTimeout: 200, sweepInterval: 50 });
+    const peer = await RawPeer.connect(t.url);
+    peers.push(peer);
+    assert.equal((await peer.next('error')).code, ErrorCode.HelloTimeout);
+    assert.equal((await peer.closedWith()).code, CloseCode.HelloTimeout);
+  });
+
   it('SESSION_REPLACED: a connection whose session another connection resumed gets the error, then close 4409', async () => {
     t = await startServer();
     const { peer: first, welcome } = await RawPeer.handshake(t.url);

@@ -105,7 +105,7 @@ export const frameText: fc.Arbitrary<string> = fc.oneof(
 export interface AttackOptions {
   /**
    * Also send text messages whose bytes may not be UTF-8. The WebSocket layer closes those with
-   * 1007, a code PROTOCOL.md does not list yet: off in `npm test` until it does (see the fuzz README).
+   * 1007, a code PROTOCOL.md does not list yet: off in `npm test` until it does (test/fuzz/README.md).
    */
   invalidUtf8: boolean;
 }
