@@ -17,10 +17,11 @@ const RELEASE_MS = HEARTBEAT.interval + HEARTBEAT.timeout + 3000;
 
 /**
  * Random and mutated frame sequences from a few raw connections into a real server with small
- * limits. Per case: nothing escapes to the event loop, the server reports no error (onError) for
- * client input alone, sends only JSON frames, only documented error and close codes, lets every
- * attacker go (no connection left behind), and a neighbour's reliable messages come back exactly
- * once and in order. After the cases: sessions expire and the heap returns near its baseline.
+ * limits, a fresh one per case. Per case: nothing escapes to the event loop, the server reports no
+ * error (onError) for client input alone, sends only JSON frames, only documented error and close
+ * codes, lets every attacker go within the heartbeat bound, and a neighbour's reliable messages
+ * come back exactly once, in order, during and after the attack. After the cases, with every
+ * server closed: the heap returns near its baseline (nothing the servers held stays reachable).
  */
 export const frameFuzz: FuzzProperty = frameProperty('frames', { invalidUtf8: false });
 
