@@ -33,6 +33,7 @@ for (let round = 0; active.size > 0 && Date.now() < deadline; round++) {
     const left = deadline - Date.now();
     if (left <= 0) break;
     const seed = round === 0 && firstSeed !== undefined ? firstSeed : freshSeed();
+    console.log('fuzz seed', seed, `(${entry.property.name})`); // before the round: a hang still leaves its seed
     // The budget bounds a round; a failure found near the deadline still gets time to shrink.
     const result = await runFuzz(entry.property, seed, entry.casesPerRound, Math.max(left, 60_000));
     const total = totals.get(result.name) ?? { rounds: 0, cases: 0, ms: 0 };
