@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
+import { FailingStore } from '../support/failing-store.js';
+import { RawPeer } from '../support/raw-peer.js';
+import { startServer, type TestServer } from '../support/servers.js';
+
+/**
+ * The error codes of PROTOCOL.md that no other test made a real server send, each provoked over a
+ * real socket the way a client would meet it.
+ */
+describe('error codes on the wire', () => {
+  let t: TestServer | undefined;
+  const peers: RawPeer[] = [];
+  const greet = async (url: string) => {
+    const peer = await RawPeer.greeted(url);
+    peers.push(peer);
+    return peer;
+  };
+  afterEach(async () => {
+    for (const peer of peers.splice(0)) peer.close();
+    await t?.close();
+    t = undefined;
+  });
+
+  it('DUPLICATE_REQUEST: a req whose id was processed and whose reply was confirmed, resent from a new session', async () => {
+    let runs = 0;
+    t = await startServer({ handlers: { charge: () => ++runs } });
+    const first = await greet(t.url);
+    first.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
+    assert.deepEqual(await first.next('reply'), { type: 'reply', seq: 1, ok: true, data: 1 });
+    await first.next('ack', (a) => a.seq === 1);
+    // Confirmed: the server forgets the reply; only the id's claim in the store remembers the request.
+    first.send({ type: 'ack', replies: [1] });
+    first.send({ type: 'ping' });
+    await first.next('pong'); // the ack above was handled
+    first.close();
+    const second = await greet(t.url); // no resume: a new session, numbering from 1 again
+    second.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
+    const reply = await second.next('reply');
+    assert.equal(!reply.ok && reply.error.code, ErrorCode.DuplicateRequest);
+    assert.equal(runs, 1, 'the handler did not run again');
+    await second.next('ack', (a) => a.seq === 1);
+  });
+
+  it('STORE_UNAVAILABLE: a reliable pub gets a reply, and is stored when sent again after the store is back', async () => {
+    const store = new FailingStore();
+    t = await startServer({ store, expectErrors: store.threw });
+    const peer = await greet(t.url);
+    store.failing.add('append');
+    peer.send({ type: 'pub', topic: 'orders', data: 'first try', seq: 1, id: 'o1' });
+    const reply = await peer.next('reply');
+    assert.deepEqual([reply.seq, !reply.ok && reply.error.code], [1, ErrorCode.StoreUnavailable]);
+    await peer.next('ack', (a) => a.seq === 1); // processed (rejected): the client must send it anew
+    store.failing.clear();
+    peer.send({ type: 'pub', topic: 'orders', data: 'second try', seq: 2, id: 'o1-again' });
+    await peer.next('ack', (a) => a.seq === 2);
+    const stored = await store.inner.read('orders', 0, 10);
+    assert.deepEqual(stored.messages.map((m) => m.data), ['second try']);
+    assert.ok(t.errors.length > 0 && t.errors.every(store.threw), 'the operator hears about the store failure');
+  });
+
+  it('STORE_UNAVAILABLE: a fire-and-forget pub gets an error for the pub, and the connection stays open', async () => {
+    const store = new FailingStore();
+    t = await startServer({ store, expectErrors: store.threw });
+    const peer = await greet(t.url);
+    store.failing.add('append');
+    peer.send({ type: 'pub', topic: 'orders', data: 'lost' });
+    const error = await peer.next('error');
+    assert.deepEqual([error.code, error.topic, error.for], [ErrorCode.StoreUnavailable, 'orders', 'pub']);
+    store.failing.clear();
+    peer.send({ type: 'ping' });
+    await peer.next('pong');
+    assert.equal(peer.closed, undefined);
+  });
+
+  it('STORE_UNAVAILABLE: a sub gets an error for the sub, and subscribing again works once the store is back', async () => {
+    const store = new FailingStore();
+    t = await startServer({ store, expectErrors: store.threw });
+    const peer = await greet(t.url);
+    store.failing.add('info');
+    peer.send({ type: 'sub', topic: 'orders' });
+    const error = await peer.next('error');
+    assert.deepEqual([error.code, error.topic, error.for], [ErrorCode.StoreUnavailable, 'orders', 'sub']);
+    store.failing.clear();
+    peer.send({ type: 'sub', topic: 'orders' });
+    assert.equal((await peer.next('subscribed')).topic, 'orders');
+  });
+
+  it('STORE_UNAVAILABLE: a req whose id cannot be claimed gets a reply, and its handler does not run', async () => {
+    const store = new FailingStore();
+    let runs = 0;
+    t = await startServer({ store, expectErrors: store.threw, handlers: { charge: () => ++runs } });
+    const peer = await greet(t.url);
+    store.failing.add('claimIds');
+    peer.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
+    const reply = await peer.next('reply');
+    assert.equal(!reply.ok && reply.error.code, ErrorCode.StoreUnavailable);
+    assert.equal(runs, 0);
+  });
+
+  it('HELLO_TIMEOUT: a connection that sends no hello in time gets the error, then close 4408', async () => {
+    t = await startServer({ helloTimeout: 200, sweepInterval: 50 });
+    const peer = await RawPeer.connect(t.url);
+    peers.push(peer);
+    assert.equal((await peer.next('error')).code, ErrorCode.HelloTimeout);
+    assert.equal((await peer.closedWith()).code, CloseCode.HelloTimeout);
+  });
+
+  it('SESSION_REPLACED: a connection whose session another connection resumed gets the error, then close 4409', async () => {
+    t = await startServer();
+    const { peer: first, welcome } = await RawPeer.handshake(t.url);
+    peers.push(first);
+    await greet(t.url).then((p) => p.close()); // an unrelated connection changes nothing
+    const second = await RawPeer.handshake(t.url, { resume: { session: welcome.session, token: welcome.token } });
+    peers.push(second.peer);
+    assert.equal(second.welcome.resumed, true);
+    assert.equal((await first.next('error')).code, ErrorCode.SessionReplaced);
+    assert.equal((await first.closedWith()).code, CloseCode.SessionReplaced);
+  });
+
+  it('SERVER_SHUTDOWN: a closing server tells every connection, with a retry hint, then closes with 1001', async () => {
+    const closing = await startServer();
+    const peer = await greet(closing.url);
+    await closing.close();
+    const error = await peer.next('error');
+    assert.equal(error.code, ErrorCode.ServerShutdown);
+    assert.ok((error.retryAfter ?? 0) > 0);
+    assert.equal((await peer.closedWith()).code, CloseCode.GoingAway);
+  });
+
+  it('INTERNAL: a store failure while looking up a session to resume closes with 4500 and a retry hint', async () => {
+    const store = new FailingStore();
+    t = await startServer({ store, expectErrors: store.threw });
+    store.failing.add('loadSession');
+    const peer = await RawPeer.connect(t.url);
+    peers.push(peer);
+    // A session this server does not hold in memory is looked up in the store (another node's, say).
+    peer.send({ type: 'hello', v: 1, resume: { session: 'from-another-node', token: 'token' } });
+    const error = await peer.next('error');
+    assert.equal(error.code, ErrorCode.Internal);
+    assert.ok((error.retryAfter ?? 0) > 0);
+    assert.equal((await peer.closedWith()).code, CloseCode.InternalError);
+    store.failing.clear();
+    const again = await RawPeer.handshake(t.url, { resume: { session: 'from-another-node', token: 'token' } });
+    peers.push(again.peer);
+    assert.equal(again.welcome.resumed, false, 'the next try gets a new session');
+  });
+});
