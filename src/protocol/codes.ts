@@ -6,6 +6,8 @@ export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001,
   Abnormal: 1006,
+  /** A text message that is not UTF-8 (the WebSocket layer closes it; RFC 6455). */
+  InvalidPayloadData: 1007,
   MessageTooBig: 1009,
   ServiceRestart: 1012,
   /** Set locally when the heartbeat bound passed; never sent on the wire. */

@@ -25,7 +25,7 @@ const RELEASE_MS = HEARTBEAT.interval + HEARTBEAT.timeout + 3000;
  */
 export const frameFuzz: FuzzProperty = frameProperty('frames', { invalidUtf8: false });
 
-/** The same with text messages that may not be UTF-8: fails until PROTOCOL.md lists close 1007 (pending). */
+/** The same with text messages that may not be UTF-8 (the WebSocket layer closes them with 1007). */
 export const frameFuzzInvalidUtf8: FuzzProperty = frameProperty('frames+invalid-utf8', { invalidUtf8: true });
 
 function frameProperty(name: string, options: AttackOptions): FuzzProperty {

@@ -4,10 +4,9 @@ import { httpFuzz } from './http-property.js';
 import { fuzzSeed, runFuzz } from './support/runner.js';
 
 /**
- * PENDING: not matched by `test/**\/*.test.ts`, so `npm test` skips it until the server survives
- * it (a malformed upgrade request-target throws out of the upgrade handler today). Rename it to
- * http-fuzz.test.ts once the fix is merged. Run it alone with
- * `node --import tsx --test test/fuzz/http-fuzz.pending.ts`; FUZZ_SEED replays a run.
+ * Found, before the fix: a malformed upgrade request-target threw out of the upgrade handler and
+ * ended the process; an upgrade on another path was never answered. Run it alone with
+ * `node --import tsx --test test/fuzz/http.test.ts`; FUZZ_SEED replays a run.
  */
 describe('fuzzing: HTTP and upgrade bytes into a standalone server', () => {
   it('answers or closes every socket in time, never throws out, and a WebSocket neighbour keeps working', async () => {
