@@ -129,7 +129,7 @@ describe('error codes on the wire', () => {
     assert.equal((await peer.closedWith()).code, CloseCode.GoingAway);
   });
 
-  it('INTERNAL: a store failure while looking up a session to resume closes with 4500 and a retry hint', async () => {
+  it('STORE_UNAVAILABLE: a store failure while looking up a session to resume closes with 4503 and a retry hint', async () => {
     const store = new FailingStore();
     t = await startServer({ store, expectErrors: store.threw });
     store.failing.add('loadSession');
@@ -138,12 +138,34 @@ describe('error codes on the wire', () => {
     // A session this server does not hold in memory is looked up in the store (another node's, say).
     peer.send({ type: 'hello', v: 1, resume: { session: 'from-another-node', token: 'token' } });
     const error = await peer.next('error');
-    assert.equal(error.code, ErrorCode.Internal);
+    assert.equal(error.code, ErrorCode.StoreUnavailable);
     assert.ok((error.retryAfter ?? 0) > 0);
-    assert.equal((await peer.closedWith()).code, CloseCode.InternalError);
+    assert.equal((await peer.closedWith()).code, CloseCode.Unavailable);
     store.failing.clear();
     const again = await RawPeer.handshake(t.url, { resume: { session: 'from-another-node', token: 'token' } });
     peers.push(again.peer);
     assert.equal(again.welcome.resumed, false, 'the next try gets a new session');
+  });
+
+  it('INTERNAL: an application topic function that throws closes with 4500 and a retry hint; others go on', async () => {
+    const bug = new Error('topic table bug');
+    t = await startServer({
+      topics: (topic) => {
+        if (topic === 'boom') throw bug;
+        return { mode: 'reliable' };
+      },
+      expectErrors: (error) => error === bug,
+    });
+    const peer = await RawPeer.greeted(t.url);
+    peers.push(peer);
+    peer.send({ type: 'sub', topic: 'boom' });
+    const error = await peer.next('error');
+    assert.equal(error.code, ErrorCode.Internal);
+    assert.ok((error.retryAfter ?? 0) > 0);
+    assert.equal((await peer.closedWith()).code, CloseCode.InternalError);
+    const other = await RawPeer.greeted(t.url);
+    peers.push(other);
+    other.send({ type: 'sub', topic: 'fine' });
+    await other.next('subscribed');
   });
 });
