@@ -63,7 +63,7 @@ export function createPublishApi(publisher: Publisher, options: PublishApiOption
 
   return async function handlePublishApi(request: IncomingMessage, response: ServerResponse, pathname: string): Promise<void> {
     try {
-      if (pathname !== '/api/publish') throw new ApiError(404, NOT_FOUND, `no API endpoint ${pathname}`);
+      if (pathname !== '/api/publish') throw new ApiError(404, NOT_FOUND, `no API endpoint ${pathname.slice(0, 256)}`);
       if (request.method !== 'POST') {
         response.setHeader('Allow', 'POST');
         throw new ApiError(405, METHOD_NOT_ALLOWED, 'use POST');

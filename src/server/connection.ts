@@ -32,8 +32,8 @@ export type ConnectionState = 'greeting' | 'authenticating' | 'open' | 'closed';
  * Why reading is paused: the frame rate limit, too many replies the client has not confirmed, or
  * a send buffer over its limit (the client does not read what it asked for).
  */
-export type ReadHold = 'rate' | 'replies' | 'buffer';
-const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, replies: 2, buffer: 4 };
+export type ReadHold = 'rate' | 'replies' | 'buffer' | 'inflight';
+const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, replies: 2, buffer: 4, inflight: 8 };
 
 /** The send-buffer bounds, one object shared by every connection of a hub. */
 export interface SendBounds {
@@ -154,6 +154,22 @@ export class Connection implements AckTarget {
     if (this.state === 'closed') return;
     this.sentSinceSweep = true;
     this.socket.send(jsonCodec.encode(frame));
+  }
+
+  /**
+   * Input still being processed (publishes waiting for their turn or their checks, requests whose
+   * handler runs) was charged `bytes`; past the held-input bound reading stops until it is done.
+   * Unlike kept replies, this drains by itself: nothing the client sends is needed to release it.
+   */
+  chargeInflight(session: { inflightBytes: number }, bytes: number): void {
+    session.inflightBytes += bytes;
+    if (session.inflightBytes > this.bounds.heldInput) this.holdReading('inflight');
+  }
+
+  /** Input charged with `chargeInflight` is done with. */
+  dischargeInflight(session: { inflightBytes: number }, bytes: number): void {
+    session.inflightBytes -= bytes;
+    if (session.inflightBytes <= this.bounds.heldInput) this.releaseReading('inflight');
   }
 
   /** The session reached its kept-reply limit: later frames that could add replies wait (see RepliesBacklog). */

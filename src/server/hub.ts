@@ -202,15 +202,8 @@ export class Hub {
           return this.fail(connection, ErrorCode.HelloRequired, CloseCode.ProtocolViolation, `more than ${limit} before welcome`);
         }
         return;
-      case 'open': {
-        const backlog = connection.repliesBacklog;
-        if (backlog !== undefined && frame.type !== 'ack' && frame.type !== 'ping' && frame.type !== 'pong') {
-          // Behind the confirmations this frame may precede; only a client sending on regardless fills it.
-          if (!backlog.keep(text)) connection.holdReading('replies');
-          return;
-        }
+      case 'open':
         return this.dispatch(connection, frame, text);
-      }
     }
   }
 
@@ -221,18 +214,22 @@ export class Hub {
   handleDeferred(connection: Connection): void {
     const input = connection.undeferReplies();
     for (let i = 0; i < input.length && connection.state !== 'closed'; i++) {
-      const backlog = connection.repliesBacklog;
-      if (backlog !== undefined) {
-        for (let j = i; j < input.length; j++) backlog.keep(input[j]!); // they fitted before, they fit again
-        return;
-      }
       const decoded = jsonCodec.decodeClientFrame(input[i]!);
+      // Into a new backlog again if these fill the limit once more: they fitted before, they fit again.
       if (decoded.ok) this.dispatch(connection, decoded.frame, input[i]!);
     }
   }
 
   /** Handles one frame of an open connection; `text` is the frame as received. */
   dispatch(connection: Connection, frame: ClientFrame, text: string): void {
+    const backlog = connection.repliesBacklog;
+    if (backlog !== undefined && frame.type !== 'ack' && frame.type !== 'ping' && frame.type !== 'pong') {
+      // Behind the confirmations this frame may precede. Only a client sending on regardless fills
+      // the backlog; dropping a frame would lose it and pausing would never read the confirmations,
+      // so such a client is closed (4413) and resumes.
+      if (!backlog.keep(text)) this.slowConsumer(connection, 'more frames arrived than are held while the session waits for reply confirmations');
+      return;
+    }
     switch (frame.type) {
       case 'hello':
         return this.fail(connection, ErrorCode.DuplicateHello, CloseCode.ProtocolViolation, 'hello was already sent');
@@ -338,8 +335,8 @@ export class Hub {
    * or a frame would take it past the hard bound. Nothing is lost: replies stay kept in the session
    * and messages in the store, and the client resumes (4413 is retried).
    */
-  slowConsumer(connection: Connection): void {
-    this.fail(connection, ErrorCode.SlowConsumer, CloseCode.SlowConsumer, 'the send buffer of this connection is over its limit: the client does not read fast enough');
+  slowConsumer(connection: Connection, why = 'the send buffer of this connection is over its limit: the client does not read fast enough'): void {
+    this.fail(connection, ErrorCode.SlowConsumer, CloseCode.SlowConsumer, why);
   }
 
   private internal(connection: Connection, error: unknown): void {
@@ -485,7 +482,8 @@ export class Hub {
 
   /** Publishes from application code on the server. Resolves with the offset once stored. */
   async publish(topic: string, data: unknown, options: { key?: string } = {}): Promise<{ offset?: number }> {
-    if (!isValidTopic(topic)) throw new HoldfastError(ErrorCode.InvalidTopic, `invalid topic name "${String(topic)}"`);
+    // The name may come from a client of the application (the HTTP API): an error never echoes more than a name's length.
+    if (!isValidTopic(topic)) throw new HoldfastError(ErrorCode.InvalidTopic, `invalid topic name "${String(topic).slice(0, MAX_NAME_LENGTH)}"`);
     const settings = this.topics.resolve(topic);
     if (settings === undefined) throw new HoldfastError(ErrorCode.UnknownTopic, `unknown topic "${topic}"`);
     const { maxPayload, maxDepth } = this.options.limits;

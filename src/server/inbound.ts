@@ -32,23 +32,28 @@ export class Inbound {
   pub(connection: Connection, frame: PubFrame, text: string): void {
     const session = connection.session!;
     if (frame.seq === undefined) {
-      this.inOrder(session, () => this.fireAndForget(connection, frame, text));
+      this.inOrder(connection, session, text.length, () => this.fireAndForget(connection, frame, text));
       return;
     }
     if (!this.isNew(connection, frame.seq)) return;
     session.ledger.begin(frame.seq);
     // Checks may be asynchronous; the session queue keeps publishes in the order they were sent.
-    this.inOrder(session, () => this.reliablePub(connection, session, frame as ReliablePub, text));
+    this.inOrder(connection, session, text.length, () => this.reliablePub(connection, session, frame as ReliablePub, text));
   }
 
   req(connection: Connection, frame: ReqFrame, text: string): void {
     const session = connection.session!;
     if (!this.isNew(connection, frame.seq)) return;
     session.ledger.begin(frame.seq);
-    this.runRequest(session, connection, frame, text).catch((error: unknown) => {
-      this.hub.options.onError(error);
-      this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.Internal, message: 'internal server error' } });
-    });
+    // The frame (and its data) lives as long as the handler runs: requests in progress are bounded in bytes.
+    connection.chargeInflight(session, text.length);
+    this.runRequest(session, connection, frame, text)
+      .catch((error: unknown) => {
+        this.hub.options.onError(error);
+        this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.Internal, message: 'internal server error' } });
+      })
+      .finally(() => (session.connection ?? connection).dischargeInflight(session, text.length))
+      .catch(this.hub.options.onError);
   }
 
   /** Answers a resend of a processed frame; true for a frame never seen. */
@@ -74,7 +79,14 @@ export class Inbound {
 
   /** Synchronous when the checks are: no promise per publish on the usual path. */
   private reliablePub(connection: Connection, session: Session, frame: ReliablePub, text: string): Promise<void> | void {
-    const checked = this.check(connection, frame.topic, frame.data, text);
+    let checked: ReturnType<Inbound['check']>;
+    try {
+      checked = this.check(connection, frame.topic, frame.data, text);
+    } catch (error) {
+      // An application hook (the topic table) threw: the frame is answered, never left pending.
+      this.hub.options.onError(error);
+      return this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.Internal, message: 'internal server error' } });
+    }
     if (checked instanceof Promise) return checked.then((settings) => this.storePub(connection, session, frame, settings, text.length));
     this.storePub(connection, session, frame, checked, text.length);
   }
@@ -235,8 +247,21 @@ export class Inbound {
    * Runs session work strictly in arrival order. Work that finishes synchronously runs at once; work
    * that returns a promise holds the queue until it settles.
    */
-  private inOrder(session: Session, work: () => Promise<void> | void): void {
-    session.inbound.push(work);
+  private inOrder(connection: Connection, session: Session, bytes: number, work: () => Promise<void> | void): void {
+    // Waiting work holds its frame: behind a slow (asynchronous) check the queue is bounded in bytes.
+    connection.chargeInflight(session, bytes);
+    session.inbound.push(() => {
+      const done = () => (session.connection ?? connection).dischargeInflight(session, bytes);
+      let pending: Promise<void> | void;
+      try {
+        pending = work();
+      } catch (error) {
+        done();
+        throw error;
+      }
+      if (!(pending instanceof Promise)) return done();
+      return pending.finally(done);
+    });
     if (!session.inboundRunning) this.drain(session);
   }
 

@@ -34,6 +34,8 @@ export class Session {
   /** Publishes wait here for their turn, so asynchronous checks cannot reorder them. */
   readonly inbound: Array<() => Promise<void> | void> = [];
   inboundRunning = false;
+  /** Bytes of client frames taken in and not yet done with (see Connection.chargeInflight). */
+  inflightBytes = 0;
 
   private constructor(id: string, identity: Identity | null, tokenHash: string, ledger: InboundLedger, cursors: Map<string, Cursor> | undefined) {
     this.id = id;

@@ -75,22 +75,29 @@ export class Subscriptions {
 
   acknowledge(connection: Connection, frame: ClientAckFrame): void {
     const session = connection.session!;
+    // A save costs a write: only an ack that moved a cursor or confirmed a reply asks for one.
+    let changed = false;
     for (const [topic, offset] of Object.entries(frame.offsets ?? {})) {
       const subscription = connection.subscriptions.get(topic);
       // A held subscription is being (re)positioned: an ack for its old offsets means nothing now.
       if (subscription === undefined || subscription.mode === 'volatile' || subscription.state === 'held') continue;
       this.hub.delivery.acknowledge(subscription, offset);
-      (session.cursors ??= new Map()).set(topic, { epoch: subscription.epoch, offset: subscription.acked });
+      const cursors = (session.cursors ??= new Map());
+      const cursor = cursors.get(topic);
+      if (cursor !== undefined && cursor.epoch === subscription.epoch && cursor.offset === subscription.acked) continue;
+      cursors.set(topic, { epoch: subscription.epoch, offset: subscription.acked });
+      changed = true;
     }
     if (frame.replies !== undefined) {
       for (const reply of session.ledger.confirmReplies(frame.replies)) {
         session.confirmedReplies.push(reply.seq);
+        changed = true;
         if (reply.id !== undefined) this.hub.requests.forget(dedupKey(session, reply.id));
       }
       const { maxKeptReplies, maxKeptReplyBytes } = this.hub.options.limits;
       if (!session.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) this.hub.handleDeferred(connection);
     }
-    this.hub.persist(session);
+    if (changed) this.hub.persist(session);
   }
 
   /**

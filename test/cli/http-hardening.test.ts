@@ -56,6 +56,18 @@ describe('standalone HTTP hardening', () => {
     assert.deepEqual(errors, []);
   });
 
+  // An answer never echoes unbounded input: a 100 KB topic name or path came back whole.
+  it('echoes at most a name\'s length of an invalid topic or an unknown path', async () => {
+    const topic = `chat:\n${'x'.repeat(100_000)}`;
+    const invalid = await publish(app.url, { topic, data: 1 });
+    assert.equal(invalid.status, 400);
+    assert.ok(invalid.body.length < 1024, `${invalid.body.length} bytes answered`);
+    const path = `/api/${'p'.repeat(8000)}`;
+    const unknown = await http(app.url, path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    assert.equal(unknown.status, 404);
+    assert.ok(unknown.body.length < 1024, `${unknown.body.length} bytes answered`);
+  });
+
   // Guards issue 10 item 10: an HTML form (text/plain, urlencoded) from any site could publish.
   it('answers 415 UNSUPPORTED_MEDIA_TYPE unless the body is JSON', async () => {
     const body = JSON.stringify({ topic: 'chat:a', data: 1 });

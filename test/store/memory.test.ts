@@ -1,3 +1,4 @@
+import { DedupIndex } from '../../src/store/memory/dedup-index.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/codes.js';
@@ -225,5 +226,30 @@ describe('MemoryStore', () => {
     await store.trim('k', { maxCount: 0 }, T0);
     await store.trim('l', { maxCount: 0 }, T0);
     assert.equal(store.retainedBytes, 0);
+  });
+});
+
+describe('DedupIndex sweep', () => {
+  // The memory store's 30-second sweep walked every one of up to a million ids each time, on the
+  // event loop. Ids arrive in time order with one window, so the sweep stops at the first live one.
+  it('forgets expired keys from the oldest and stops at the first live one', () => {
+    const index = new DedupIndex();
+    for (let i = 0; i < 1000; i++) index.add(`old${i}`, i, 100, Infinity);
+    for (let i = 0; i < 1000; i++) index.add(`new${i}`, i, 200, Infinity);
+    assert.equal(index.sweep(150), 1000);
+    assert.equal(index.size, 1000);
+    assert.equal(index.find('new0', 150), 0);
+    // Every key in its index array proves the stop: a live key touched by the sweep would be a bug.
+    assert.equal(index.sweep(150), 0);
+  });
+
+  it('treats an expired key held back by a longer-lived older one as absent, and forgets it later', () => {
+    const index = new DedupIndex();
+    index.add('long', 1, 1000, Infinity);
+    index.add('short', 2, 100, Infinity);
+    assert.equal(index.sweep(500), 0, 'held back by the older, longer-lived key');
+    assert.equal(index.find('short', 500), undefined, 'but already absent');
+    assert.equal(index.sweep(1000), 2);
+    assert.equal(index.size, 0);
   });
 });

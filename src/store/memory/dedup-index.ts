@@ -48,13 +48,20 @@ export class DedupIndex {
     this.skipHoles();
   }
 
-  /** Forgets every key expired at `now`; returns how many. */
+  /**
+   * Forgets the keys expired at `now`, oldest first, stopping at the first one still alive: keys
+   * are added in time order with one window, so that is where expiry stops too, and a sweep costs
+   * what expired, not the million keys held. A key with a longer TTL added earlier holds back the
+   * expired ones behind it until it expires itself; they are already treated as absent by `find`,
+   * and `add` still evicts them first at `max`. Returns how many were forgotten.
+   */
   sweep(now: number): number {
     this.lastKey = undefined;
     let removed = 0;
     for (let i = this.head; i < this.keys.length; i++) {
       const key = this.keys[i];
-      if (key === undefined || this.expiries[i]! > now) continue;
+      if (key === undefined) continue;
+      if (this.expiries[i]! > now) break;
       this.positions.delete(key);
       this.keys[i] = undefined;
       removed++;
