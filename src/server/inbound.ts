@@ -107,9 +107,7 @@ export class Inbound {
         );
       return;
     }
-    const entry = storedEntry(this.hub, connection, message(frame), settings, size);
-    entry.dedupKey = key;
-    entry.dedupTtlMs = hub.options.dedupWindow;
+    const entry = storedEntry(this.hub, connection, frame, settings, size, key);
     // One callback for both outcomes: a closure per publish, not two.
     hub.appends.push(entry, (result, error) => {
       const refused = settleBudget(this.hub, connection, entry, result);
@@ -136,7 +134,7 @@ export class Inbound {
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else {
-      const entry = storedEntry(this.hub, connection, message(frame), settings, text.length);
+      const entry = storedEntry(this.hub, connection, frame, settings, text.length);
       hub.appends.push(entry, (result, error) => {
         const refused = settleBudget(this.hub, connection, entry, result);
         if (result === undefined) failed(error);

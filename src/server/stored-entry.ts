@@ -1,4 +1,4 @@
-import { ErrorCode, type ErrorBody } from '../protocol/index.js';
+import { ErrorCode, type ErrorBody, type PubFrame } from '../protocol/index.js';
 import { isRefusal, type AppendEntry, type AppendResult } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
@@ -10,14 +10,25 @@ import type { ResolvedTopic } from './topics.js';
  * topic-creation budget: it may create its topic only while the connection has a token, taken now
  * so that publishes of one batch cannot share a token (settleBudget gives it back if unused).
  */
-export function storedEntry(hub: Hub, connection: Connection, message: { topic: string; data: unknown; key?: string }, settings: ResolvedTopic, size: number): AppendEntry {
+export function storedEntry(hub: Hub, connection: Connection, frame: PubFrame, settings: ResolvedTopic, size: number, dedupKey?: string): AppendEntry {
   const now = hub.clock.now();
-  const entry: AppendEntry = { ...message, compact: settings.mode === 'latest', time: now, size };
-  if (settings.mode === 'latest') entry.maxKeys = settings.maxKeys;
   const { perSecond, burst } = hub.options.limits.topicCreation;
-  connection.topicBudget ??= new RateLimiter(perSecond, burst, now);
-  entry.create = connection.topicBudget.tryTake(now);
-  return entry;
+  const budget = (connection.topicBudget ??= new RateLimiter(perSecond, burst, now));
+  const compact = settings.mode === 'latest';
+  // One literal with every field, always in this order: a spread, or fields added afterwards, gave
+  // every publish's entry a shape of its own, and this function 11 % of the server's time.
+  return {
+    topic: frame.topic,
+    data: frame.data,
+    key: frame.key,
+    compact,
+    time: now,
+    size,
+    create: budget.tryTake(now),
+    maxKeys: compact ? settings.maxKeys : undefined,
+    dedupKey,
+    dedupTtlMs: dedupKey === undefined ? undefined : hub.options.dedupWindow,
+  };
 }
 
 /**
