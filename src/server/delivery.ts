@@ -47,6 +47,8 @@ export class Delivery {
    * caught up. An offset of another epoch says nothing about this one.
    */
   private readonly heads = new Map<string, { epoch: string; offset: number }>();
+  /** Subscriptions in the `blocked` state, for the sweeper's retries. */
+  private readonly blocked = new Set<ServerSubscription>();
   /** Topics appended to since the last retention trim. */
   readonly touched = new Set<string>();
 
@@ -64,12 +66,14 @@ export class Delivery {
     if (set === undefined) this.byTopic.set(subscription.topic, (set = new Set()));
     set.add(subscription);
     subscription.state = 'pumping';
+    this.blocked.delete(subscription);
     if (subscription.mode === 'volatile') subscription.state = 'live';
     else this.pump(subscription).catch(this.onError);
   }
 
   stop(subscription: ServerSubscription): void {
     subscription.closed = true;
+    this.blocked.delete(subscription);
     const set = this.byTopic.get(subscription.topic);
     if (set === undefined) return;
     set.delete(subscription);
@@ -156,7 +160,7 @@ export class Delivery {
         return;
       }
       if (!this.hasRoom(subscription)) {
-        subscription.state = 'blocked';
+        this.block(subscription);
         return;
       }
       const text = (texts[i] ??= this.encode(message));
@@ -192,13 +196,14 @@ export class Delivery {
   private async pump(subscription: ServerSubscription): Promise<void> {
     if (subscription.pumpRunning) return;
     subscription.state = 'pumping';
+    this.blocked.delete(subscription);
     subscription.pumpRunning = true;
     const { socket } = subscription.connection;
     try {
       for (;;) {
         if (subscription.closed) return;
         if (!this.hasRoom(subscription)) {
-          subscription.state = 'blocked';
+          this.block(subscription);
           return;
         }
         const limit = Math.min(this.maxInFlight - (subscription.sent - subscription.acked), READ_BATCH);
@@ -215,7 +220,7 @@ export class Delivery {
           // The window was counted in the read's limit (offsets of a `latest` topic have gaps); the
           // buffer is counted here. The rest of this read is read again when a drain restarts the pump.
           if (socket.bufferedAmount > this.maxBufferedBytes || subscription.closed) {
-            subscription.state = 'blocked';
+            this.block(subscription);
             return;
           }
           const text = this.encode(message);
@@ -230,18 +235,24 @@ export class Delivery {
       }
     } catch (error) {
       // The store failed: leave the subscription blocked; the next ack, drain or sweep retries.
-      subscription.state = 'blocked';
+      this.block(subscription);
       this.onError(error);
     } finally {
       subscription.pumpRunning = false;
     }
   }
 
-  /** Called by the sweeper: restarts blocked subscriptions whose store read failed or whose buffer drained. */
+  /**
+   * Called by the sweeper: restarts blocked subscriptions whose store read failed or whose buffer
+   * drained. It visits the blocked ones only, not every subscription of the server.
+   */
   retryBlocked(): void {
-    for (const set of this.byTopic.values()) {
-      for (const subscription of set) if (subscription.state === 'blocked' && !subscription.pumpRunning) this.pump(subscription).catch(this.onError);
-    }
+    for (const subscription of [...this.blocked]) if (!subscription.pumpRunning) this.pump(subscription).catch(this.onError);
+  }
+
+  private block(subscription: ServerSubscription): void {
+    subscription.state = 'blocked';
+    this.blocked.add(subscription);
   }
 
   /**

@@ -274,6 +274,7 @@ export class Hub {
       if (cursors !== undefined) for (const topic of cursors.keys()) if (!connection.subscriptions.has(topic)) cursors.delete(topic);
       session.connection = null;
       session.expiresAt = this.clock.now() + this.options.sessionTtl;
+      this.sweeper.released(session, session.expiresAt);
       this.persist(session);
     }
     connection.subscriptions.clear();

@@ -3,6 +3,7 @@ import type { RetentionPolicy, TrimResult } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import { dedupKey } from './inbound.js';
+import { ExpiryQueue } from './expiry-queue.js';
 import { RetentionSchedule } from './retention-schedule.js';
 import type { Session } from './session.js';
 
@@ -19,6 +20,8 @@ export const MAX_AGE_TRIMS_PER_SWEEP = 1000;
  */
 export class Sweeper {
   private timer: TimerHandle | undefined;
+  /** Released sessions in expiry order: expiry visits the ones due, not every session in memory. */
+  private readonly expiring = new ExpiryQueue();
   private sweeps = 0;
   /** When each topic with retained messages is next due for age retention. */
   readonly ageSchedule = new RetentionSchedule();
@@ -111,14 +114,23 @@ export class Sweeper {
     if (session !== null && session.connection === connection && now >= session.leaseUntil - hub.options.sessionTtl / 2) hub.persist(session);
   }
 
+  /** A session's connection closed: it expires at `expiresAt` unless resumed before. */
+  released(session: Session, expiresAt: number): void {
+    this.expiring.add(session, expiresAt);
+  }
+
   private expireSessions(now: number): void {
     const { hub } = this;
-    for (const [id, session] of hub.sessions) {
-      if (session.connection === null && session.expiresAt !== null && session.expiresAt <= now && !session.inboundRunning) {
-        hub.sessions.delete(id);
-        hub.requests.forgetSession(session, requestKeys(session));
-        hub.store.deleteSession(id).catch(hub.options.onError);
+    for (const session of this.expiring.takeDue(now)) {
+      if (hub.sessions.get(session.id) !== session) continue;
+      if (session.inboundRunning) {
+        // Work of the session is still running: it is looked at again after the sessions released since.
+        this.expiring.add(session, session.expiresAt!);
+        continue;
       }
+      hub.sessions.delete(session.id);
+      hub.requests.forgetSession(session, requestKeys(session));
+      hub.store.deleteSession(session.id).catch(hub.options.onError);
     }
     if (this.sweeps % SLOW_SWEEP_EVERY === 0) hub.store.sweep(now).catch(hub.options.onError);
   }
