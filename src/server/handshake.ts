@@ -3,7 +3,7 @@ import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import type { Identity } from './options.js';
 import { Session } from './session.js';
-import { tokenMatches } from './tokens.js';
+import { hashToken } from './tokens.js';
 
 /** `hello` → authentication → resume or new session → `welcome`. */
 export class Handshake {
@@ -48,7 +48,7 @@ export class Handshake {
     session.expiresAt = null;
     connection.session = session;
     connection.identity = identity;
-    const token = session.rotateToken();
+    const token = session.rotateToken(resumed ? hashToken(frame.resume!.token) : undefined);
     this.hub.persist(session);
     // The new token is on record before the client hears it: a server that dies now still knows it.
     await this.hub.saved();
@@ -111,7 +111,7 @@ export class Handshake {
     const now = hub.clock.now();
     if (session.expiresAt !== null && session.expiresAt <= now) return undefined;
     if ((session.identity?.id ?? null) !== (identity?.id ?? null)) return undefined;
-    if (!tokenMatches(resume.token, session.tokenHash)) return undefined;
+    if (!session.acceptsToken(resume.token)) return undefined;
     // Only a session the client proved it owns joins the live ones (a wrong guess leaves nothing behind).
     hub.sessions.set(session.id, session);
     return session;

@@ -1,7 +1,7 @@
 import type { KeptReply, SessionRecord, SessionState, SessionUpdate } from '../store/types.js';
 import { InboundLedger } from './inbound-ledger.js';
 import type { Identity } from './options.js';
-import { hashToken, randomId } from './tokens.js';
+import { hashToken, randomId, tokenMatches } from './tokens.js';
 import type { Connection } from './connection.js';
 
 export interface Cursor {
@@ -17,6 +17,8 @@ export class Session {
   readonly id: string;
   readonly identity: Identity | null;
   tokenHash: string;
+  /** The hash of the token presented at the last resume, valid until the client presents the current one. */
+  previousTokenHash: string | undefined;
   /** null while a connection holds the session. */
   expiresAt: number | null;
   readonly ledger: InboundLedger;
@@ -56,15 +58,30 @@ export class Session {
     const cursors = Object.entries(record.cursors);
     const session = new Session(record.id, identity, record.tokenHash, ledger, cursors.length === 0 ? undefined : new Map(cursors));
     session.expiresAt = record.expiresAt;
+    session.previousTokenHash = record.previousTokenHash;
     session.persistedSeq = record.lastSeq;
     return session;
   }
 
-  /** Issues a new resume token; every earlier token stops working. */
-  rotateToken(): string {
+  /**
+   * Issues a new resume token. The token the client presented to resume (`presentedHash`) stays
+   * valid beside it until the client resumes with the new one: if the `welcome` carrying the new
+   * token is lost with the connection, the client still holds a token that works, instead of
+   * starting a new session and orphaning this one. Every older token stops working.
+   */
+  rotateToken(presentedHash?: string): string {
     const token = randomId();
+    this.previousTokenHash = presentedHash;
     this.tokenHash = hashToken(token);
     return token;
+  }
+
+  /** Whether `token` resumes this session: the current token, or the one presented at the last resume. */
+  acceptsToken(token: string): boolean {
+    const current = tokenMatches(token, this.tokenHash);
+    // Both compared, always: which one matched must not show in the time taken.
+    const previous = this.previousTokenHash !== undefined && tokenMatches(token, this.previousTokenHash);
+    return current || previous;
   }
 
   /**
@@ -78,6 +95,7 @@ export class Session {
       id: this.id,
       identity: this.identity?.id ?? null,
       tokenHash: this.tokenHash,
+      ...(this.previousTokenHash === undefined ? {} : { previousTokenHash: this.previousTokenHash }),
       expiresAt,
       lastSeq: this.ledger.lastSeq,
       doneAbove: this.ledger.doneAboveList(),

@@ -145,6 +145,11 @@ export interface SessionState {
   /** SHA-256 of the current resume token (hex); the token itself is never stored. */
   tokenHash: string;
   /**
+   * SHA-256 of the token the client presented at its last resume: still valid until the client
+   * resumes with the current one, so a `welcome` lost with its connection does not lose the session.
+   */
+  previousTokenHash?: string;
+  /**
    * When the session expires, in ms since the epoch. While a connection holds the session this is
    * a lease that the server renews (`sessionTtl` after the last renewal), so a server that dies
    * leaves its sessions expiring on time.

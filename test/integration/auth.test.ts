@@ -60,6 +60,11 @@ describe('authentication and resume tokens', () => {
     const w2 = await second.next('welcome');
     assert.equal(w2.resumed, true);
     second.close();
+    // The client shows it holds the newer token: the first one is void from then on.
+    const third = await RawPeer.connect(t.url);
+    third.send({ type: 'hello', v: 1, ...alice, resume: { session: w1.session, token: w2.token } });
+    assert.equal((await third.next('welcome')).resumed, true);
+    third.close();
     const replay = await RawPeer.connect(t.url);
     replay.send({ type: 'hello', v: 1, ...alice, resume: { session: w1.session, token: w1.token } });
     const w3 = await replay.next('welcome');

@@ -100,7 +100,7 @@ describe('Hub flow control', () => {
 });
 
 describe('Hub sessions', () => {
-  it('resumes with the current token only, rotating it each time', async () => {
+  it('rotates the token on each resume, and refuses a token once the client resumed with a newer one', async () => {
     const { connect } = setup();
     const first = await connect();
     const welcome = first.socket.ofType('welcome')[0]!;
@@ -110,6 +110,9 @@ describe('Hub sessions', () => {
     assert.equal(resumed.session, welcome.session);
     assert.notEqual(resumed.token, welcome.token);
     assert.equal(first.socket.closedWith?.code, CloseCode.SessionReplaced, 'the older connection is closed');
+    // Resuming with the newer token shows the client holds it (test/server/lost-welcome.test.ts: until then the older one works).
+    const third = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: resumed.token } });
+    assert.equal(third.socket.ofType('welcome')[0]!.resumed, true);
     const stale = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
     assert.equal(stale.socket.ofType('welcome')[0]!.resumed, false, 'the rotated-out token is refused');
   });

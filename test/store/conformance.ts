@@ -93,6 +93,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     id: randomUUID(),
     identity: 'ann',
     tokenHash: 'ab'.repeat(32),
+    previousTokenHash: 'cd'.repeat(32),
     expiresAt: T0 + 120_000,
     lastSeq: 3,
     doneAbove: [5, 7],

@@ -27,6 +27,7 @@ function storedCopy(state: SessionState): StoredState {
     id: state.id,
     identity: state.identity,
     tokenHash: state.tokenHash,
+    ...(state.previousTokenHash === undefined ? {} : { previousTokenHash: state.previousTokenHash }),
     expiresAt: state.expiresAt,
     lastSeq: state.lastSeq,
     doneAbove: state.doneAbove.length === 0 ? NO_SEQS : [...state.doneAbove],
