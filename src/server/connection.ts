@@ -29,11 +29,12 @@ export interface ConnectionInfo {
 export type ConnectionState = 'greeting' | 'authenticating' | 'open' | 'closed';
 
 /**
- * Why reading is paused: the frame rate limit, too many replies the client has not confirmed, or
- * a send buffer over its limit (the client does not read what it asked for).
+ * Why reading is paused: the frame rate limit, a send buffer over its limit (the client does not
+ * read what it asked for), or too much input still being processed. (At the kept-reply limit the
+ * connection keeps reading: see RepliesBacklog.)
  */
-export type ReadHold = 'rate' | 'replies' | 'buffer' | 'inflight';
-const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, replies: 2, buffer: 4, inflight: 8 };
+export type ReadHold = 'rate' | 'buffer' | 'inflight';
+const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, buffer: 2, inflight: 4 };
 
 /** The send-buffer bounds, one object shared by every connection of a hub. */
 export interface SendBounds {
@@ -182,7 +183,6 @@ export class Connection implements AckTarget {
     const backlog = this.repliesBacklog;
     if (backlog === undefined) return [];
     this.repliesBacklog = undefined;
-    this.releaseReading('replies');
     return backlog.take();
   }
 

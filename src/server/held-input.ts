@@ -47,24 +47,16 @@ export class EarlyFrames implements Iterable<[frame: ClientFrame, text: string]>
 }
 
 /**
- * A connection whose send buffer is over `maxBufferedBytes`: the server stops reading it, so a
- * client that does not read stops producing output. What the transport had read already (the rest
- * of a WebSocket message, the rest of a TCP read) waits here, in order, bounded in bytes, until
- * the buffer drains.
+ * Frames read from a connection and not handled yet, in order, bounded in bytes. `keep` says
+ * false when a frame would pass the bound (nothing is kept then): the caller closes the connection.
  */
-export class Congestion {
-  /** When the sweeper first saw the connection congested; sending reads no clock. */
-  since: number | undefined;
+export class HeldInput {
   private input: string[] = [];
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  /**
-   * Keeps input read while congested; false when that would pass the bound (a transport that
-   * cannot pause reading, or a client sending on regardless). `retained` is what the text keeps
-   * alive: a slice of a message keeps the whole message.
-   */
+  /** `retained` is what the text keeps alive: a slice of a message keeps the whole message. */
   keep(text: string, retained = text.length): boolean {
     if (this.bytes + retained > this.maxBytes) return false;
     this.input.push(text);
@@ -80,7 +72,7 @@ export class Congestion {
     this.bytes += bytes;
   }
 
-  /** Everything kept, oldest first; the congestion holds nothing afterwards. */
+  /** Everything kept, oldest first; nothing is held afterwards. */
   take(): string[] {
     const input = this.input;
     this.input = [];
@@ -90,30 +82,19 @@ export class Congestion {
 }
 
 /**
- * A session at its kept-reply limit (`maxKeptReplies`, `maxKeptReplyBytes`): frames that could
- * add replies wait here, in order, until the client confirms some. The connection keeps reading,
- * because the confirmations travel behind those frames: pausing the socket would never let them
- * in. `ack`, `ping` and `pong` are handled at once. Bounded in bytes; past it reading pauses.
+ * A connection whose send buffer is over `maxBufferedBytes`: the server stops reading it, so a
+ * client that does not read stops producing output. What the transport had read already (the rest
+ * of a WebSocket message, the rest of a TCP read) waits here until the buffer drains.
  */
-export class RepliesBacklog {
-  private input: string[] = [];
-  private bytes = 0;
-
-  constructor(private readonly maxBytes: number) {}
-
-  /** Keeps a frame; false when it would pass the bound (nothing is kept then). */
-  keep(text: string): boolean {
-    if (this.bytes + text.length > this.maxBytes) return false;
-    this.input.push(text);
-    this.bytes += text.length;
-    return true;
-  }
-
-  /** Everything kept, oldest first; the backlog holds nothing afterwards. */
-  take(): string[] {
-    const input = this.input;
-    this.input = [];
-    this.bytes = 0;
-    return input;
-  }
+export class Congestion extends HeldInput {
+  /** When the sweeper first saw the connection congested; sending reads no clock. */
+  since: number | undefined;
 }
+
+/**
+ * A session at its kept-reply limit (`maxKeptReplies`, `maxKeptReplyBytes`): frames that could
+ * add replies wait here until the client confirms some. The connection keeps reading, because the
+ * confirmations travel behind those frames: pausing the socket would never let them in. `ack`,
+ * `ping` and `pong` are handled at once.
+ */
+export class RepliesBacklog extends HeldInput {}
