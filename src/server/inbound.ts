@@ -248,35 +248,32 @@ export class Inbound {
   private inOrder(connection: Connection, session: Session, bytes: number, work: () => Promise<void> | void): void {
     // Waiting work holds its frame: behind a slow (asynchronous) check the queue is bounded in bytes.
     connection.chargeInflight(session, bytes);
-    session.inbound.push(() => {
-      const done = () => (session.connection ?? connection).dischargeInflight(session, bytes);
-      let pending: Promise<void> | void;
-      try {
-        pending = work();
-      } catch (error) {
-        done();
-        throw error;
-      }
-      if (!(pending instanceof Promise)) return done();
-      return pending.finally(done);
-    });
-    if (!session.inboundRunning) this.drain(session);
+    session.inbound.push(work);
+    session.inboundBytes.push(bytes);
+    if (!session.inboundRunning) this.drain(session, connection);
   }
 
-  private drain(session: Session): void {
+  /** Runs the queue; each piece of work gives its frame's bytes back when it is done. */
+  private drain(session: Session, connection: Connection): void {
     session.inboundRunning = true;
     for (let work = session.inbound.shift(); work !== undefined; work = session.inbound.shift()) {
-      let pending: Promise<void> | void;
+      const bytes = session.inboundBytes.shift()!;
+      let pending: Promise<void> | void = undefined;
       try {
         pending = work();
       } catch (error) {
         this.hub.options.onError(error);
-        continue;
       }
       if (pending instanceof Promise) {
-        pending.catch(this.hub.options.onError).then(() => this.drain(session));
+        pending
+          .catch(this.hub.options.onError)
+          .then(() => {
+            (session.connection ?? connection).dischargeInflight(session, bytes);
+            this.drain(session, connection);
+          });
         return; // still running: later work waits in the queue
       }
+      (session.connection ?? connection).dischargeInflight(session, bytes);
     }
     session.inboundRunning = false;
   }

@@ -35,6 +35,8 @@ export class Session {
   leaseUntil = 0;
   /** Publishes wait here for their turn, so asynchronous checks cannot reorder them. */
   readonly inbound: Array<() => Promise<void> | void> = [];
+  /** The frame size of each piece of work in `inbound`, given back (Connection.dischargeInflight) when it is done. */
+  readonly inboundBytes: number[] = [];
   inboundRunning = false;
   /** Bytes of client frames taken in and not yet done with (see Connection.chargeInflight). */
   inflightBytes = 0;
