@@ -1,4 +1,4 @@
-import { nestsDeeperThan, utf8Length } from '../protocol/codec.js';
+import { nestsDeeperThan, utf8Length } from '../protocol/json.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
 import { isValidTopic } from '../protocol/frames.js';

@@ -5,7 +5,7 @@ import type { ClientFrame, ErrorFrame, PubFrame, ServerFrame, WelcomeFrame } fro
 import { AckBatcher } from './ack-batcher.js';
 import type { MessageListener, PublishOptions, SubscribeOptions } from './events.js';
 import { DEFAULT_MAX_PAYLOAD } from './options.js';
-import { DEFAULT_MAX_DEPTH } from '../protocol/codec.js';
+import { DEFAULT_MAX_DEPTH } from '../protocol/json.js';
 import { messageId } from './message-id.js';
 import { Outbox, type OutboxBody } from './outbox.js';
 import { OutboxPersistence, type OutboxStorage, type StoredPublish } from './outbox-storage.js';

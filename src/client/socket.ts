@@ -1,8 +1,8 @@
-import { jsonCodec, type Codec } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
 import { forEachFrame, FrameWriter } from '../protocol/framing.js';
 import type { ClientFrame, ServerFrame } from '../protocol/frames.js';
+import { decodeServerFrame, encodeFrame } from '../protocol/wire.js';
 
 // Handlers are typed with method bivariance so that both the DOM `WebSocket` (whose handlers take
 // `MessageEvent`, `CloseEvent`) and `ws`'s `WebSocket` (its own event classes) are assignable.
@@ -58,7 +58,6 @@ export class Connection {
   constructor(
     private readonly socket: WebSocketLike,
     private readonly events: ConnectionEvents,
-    private readonly codec: Codec = jsonCodec,
   ) {
     socket.onopen = () => events.open();
     socket.onmessage = (event) => this.receive(event.data);
@@ -80,7 +79,7 @@ export class Connection {
    */
   send(frame: ClientFrame): boolean {
     if (!this.isOpen) return false;
-    this.writer.send(this.codec.encode(frame));
+    this.writer.send(encodeFrame(frame));
     return true;
   }
 
@@ -110,7 +109,7 @@ export class Connection {
       return;
     }
     forEachFrame(data, (text) => {
-      const result = this.codec.decodeServerFrame(text);
+      const result = decodeServerFrame(text);
       if (result.ok) this.events.frame(result.frame);
       else this.events.invalid(new HoldfastError(result.code, result.message));
       return !this.detached; // a frame may end the connection: the rest of the message is for nobody

@@ -165,6 +165,8 @@ export type ServerFrame =
 
 /** Topic names: 1–256 characters, none of them forbidden (PROTOCOL.md, Concepts). */
 export const MAX_TOPIC_LENGTH = 256;
+/** Bound on `key`, `method` and `id`, which the server keeps in memory and in stores. */
+export const MAX_NAME_LENGTH = 256;
 /**
  * Characters a topic name may not hold: C0 and C1 controls and DEL; the bidirectional formatting
  * marks, which make a name display as another (`chat:\u202Enimda` shows as `chat:admin`); line and

@@ -1,4 +1,4 @@
-import { utf8Length } from './codec.js';
+import { utf8Length } from './json.js';
 
 /**
  * Several frames may share one WebSocket message, one frame per line (PROTOCOL.md, Transport):

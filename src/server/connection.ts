@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ServerFrame, TimerHandle } from '../protocol/index.js';
-import { jsonCodec } from '../protocol/index.js';
+import { encodeFrame } from '../protocol/index.js';
 import type { AckTarget } from './ack-scheduler.js';
 import { Congestion, RepliesBacklog, type EarlyFrames } from './held-input.js';
 import type { Identity } from './options.js';
@@ -129,7 +129,7 @@ export class Connection implements AckTarget {
   }
 
   send(frame: ServerFrame): void {
-    this.sendText(jsonCodec.encode(frame));
+    this.sendText(encodeFrame(frame));
   }
 
   /**
@@ -154,7 +154,7 @@ export class Connection implements AckTarget {
   sendFinal(frame: ServerFrame): void {
     if (this.state === 'closed') return;
     this.sentSinceSweep = true;
-    this.socket.send(jsonCodec.encode(frame));
+    this.socket.send(encodeFrame(frame));
   }
 
   /**

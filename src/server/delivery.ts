@@ -1,5 +1,5 @@
 import type { MsgFrame, TopicMode } from '../protocol/index.js';
-import { jsonCodec } from '../protocol/index.js';
+import { encodeFrame } from '../protocol/index.js';
 import type { StoreEvent, StoredMessage, Store } from '../store/types.js';
 import type { Connection } from './connection.js';
 
@@ -184,7 +184,7 @@ export class Delivery {
       // A volatile message to a congested connection is dropped: that is the mode's promise.
       if (subscription.connection.socket.bufferedAmount > this.maxBufferedBytes) continue;
       const frame: MsgFrame = key === undefined ? { type: 'msg', topic, data } : { type: 'msg', topic, data, key };
-      subscription.connection.sendText((text ??= jsonCodec.encode(frame)));
+      subscription.connection.sendText((text ??= encodeFrame(frame)));
     }
   }
 
@@ -275,5 +275,5 @@ export function encodeMessage(message: StoredMessage): string {
     message.key === undefined
       ? { type: 'msg', topic: message.topic, offset: message.offset, data: message.data }
       : { type: 'msg', topic: message.topic, offset: message.offset, data: message.data, key: message.key };
-  return jsonCodec.encode(frame);
+  return encodeFrame(frame);
 }

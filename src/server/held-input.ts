@@ -1,4 +1,4 @@
-import { jsonCodec, utf8Length, type ClientFrame } from '../protocol/index.js';
+import { decodeClientFrame, utf8Length, type ClientFrame } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 
 /** Frames a client may send after hello and before welcome (our client sends none). */
@@ -40,7 +40,7 @@ export class EarlyFrames implements Iterable<[frame: ClientFrame, text: string]>
         return;
       }
       const text = texts[i]!;
-      const decoded = jsonCodec.decodeClientFrame(text);
+      const decoded = decodeClientFrame(text);
       if (decoded.ok) yield [decoded.frame, text]; // it decoded when it arrived; this is only for the type
     }
   }

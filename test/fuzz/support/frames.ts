@@ -20,7 +20,7 @@ const seq: fc.Arbitrary<number> = fc.oneof({ weight: 8, arbitrary: fc.integer({ 
 
 const id: fc.Arbitrary<string> = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('id-a', 'id-b', 'id-c') }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
 
-/** Field values the codec must refuse (INVALID_FRAME, close 4400). */
+/** Field values decodeClientFrame must refuse (INVALID_FRAME, close 4400). */
 const badSeq = fc.constantFrom(0, -1, 1.5, 2 ** 53, Number.MAX_SAFE_INTEGER + 2, 51, 200, 1e9);
 const badString = fc.constantFrom('x'.repeat(257), 'é'.repeat(300));
 
@@ -76,7 +76,7 @@ const brokenFrame: fc.Arbitrary<Record<string, unknown>> = fc
     return broken;
   });
 
-/** Frames of a known type with a field the codec refuses: a seq out of range, a key, id or method too long. */
+/** Frames of a known type with a field decodeClientFrame refuses: a seq out of range, a key, id or method too long. */
 const invalidFieldFrame: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ type: fc.constant('pub'), topic, data, seq: badSeq, id }),
   fc.record({ type: fc.constant('req'), seq: badSeq, id, method, data }),

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CloseCode, ErrorCode, isRetryableClose, isValidTopic, jsonCodec, jsonDepth, nestsDeeperThan, payloadSize, utf8Length } from '../../src/protocol/index.js';
+import { CloseCode, decodeClientFrame, decodeServerFrame, encodeFrame, ErrorCode, isRetryableClose, isValidTopic, jsonDepth, nestsDeeperThan, payloadSize, utf8Length } from '../../src/protocol/index.js';
 
-const decode = (value: unknown) => jsonCodec.decodeClientFrame(typeof value === 'string' ? value : JSON.stringify(value));
+const decode = (value: unknown) => decodeClientFrame(typeof value === 'string' ? value : JSON.stringify(value));
 
-describe('codec: client frames', () => {
+describe('wire: client frames', () => {
   it('accepts every well-formed frame of PROTOCOL.md', () => {
     const frames = [
       { type: 'hello', v: 1 },
@@ -63,12 +63,19 @@ describe('codec: client frames', () => {
   });
 });
 
-describe('codec: server frames', () => {
+describe('wire: server frames', () => {
   it('validates what a client receives', () => {
-    assert.equal(jsonCodec.decodeServerFrame('{"type":"ack","seq":3}').ok, true);
-    assert.equal(jsonCodec.decodeServerFrame('{"type":"ack"}').ok, false);
-    assert.equal(jsonCodec.decodeServerFrame('{"type":"reply","seq":1,"ok":false}').ok, false);
-    assert.equal(jsonCodec.decodeServerFrame('{"type":"msg","topic":"t","data":1,"offset":4}').ok, true);
+    assert.equal(decodeServerFrame('{"type":"ack","seq":3}').ok, true);
+    assert.equal(decodeServerFrame('{"type":"ack"}').ok, false);
+    assert.equal(decodeServerFrame('{"type":"reply","seq":1,"ok":false}').ok, false);
+    assert.equal(decodeServerFrame('{"type":"msg","topic":"t","data":1,"offset":4}').ok, true);
+  });
+
+  it('encodes a frame as one line that decodes to the same frame', () => {
+    const frame = { type: 'msg' as const, topic: 't', data: { text: 'two\nlines' }, offset: 4 };
+    const text = encodeFrame(frame);
+    assert.equal(text.includes('\n'), false);
+    assert.deepEqual(decodeServerFrame(text), { ok: true, frame });
   });
 });
 
@@ -101,7 +108,7 @@ describe('sizes, topics and close codes', () => {
   });
 });
 
-describe('codec: nestsDeeperThan', () => {
+describe('json: nestsDeeperThan', () => {
   it('agrees with jsonDepth, with or without brackets inside strings', () => {
     const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
     const texts = [

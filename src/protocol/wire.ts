@@ -1,18 +1,10 @@
-import { ErrorCode } from './codes.js';
-import type { ClientFrame, ServerFrame } from './frames.js';
-
 /**
- * Turns frames into WebSocket text and back. An interface, so a binary codec can replace JSON
- * later without touching the client or server state machines.
+ * Frames to WebSocket text and back: JSON, the one encoding of protocol version 1 (PROTOCOL.md,
+ * Transport). Decoding validates every field PROTOCOL.md gives a type, so the state machines of
+ * the client and the server only ever see well-formed frames.
  */
-export interface Codec {
-  readonly name: string;
-  encode(frame: ClientFrame | ServerFrame): string;
-  /** Parses and validates a frame sent by a client (used by the server). */
-  decodeClientFrame(text: string): DecodeResult<ClientFrame>;
-  /** Parses and validates a frame sent by a server (used by the client). */
-  decodeServerFrame(text: string): DecodeResult<ServerFrame>;
-}
+import { ErrorCode } from './codes.js';
+import { MAX_NAME_LENGTH, type ClientFrame, type ServerFrame } from './frames.js';
 
 export type DecodeResult<F> =
   | { ok: true; frame: F }
@@ -29,8 +21,6 @@ const str = (field: string, optional = false, maxLength = Infinity): Check => (f
   if (typeof value !== 'string') return `${field} must be a string`;
   return value.length <= maxLength ? undefined : `${field} is longer than ${maxLength} characters`;
 };
-/** Bound on `key`, `method` and `id`, which the server keeps in memory and in stores. */
-export const MAX_NAME_LENGTH = 256;
 const int = (field: string, optional = false): Check => (f) =>
   f[field] === undefined
     ? optional ? undefined : `${field} is required`
@@ -115,84 +105,23 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export const jsonCodec: Codec = {
-  name: 'json',
-  encode: (frame) => JSON.stringify(frame),
-  decodeClientFrame: (text) => decode<ClientFrame>(text, CLIENT_FRAMES),
-  decodeServerFrame: (text) => decode<ServerFrame>(text, SERVER_FRAMES),
-};
-
-/** UTF-8 size of a value's JSON, as the payload limit counts it. Throws for what JSON cannot hold. */
-export function payloadSize(data: unknown): number {
-  const text = JSON.stringify(data);
-  return text === undefined ? 0 : utf8Length(text);
+/** The text of a frame, one line of a WebSocket message (JSON.stringify escapes every line feed). */
+export function encodeFrame(frame: ClientFrame | ServerFrame): string {
+  return JSON.stringify(frame);
 }
 
-/** Default bound on how deeply `data` may nest arrays and objects (PROTOCOL.md, Transport). */
-export const DEFAULT_MAX_DEPTH = 64;
+/** Parses and validates a frame sent by a client (used by the server). */
+export function decodeClientFrame(text: string): DecodeResult<ClientFrame> {
+  return decode<ClientFrame>(text, CLIENT_FRAMES);
+}
 
-/**
- * How deeply arrays and objects nest in JSON text, counting stops just past `limit`. A linear scan
- * that skips string contents; it exists because JSON.parse accepts any depth while JSON.stringify
- * throws on values nested a few thousand levels deep, and the server must re-encode what it stores.
- */
-export function jsonDepth(text: string, limit = Infinity): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \\ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (++depth > deepest && (deepest = depth) > limit) return deepest;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      depth--;
-    }
-  }
-  return deepest;
+/** Parses and validates a frame sent by a server (used by the client). */
+export function decodeServerFrame(text: string): DecodeResult<ServerFrame> {
+  return decode<ServerFrame>(text, SERVER_FRAMES);
 }
 
 /**
- * Whether JSON text nests arrays and objects deeper than `limit`. Each level needs an opening
- * bracket, so text with at most `limit` of them cannot, and counting them takes a few native
- * `indexOf` scans where jsonDepth walks every character in JavaScript: the server checks every
- * frame it receives, and almost none come near the limit.
+ * @internal The three functions above as one object, only until src/server/hub.ts calls
+ * decodeClientFrame itself; not part of the API (the Codec interface it implemented is gone).
  */
-export function nestsDeeperThan(text: string, limit: number): boolean {
-  let brackets = 0;
-  for (let i = text.indexOf('{'); i !== -1 && brackets <= limit; i = text.indexOf('{', i + 1)) brackets++;
-  for (let i = text.indexOf('['); i !== -1 && brackets <= limit; i = text.indexOf('[', i + 1)) brackets++;
-  return brackets > limit && jsonDepth(text, limit) > limit;
-}
-
-export interface PayloadMeasure {
-  bytes: number;
-  depth: number;
-}
-
-/** Size and nesting of `data`, or undefined when JSON cannot represent it (BigInt, cycles). */
-export function measurePayload(data: unknown, depthLimit = Infinity): PayloadMeasure | undefined {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(data);
-  } catch {
-    return undefined;
-  }
-  return text === undefined ? { bytes: 0, depth: 0 } : { bytes: utf8Length(text), depth: jsonDepth(text, depthLimit) };
-}
-
-/** UTF-8 byte length of a string, without allocating (works the same in browsers and Node). */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c <= 0x7f) continue;
-    // Each half of a surrogate pair is one code unit of a 4-byte sequence: 2 more bytes each.
-    bytes += c <= 0x7ff || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
-  }
-  return bytes;
-}
+export const jsonCodec = { encode: encodeFrame, decodeClientFrame, decodeServerFrame } as const;
