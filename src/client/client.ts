@@ -1,5 +1,6 @@
 import type { TimerHandle } from '../protocol/clock.js';
 import { CloseCode, ErrorCode, isRetryableClose } from '../protocol/codes.js';
+import { PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import { HoldfastError } from '../protocol/errors.js';
 import type { ClientFrame, ErrorFrame, ServerFrame, WelcomeFrame } from '../protocol/frames.js';
 import { Backoff } from './backoff.js';
@@ -8,7 +9,7 @@ import { ConnectAttempt } from './connect-attempt.js';
 import { Emitter, describeError } from './emitter.js';
 import type { ClientEvents, ClientState, MessageListener, PublishOptions, RequestOptions, StateChange, SubscribeOptions } from './events.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
-import { DEFAULT_HEARTBEAT_INTERVAL, resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { ClientSession } from './session.js';
 import type { Subscription } from './subscription.js';
 
@@ -268,7 +269,7 @@ export class HoldfastClient {
     const attempt = this.attempt;
     attempt.welcomed();
     const interval = frame.heartbeat?.interval;
-    this.watchdog.start((typeof interval === 'number' && interval > 0 ? interval : DEFAULT_HEARTBEAT_INTERVAL) + this.options.heartbeatGrace);
+    this.watchdog.start((typeof interval === 'number' && interval > 0 ? interval : PROTOCOL_DEFAULTS.heartbeat.interval) + this.options.heartbeatGrace);
     this.backoff.connected(this.options.clock.now());
     this.welcomed = true;
     this.clientSession.welcome(frame); // resends everything owed before any listener runs

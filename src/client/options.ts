@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../protocol/clock.js';
+import { PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import type { BackoffOptions } from './backoff.js';
 import { detectEnvironment, type ClientEnvironment } from './environment.js';
 import type { OutboxStorage } from './outbox-storage.js';
@@ -131,19 +132,13 @@ export const DEFAULTS = {
   reconnect: { initialDelay: 1000, maxDelay: 30_000, maxAttempts: Infinity, maxElapsed: Infinity, resetAfter: 5000 },
   heartbeatGrace: 10_000,
   connectTimeout: 10_000,
-  ackDelay: 50,
-  ackBatch: 100,
+  ackDelay: PROTOCOL_DEFAULTS.ackDelay,
+  ackBatch: PROTOCOL_DEFAULTS.ackBatch,
   outboxLimit: 10_000,
-  outboxMaxAge: 600_000,
+  outboxMaxAge: PROTOCOL_DEFAULTS.dedupWindow,
   requestTimeout: 30_000,
   autoConnect: true,
 } as const;
-
-/** Before the first `welcome` tells the real limit, payloads are checked against the protocol default. */
-export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-
-/** Used when a `welcome` lacks a usable heartbeat interval (the protocol default). */
-export const DEFAULT_HEARTBEAT_INTERVAL = 25_000;
 
 export interface ResolvedOptions {
   url: () => string | Promise<string>;

@@ -1,11 +1,10 @@
 import type { Clock } from '../protocol/clock.js';
 import { ErrorCode } from '../protocol/codes.js';
+import { PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import { HoldfastError } from '../protocol/errors.js';
 import type { ClientFrame, ErrorFrame, PubFrame, ServerFrame, WelcomeFrame } from '../protocol/frames.js';
 import { AckBatcher } from './ack-batcher.js';
 import type { MessageListener, PublishOptions, SubscribeOptions } from './events.js';
-import { DEFAULT_MAX_PAYLOAD } from './options.js';
-import { DEFAULT_MAX_DEPTH } from '../protocol/json.js';
 import { messageId } from './message-id.js';
 import { Outbox, type OutboxBody } from './outbox.js';
 import { OutboxPersistence, type OutboxStorage, type StoredPublish } from './outbox-storage.js';
@@ -37,7 +36,8 @@ export interface SessionLink {
  */
 export class ClientSession {
   private ticket: { session: string; token: string } | undefined;
-  private readonly limits: PayloadLimits = { maxPayload: DEFAULT_MAX_PAYLOAD, maxDepth: DEFAULT_MAX_DEPTH };
+  /** What the server accepts: the protocol's defaults until a `welcome` says. */
+  private readonly limits: PayloadLimits = { maxPayload: PROTOCOL_DEFAULTS.maxPayload, maxDepth: PROTOCOL_DEFAULTS.maxDepth };
   private readonly outbox: Outbox;
   private readonly acks: AckBatcher;
   private readonly subscriptions: SubscriptionSet;

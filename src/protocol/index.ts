@@ -6,6 +6,7 @@ export * from './codes.js';
 export * from './errors.js';
 export * from './wire.js';
 export * from './json.js';
+export * from './defaults.js';
 export * from './clock.js';
 export * from './framing.js';
 export * from './subprotocol.js';

@@ -21,9 +21,6 @@ export function payloadSize(data: unknown): number {
   return text === undefined ? 0 : utf8Length(text);
 }
 
-/** Default bound on how deeply `data` may nest arrays and objects (PROTOCOL.md, Transport). */
-export const DEFAULT_MAX_DEPTH = 64;
-
 /**
  * How deeply arrays and objects nest in JSON text, counting stops just past `limit`. A linear scan
  * that skips string contents; it exists because JSON.parse accepts any depth while JSON.stringify

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Clock, TopicMode } from '../protocol/index.js';
+import { PROTOCOL_DEFAULTS, type Clock, type TopicMode } from '../protocol/index.js';
 import type { RetentionPolicy, Store } from '../store/types.js';
 
 /** Who a connection belongs to, as the `authenticate` hook decided. */
@@ -175,8 +175,8 @@ export interface ResolvedLimits {
 export const DEFAULT_RETENTION: Required<RetentionPolicy> = { maxCount: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 };
 
 export const DEFAULT_LIMITS: ResolvedLimits = {
-  maxPayload: 1024 * 1024,
-  maxDepth: 64,
+  maxPayload: PROTOCOL_DEFAULTS.maxPayload,
+  maxDepth: PROTOCOL_DEFAULTS.maxDepth,
   maxSubscriptions: 100,
   maxInFlight: 1000,
   maxBufferedBytes: 1024 * 1024,
@@ -194,11 +194,11 @@ export const DEFAULT_LIMITS: ResolvedLimits = {
 export const DEFAULT_MAX_KEYS = 10_000;
 
 export const DEFAULTS = {
-  heartbeat: { interval: 25_000, timeout: 20_000 },
+  heartbeat: PROTOCOL_DEFAULTS.heartbeat,
   sessionTtl: 120_000,
-  dedupWindow: 600_000,
+  dedupWindow: PROTOCOL_DEFAULTS.dedupWindow,
   helloTimeout: 10_000,
-  ackDelay: 50,
-  ackBatch: 100,
+  ackDelay: PROTOCOL_DEFAULTS.ackDelay,
+  ackBatch: PROTOCOL_DEFAULTS.ackBatch,
   sweepInterval: 1000,
 };

@@ -11,7 +11,7 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
 
 /** What each public entry point must offer; loaded by the package's own name, as users will. */
 const expected: Record<string, string[]> = {
-  holdfast: ['HoldfastError', 'ErrorCode', 'CloseCode', 'encodeFrame', 'decodeClientFrame', 'decodeServerFrame', 'PROTOCOL_VERSION'],
+  holdfast: ['HoldfastError', 'ErrorCode', 'CloseCode', 'encodeFrame', 'decodeClientFrame', 'decodeServerFrame', 'PROTOCOL_VERSION', 'PROTOCOL_DEFAULTS'],
   'holdfast/client': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS', 'indexedDbOutbox', 'connectionStatus'],
   // The one-file browser bundle offers the same API (it imports nothing, so Node can load it too).
   'holdfast/browser': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS', 'indexedDbOutbox', 'connectionStatus'],

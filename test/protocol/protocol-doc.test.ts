@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CloseCode, ErrorCode, isRetryableClose } from '../../src/protocol/index.js';
-import { documentedCloseCodes, documentedErrorCodes, documentedStartErrorCodes, tableRows } from '../support/protocol-doc.js';
+import { DEFAULTS as CLIENT_DEFAULTS } from '../../src/client/options.js';
+import { CloseCode, ErrorCode, isRetryableClose, PROTOCOL_DEFAULTS } from '../../src/protocol/index.js';
+import { DEFAULT_LIMITS, DEFAULTS as SERVER_DEFAULTS } from '../../src/server/options.js';
+import { documentedCloseCodes, documentedDefaults, documentedErrorCodes, documentedOptionDefault, documentedStartErrorCodes, tableRows } from '../support/protocol-doc.js';
 
 /** Lists what one side has and the other lacks, so a failure names the code to document or remove. */
 function assertSameSet(code: Iterable<string | number>, doc: Iterable<string | number>, what: string): void {
@@ -48,5 +50,55 @@ describe('PROTOCOL.md and src/protocol/codes.ts agree', () => {
         assert.ok(closes.has(Number(match[1])), `${code} names close ${match[1]}, which the close-code table lacks`);
       }
     }
+  });
+});
+
+/** PROTOCOL_DEFAULTS flattened to the names PROTOCOL.md's Defaults table uses (`heartbeat.interval`). */
+function protocolDefaults(): Map<string, number> {
+  const flat = new Map<string, number>();
+  for (const [name, value] of Object.entries(PROTOCOL_DEFAULTS)) {
+    if (typeof value === 'number') flat.set(name, value);
+    else for (const [field, inner] of Object.entries(value)) flat.set(`${name}.${field}`, inner as number);
+  }
+  return flat;
+}
+
+/**
+ * Each default both sides share is defined once, in src/protocol/defaults.ts: PROTOCOL.md states
+ * it, the server's and the client's options take it, and their documentation says the same.
+ */
+describe('PROTOCOL.md and src/protocol/defaults.ts agree', () => {
+  it('lists every protocol default, with its value, and no other', () => {
+    const rows = documentedDefaults();
+    assert.deepEqual(duplicates(rows.map((row) => row.setting)), [], 'a default listed twice');
+    const code = protocolDefaults();
+    assertSameSet(code.keys(), rows.map((row) => row.setting), 'defaults');
+    for (const { setting, value } of rows) assert.equal(value, code.get(setting), `PROTOCOL.md says ${setting} is ${value}`);
+  });
+
+  it("gives the server's and the client's options the protocol's defaults", () => {
+    const { dedupWindow, maxPayload, maxDepth, heartbeat, ackDelay, ackBatch } = PROTOCOL_DEFAULTS;
+    assert.deepEqual(
+      { dedupWindow: SERVER_DEFAULTS.dedupWindow, heartbeat: SERVER_DEFAULTS.heartbeat, ackDelay: SERVER_DEFAULTS.ackDelay, ackBatch: SERVER_DEFAULTS.ackBatch },
+      { dedupWindow, heartbeat, ackDelay, ackBatch },
+    );
+    assert.deepEqual({ maxPayload: DEFAULT_LIMITS.maxPayload, maxDepth: DEFAULT_LIMITS.maxDepth }, { maxPayload, maxDepth });
+    assert.deepEqual(
+      { outboxMaxAge: CLIENT_DEFAULTS.outboxMaxAge, ackDelay: CLIENT_DEFAULTS.ackDelay, ackBatch: CLIENT_DEFAULTS.ackBatch },
+      { outboxMaxAge: dedupWindow, ackDelay, ackBatch },
+    );
+  });
+
+  it('has docs/server.md and docs/client.md state the same defaults', () => {
+    const { dedupWindow, maxPayload, maxDepth, heartbeat, ackDelay, ackBatch } = PROTOCOL_DEFAULTS;
+    const server = (option: string) => documentedOptionDefault('docs/server.md', '## Options', option);
+    const client = (option: string) => documentedOptionDefault('docs/client.md', '## Options', option);
+    assert.equal(server('`heartbeat`'), `\`{ interval: ${heartbeat.interval}, timeout: ${heartbeat.timeout} }\``);
+    assert.equal(server('`dedupWindow`'), `\`${dedupWindow}\``);
+    assert.equal(server('`ackDelay`, `ackBatch`'), `\`${ackDelay}\`, \`${ackBatch}\``);
+    assert.equal(server('`limits.maxPayload`'), `\`${maxPayload}\``);
+    assert.equal(server('`limits.maxDepth`'), `\`${maxDepth}\``);
+    assert.equal(client('`outboxMaxAge`'), `\`${dedupWindow}\``);
+    assert.equal(client('`ackDelay`, `ackBatch`'), `\`${ackDelay}\`, \`${ackBatch}\``);
   });
 });

@@ -65,3 +65,21 @@ function errorRows(file: string, heading: string): Array<DocumentedCode<string>>
     return { code: match[1]!, where: where ?? '' };
   });
 }
+
+/** PROTOCOL.md's Defaults table: each setting (`heartbeat.interval`) with its value as a number. */
+export function documentedDefaults(): Array<{ setting: string; value: number }> {
+  return tableRows('PROTOCOL.md', '## Defaults').map(([setting, value]) => {
+    const name = /^`([\w.]+)`$/.exec(setting ?? '');
+    // The number first, with thousands separators; what follows in brackets is for people.
+    const number = /^([\d,]+)(?: \(.*\))?$/.exec(value ?? '');
+    if (name === null || number === null) throw new Error(`PROTOCOL.md: Defaults row "${setting}" | "${value}" is not \`setting\` | number`);
+    return { setting: name[1]!, value: Number(number[1]!.replaceAll(',', '')) };
+  });
+}
+
+/** The "default" cell of `option`'s row in the first table under `heading` of a Markdown file. */
+export function documentedOptionDefault(file: string, heading: string, option: string): string {
+  const row = tableRows(file, heading).find(([name]) => name === option);
+  if (row === undefined) throw new Error(`${file}: no row for ${option} under "${heading}"`);
+  return row[1] ?? '';
+}
