@@ -3,12 +3,13 @@ import { ErrorCode } from '../protocol/codes.js';
 import { PROTOCOL_DEFAULTS } from '../protocol/defaults.js';
 import { HoldfastError } from '../protocol/errors.js';
 import type { ClientFrame, ErrorFrame, PubFrame, ServerFrame, WelcomeFrame } from '../protocol/frames.js';
+import type { PayloadLimits } from '../protocol/payload.js';
 import { AckBatcher } from './ack-batcher.js';
 import type { MessageListener, PublishOptions, SubscribeOptions } from './events.js';
 import { messageId } from './message-id.js';
 import { Outbox, type OutboxBody } from './outbox.js';
 import { OutboxPersistence, type OutboxStorage, type StoredPublish } from './outbox-storage.js';
-import { checkTopic, preflight, type PayloadLimits } from './preflight.js';
+import { checkTopic, preflight } from './preflight.js';
 import { SubscriptionSet } from './subscription-set.js';
 import type { Subscription } from './subscription.js';
 

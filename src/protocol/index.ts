@@ -7,6 +7,7 @@ export * from './errors.js';
 export * from './wire.js';
 export * from './json.js';
 export * from './defaults.js';
+export * from './payload.js';
 export * from './clock.js';
 export * from './framing.js';
 export * from './subprotocol.js';

@@ -3,9 +3,8 @@ import {
   ErrorCode,
   isHoldfastError,
   isValidTopic,
-  measurePayload,
-  nestsDeeperThan,
-  payloadSize,
+  checkPayload,
+  framedPayloadError,
   type ErrorBody,
   type PubFrame,
   type ReplyFrame,
@@ -150,7 +149,7 @@ export class Inbound {
     if (handler === undefined || !Object.hasOwn(hub.options.handlers, frame.method)) {
       return reply({ ok: false, error: { code: ErrorCode.UnknownMethod, message: `no handler for method "${frame.method}"` } });
     }
-    const invalid = this.payloadError(frame.data, text);
+    const invalid = framedPayloadError(frame.data, text, hub.options.limits);
     if (invalid !== undefined) return reply({ ok: false, error: invalid });
 
     const key = dedupKey(session, frame.id);
@@ -181,12 +180,13 @@ export class Inbound {
     const { hub } = this;
     try {
       const data = await handler(frame.data, { identity: connection.identity, session: session.id, method: frame.method });
-      const measure = measurePayload(data ?? null, hub.options.limits.maxDepth);
-      if (measure === undefined || measure.depth > hub.options.limits.maxDepth) {
+      // A reply is bounded by maxKeptReplyBytes, not maxPayload; it must still be JSON the client can parse.
+      const bytes = checkPayload(data ?? null, { maxPayload: Infinity, maxDepth: hub.options.limits.maxDepth });
+      if (typeof bytes !== 'number') {
         hub.options.onError(new Error(`the "${frame.method}" handler returned a value JSON cannot carry`));
         return { outcome: { ok: false, error: { code: ErrorCode.HandlerError, message: 'the request handler returned an invalid reply' } } };
       }
-      return { outcome: { ok: true, data: data === undefined ? null : data }, bytes: measure.bytes };
+      return { outcome: { ok: true, data: data === undefined ? null : data }, bytes };
     } catch (error) {
       if (!isHoldfastError(error)) hub.options.onError(error);
       return { outcome: { ok: false, error: isHoldfastError(error) ? error.toBody() : { code: ErrorCode.HandlerError, message: 'the request handler failed' } } };
@@ -199,24 +199,12 @@ export class Inbound {
     if (!isValidTopic(topic)) return { code: ErrorCode.InvalidTopic, message: 'topic names have 1 to 256 characters and no control characters' };
     const settings = hub.topics.resolve(topic);
     if (settings === undefined) return { code: ErrorCode.UnknownTopic, message: `unknown topic "${topic}"` };
-    const invalid = this.payloadError(data, text);
+    const invalid = framedPayloadError(data, text, hub.options.limits);
     if (invalid !== undefined) return invalid;
     const forbidden = { code: ErrorCode.Forbidden, message: `not allowed to publish to "${topic}"` };
     const allowed = hub.authorized(connection, topic, 'publish');
     if (allowed instanceof Promise) return allowed.then((yes) => (yes ? settings : forbidden));
     return allowed ? settings : forbidden;
-  }
-
-  /** Why `data` (inside the frame `text`) cannot be stored or re-encoded, if it cannot. */
-  private payloadError(data: unknown, text: string): ErrorBody | undefined {
-    const { maxPayload, maxDepth } = this.hub.options.limits;
-    // The frame object itself is one level around `data`.
-    if (nestsDeeperThan(text, maxDepth + 1)) {
-      return { code: ErrorCode.InvalidPayload, message: `data nests deeper than ${maxDepth} levels` };
-    }
-    // A frame of at most max/3 characters cannot hold more than max UTF-8 bytes: skip measuring.
-    if (text.length * 3 <= maxPayload || payloadSize(data) <= maxPayload) return undefined;
-    return { code: ErrorCode.PayloadTooLarge, message: `data is larger than ${maxPayload} bytes` };
   }
 
   /**

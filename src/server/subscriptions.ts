@@ -1,4 +1,4 @@
-import { ErrorCode, isValidTopic, measurePayload, type ClientAckFrame, type SubFrame, type SubscribedFrame } from '../protocol/index.js';
+import { ErrorCode, isValidTopic, payloadError, type ClientAckFrame, type SubFrame, type SubscribedFrame } from '../protocol/index.js';
 import type { StreamInfo } from '../store/types.js';
 import type { Connection } from './connection.js';
 import { ServerSubscription } from './delivery.js';
@@ -145,8 +145,7 @@ export class Subscriptions {
       return;
     }
     const { maxDepth } = this.hub.options.limits;
-    const measure = measurePayload(snapshot, maxDepth);
-    if (measure === undefined || measure.depth > maxDepth) throw new Error(`the snapshot of "${topic}" is not JSON within ${maxDepth} levels`);
+    if (payloadError(snapshot, { maxPayload: Infinity, maxDepth }) !== undefined) throw new Error(`the snapshot of "${topic}" is not JSON within ${maxDepth} levels`);
     // head was read before the snapshot, so the snapshot may already include what follows it.
     this.begin(connection, subscription, stream.epoch, stream.head, { recovering: true, recovered: false, snapshot });
   }
