@@ -10,11 +10,18 @@ import { utf8Length } from './json.js';
 export const FRAME_SEPARATOR = '\n';
 
 /**
- * Most UTF-8 bytes of a message that holds more than one frame. A frame larger than this travels
- * alone, so a message is never larger than its largest frame or this, whichever is larger: within
- * the `maxPayload + 64 KiB` the receiving WebSocket layer accepts.
+ * Bytes a WebSocket message may take beyond `maxPayload` (PROTOCOL.md, Transport): room for the
+ * frame around the largest `data`. A receiver's WebSocket layer refuses a larger message (close 1009).
  */
-export const MAX_BATCH_BYTES = 64 * 1024;
+export const MESSAGE_ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * Most UTF-8 bytes of a message that holds more than one frame. A frame larger than this travels
+ * alone, so a message is never larger than its largest frame or this, whichever is larger. Equal to
+ * the envelope so that a batch fits within `maxPayload + MESSAGE_ENVELOPE_BYTES` whatever
+ * `maxPayload` a server sets.
+ */
+export const MAX_BATCH_BYTES = MESSAGE_ENVELOPE_BYTES;
 
 /**
  * Most frames per message. Not one message per tick: the peer starts on the first frames while

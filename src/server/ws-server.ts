@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData, type Server as WsServer } from 'ws';
-import { FrameWriter } from '../protocol/framing.js';
+import { FrameWriter, MESSAGE_ENVELOPE_BYTES } from '../protocol/framing.js';
 import { clientAddress } from './client-address.js';
 import { Hub } from './hub.js';
 import type { Connection, HubSocket } from './connection.js';
@@ -53,9 +53,6 @@ export interface ServerOptions extends HubOptions {
    */
   headersTimeout?: number;
 }
-
-/** Room for the frame around `data`: the WebSocket layer's own limit is maxPayload plus this. */
-const ENVELOPE_BYTES = 64 * 1024;
 
 /**
  * The `ws` socket is the hub's HubSocket itself (ws creates its sockets from this class): an adapter
@@ -157,7 +154,7 @@ export class HoldfastServer {
     this.wss = new WebSocketServer({
       WebSocket: HubWebSocket,
       noServer: true,
-      maxPayload: this.hub.options.limits.maxPayload + ENVELOPE_BYTES,
+      maxPayload: this.hub.options.limits.maxPayload + MESSAGE_ENVELOPE_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: selectProtocol,
