@@ -73,5 +73,5 @@ function fitsUncounted(text: string, maxPayload: number): boolean {
 
 function sizeError(bytes: number, maxPayload: number): ErrorBody | undefined {
   if (bytes <= maxPayload) return undefined;
-  return { code: ErrorCode.PayloadTooLarge, message: `data is ${bytes} bytes; at most ${maxPayload} are accepted` };
+  return { code: ErrorCode.PayloadTooLarge, message: `data is ${bytes} bytes; the limit is ${maxPayload} bytes` };
 }

@@ -55,7 +55,7 @@ describe('payload: one verdict, however it is asked', () => {
 
   it('says which limit, and how far over', () => {
     assert.equal(payloadError(nested(4), limits)?.message, 'data nests deeper than 3 levels');
-    assert.equal(payloadError('x'.repeat(39), limits)?.message, 'data is 41 bytes; at most 40 are accepted');
+    assert.equal(payloadError('x'.repeat(39), limits)?.message, 'data is 41 bytes; the limit is 40 bytes');
   });
 
   it('gives the verdict of a full measurement, for any JSON value and any limits', () => {
