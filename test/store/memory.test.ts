@@ -6,7 +6,7 @@ import { isHoldfastError } from '../../src/protocol/errors.js';
 import { appendOk } from '../support/append.js';
 import { MemoryStore, type StoreEvent } from '../../src/store/memory/index.js';
 import { isRefusal, type AppendEntry, type AppendResult } from '../../src/store/types.js';
-import { DEFAULT_DEDUP_TTL_MS } from '../../src/store/memory/memory-store.js';
+import { PROTOCOL_DEFAULTS } from '../../src/protocol/defaults.js';
 import { storeConformance } from './conformance.js';
 
 storeConformance('memory', (limits) => new MemoryStore(limits));
@@ -103,12 +103,13 @@ describe('MemoryStore', () => {
     assert.equal((await store.read('t', 0, 10)).messages.length, 1);
   });
 
-  it('remembers a dedupKey for the default window when no TTL is given', async () => {
+  it("remembers a dedupKey for the protocol's window when no TTL is given", async () => {
     const store = new MemoryStore();
+    const { dedupWindow } = PROTOCOL_DEFAULTS;
     const at = async (time: number) => (await appendOk(store, [{ topic: 't', data: time, dedupKey: 'd', time }]))[0];
     assert.equal((await at(T0))?.duplicate, false);
-    assert.equal((await at(T0 + DEFAULT_DEDUP_TTL_MS - 1))?.duplicate, true);
-    assert.equal((await at(T0 + DEFAULT_DEDUP_TTL_MS))?.duplicate, false);
+    assert.equal((await at(T0 + dedupWindow - 1))?.duplicate, true);
+    assert.equal((await at(T0 + dedupWindow))?.duplicate, false);
   });
 
   it('forgets the oldest dedupKeys and claimed ids past maxDedupKeys', async () => {
