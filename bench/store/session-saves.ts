@@ -30,13 +30,17 @@ const saves = Number(option('saves') ?? 1_000);
 const written = (): number => Number(/wchar:\s*(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
 
 const store = new SqliteStore({ file });
-const state: SessionState = { id: 'bench-session', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: Date.now() + 120_000, lastSeq: 0, doneAbove: [], cursors: {} };
+const state: SessionState = { id: 'bench-session', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: Date.now() + 120_000, version: 1, lastSeq: 0, doneAbove: [], cursors: {} };
 const reply = (seq: number): KeptReply => ({ seq, id: `req-${seq}`, ok: true, data: { seq, text: 'a typical small handler result' } });
 try {
-  await store.saveSessions([{ state, addReplies: Array.from({ length: replyCount }, (_, i) => reply(i + 1)) }]);
+  await store.createSession(state);
+  await store.saveSessions([{ id: state.id, version: 1, addReplies: Array.from({ length: replyCount }, (_, i) => reply(i + 1)) }]);
   const before = written();
   const started = performance.now();
-  for (let i = 1; i <= saves; i++) await store.saveSessions([{ state: { ...state, lastSeq: replyCount + i }, removeReplies: [i] }]);
+  // What an ack confirming one reply writes: the ledger moved, one reply removed, the lease renewed.
+  for (let i = 1; i <= saves; i++) {
+    await store.saveSessions([{ id: state.id, version: 1, expiresAt: Date.now() + 120_000, ledger: { lastSeq: replyCount + i, doneAbove: [] }, removeReplies: [i] }]);
+  }
   const ms = performance.now() - started;
   const bytes = written() - before;
   const kept = (await store.loadSession(state.id))?.replies.length;

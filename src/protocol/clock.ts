@@ -10,6 +10,12 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
   setInterval(callback: () => void, ms: number): TimerHandle;
   clearInterval(handle: TimerHandle): void;
+  /**
+   * Runs `callback` once the current turn's work is done (the server batches a turn's appends and
+   * session saves this way). Optional: without it, the server uses `setImmediate`; a fake clock
+   * implements it so that tests step turns deterministically.
+   */
+  defer?(callback: () => void): void;
 }
 
 /**
@@ -22,4 +28,17 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
   setInterval: (callback, ms) => globalThis.setInterval(callback, ms),
   clearInterval: (handle) => globalThis.clearInterval(handle as ReturnType<typeof setInterval>),
+  defer: nextTurn,
 };
+
+/** The event loop's next turn: `setImmediate` in Node, a zero timeout where it does not exist (browsers). */
+function nextTurn(callback: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(callback);
+  else globalThis.setTimeout(callback, 0);
+}
+
+/** `clock.defer`, or the event loop's next turn for a clock without it. */
+export function deferOf(clock: Clock): (callback: () => void) => void {
+  const { defer } = clock;
+  return defer === undefined ? nextTurn : (callback) => defer.call(clock, callback);
+}

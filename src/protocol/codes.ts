@@ -64,6 +64,7 @@ export const ErrorCode = {
   UnknownMethod: 'UNKNOWN_METHOD',
   HandlerError: 'HANDLER_ERROR',
   DuplicateRequest: 'DUPLICATE_REQUEST',
+  OutcomeUnknown: 'OUTCOME_UNKNOWN',
   StoreUnavailable: 'STORE_UNAVAILABLE',
   StoreFull: 'STORE_FULL',
   /** The server holds its most topics, or this connection created topics faster than allowed. */

@@ -119,9 +119,3 @@ export function decodeClientFrame(text: string): DecodeResult<ClientFrame> {
 export function decodeServerFrame(text: string): DecodeResult<ServerFrame> {
   return decode<ServerFrame>(text, SERVER_FRAMES);
 }
-
-/**
- * @internal The three functions above as one object, only until src/server/hub.ts calls
- * decodeClientFrame itself; not part of the API (the Codec interface it implemented is gone).
- */
-export const jsonCodec = { encode: encodeFrame, decodeClientFrame, decodeServerFrame } as const;

@@ -1,4 +1,4 @@
-import type { AppendEntry, AppendResult, Store } from '../store/types.js';
+import { isRefusal, type AppendEntry, type AppendResult, type Store } from '../store/types.js';
 
 /** Called once per entry: with its result (an outcome or the store's refusal), or with the store's error. */
 export type AppendSettle = (result: AppendResult | undefined, error?: unknown) => void;
@@ -15,12 +15,16 @@ export class AppendBatcher {
   private scheduled = false;
 
   /**
+   * @param defer runs the flush once the turn's appends are in (the injected clock's `defer`).
    * @param settled runs after every entry of a batch was settled: the hub saves the sessions those
    * entries changed right then, instead of a turn later, so acks leave in the turn of the append.
+   * @param appended is told each topic a batch appended to (retention is due for it).
    */
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'append'>,
+    private readonly defer: (callback: () => void) => void,
     private readonly settled: () => void = () => undefined,
+    private readonly appended: (topic: string) => void = () => undefined,
     private readonly onError: (error: unknown) => void = (error) => console.error('[holdfast]', error),
   ) {}
 
@@ -37,7 +41,7 @@ export class AppendBatcher {
     this.settles.push(settle);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.defer(() => this.flush());
     }
   }
 
@@ -53,7 +57,14 @@ export class AppendBatcher {
     };
     try {
       this.store.append(entries).then((outcomes) => {
-        for (let i = 0; i < settles.length; i++) this.call(settles[i]!, outcomes[i]!);
+        let last: string | undefined;
+        for (let i = 0; i < settles.length; i++) {
+          const outcome = outcomes[i]!;
+          const { topic } = entries[i]!;
+          // Batches are mostly runs of one topic: told once per run.
+          if (topic !== last && !isRefusal(outcome) && !outcome.duplicate) this.appended((last = topic));
+          this.call(settles[i]!, outcome);
+        }
         this.settled();
       }, failed);
     } catch (error) {

@@ -1,12 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { ServerFrame, TimerHandle } from '../protocol/index.js';
-import { encodeFrame } from '../protocol/index.js';
-import type { AckTarget } from './ack-scheduler.js';
+import { CloseCode, ErrorCode, MAX_NAME_LENGTH, encodeFrame, type ServerFrame, type TimerHandle } from '../protocol/index.js';
 import { Congestion, RepliesBacklog, type EarlyFrames } from './held-input.js';
 import type { Identity } from './options.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Session } from './session.js';
-import type { ServerSubscription } from './delivery.js';
+import type { ServerSubscription } from './subscription.js';
 
 /** The five things the hub needs of a transport's socket (graphql-ws style). */
 export interface HubSocket {
@@ -26,7 +24,24 @@ export interface ConnectionInfo {
   request?: IncomingMessage;
 }
 
+/**
+ * - `greeting`: accepted; waiting for `hello`.
+ * - `authenticating`: `hello` arrived; authentication and the session lookup run (frames wait).
+ * - `open`: `welcome` sent; frames are handled.
+ * - `closed`: final; what still arrives is ignored.
+ */
 export type ConnectionState = 'greeting' | 'authenticating' | 'open' | 'closed';
+
+/** Every allowed transition, in one place (PROTOCOL.md, Flows: Connect, follows it). */
+const TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
+  greeting: ['authenticating', 'closed'],
+  authenticating: ['open', 'closed'],
+  open: ['closed'],
+  closed: [],
+};
+
+/** Most characters of client input an error frame repeats (a topic, and the message). */
+const MAX_ERROR_MESSAGE = 1024;
 
 /**
  * Why reading is paused: the frame rate limit, a send buffer over its limit (the client does not
@@ -36,24 +51,24 @@ export type ConnectionState = 'greeting' | 'authenticating' | 'open' | 'closed';
 export type ReadHold = 'rate' | 'buffer' | 'inflight';
 const READ_HOLD_BITS: Record<ReadHold, number> = { rate: 1, buffer: 2, inflight: 4 };
 
-/** The send-buffer bounds, one object shared by every connection of a hub. */
-export interface SendBounds {
+/** The send-buffer bounds and the close hook: one object shared by every connection of a hub. */
+export interface ConnectionContext {
   /** Over this many buffered bytes the connection is congested: reading stops until it drains. */
   readonly soft: number;
   /** A frame that would take the buffer past this is not written, and `overflow` is called. */
   readonly hard: number;
   /** Bytes of input a congested connection may have read and not yet handled. */
   readonly heldInput: number;
-  /** Closes a connection whose frame did not fit under `hard` (the hub's SLOW_CONSUMER close). */
-  overflow(connection: Connection): void;
+  /** The connection closed (whichever side closed it): the hub lets go of what it holds. */
+  closed(connection: Connection): void;
 }
 
 /** One WebSocket connection as the hub sees it. */
-export class Connection implements AckTarget {
-  state: ConnectionState = 'greeting';
-  session: Session | null = null;
+export class Connection {
+  private current: ConnectionState = 'greeting';
+  session: Session<Connection> | null = null;
   identity: Identity | null = null;
-  readonly subscriptions = new Map<string, ServerSubscription>();
+  readonly subscriptions = new Map<string, ServerSubscription<Connection>>();
   /**
    * Frames that arrived while `hello` was being authenticated, handled once it is done. Created
    * only when one does (our client sends none): every Map, Set or array costs each idle connection.
@@ -73,9 +88,6 @@ export class Connection implements AckTarget {
   lastReceivedAt: number;
   readonly openedAt: number;
 
-  /** An ack must go out even if lastSeq did not move (a resend of a processed frame). */
-  ackOwed = false;
-  lastAckSent = 0;
   /** Set while reading is paused by the rate limit: the one timer that resumes it. */
   resumeTimer: TimerHandle | undefined;
   /** When the client was last told RATE_LIMITED. */
@@ -95,7 +107,7 @@ export class Connection implements AckTarget {
     info: ConnectionInfo,
     now: number,
     rate: { perSecond: number; burst: number },
-    private readonly bounds: SendBounds,
+    private readonly bounds: ConnectionContext,
   ) {
     this.remoteAddress = info.remoteAddress;
     this.request = info.request;
@@ -105,9 +117,32 @@ export class Connection implements AckTarget {
     this.rate = new RateLimiter(rate.perSecond, rate.burst, now);
   }
 
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /**
+   * Moves to `to`; a move the table does not allow is a bug in the server and throws (every caller
+   * runs inside a guard that reports it and closes the connection).
+   */
+  moveTo(to: ConnectionState): void {
+    const from = this.current;
+    if (from === to) return;
+    if (!TRANSITIONS[from].includes(to)) throw new Error(`connection: ${from} → ${to} is not an allowed transition`);
+    this.current = to;
+  }
+
   /** A method, not a field read, so TypeScript does not keep a state narrowed across an await. */
   isClosed(): boolean {
-    return this.state === 'closed';
+    return this.current === 'closed';
+  }
+
+  isOpen(): boolean {
+    return this.current === 'open';
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
   }
 
   /** Stops reading frames for `reason` (TCP backpressure does the rest). */
@@ -140,7 +175,7 @@ export class Connection implements AckTarget {
   sendText(text: string): void {
     if (this.state === 'closed') return;
     const { socket, bounds } = this;
-    if (socket.bufferedAmount + text.length > bounds.hard) return bounds.overflow(this);
+    if (socket.bufferedAmount + text.length > bounds.hard) return this.slowConsumer();
     this.sentSinceSweep = true;
     socket.send(text);
     // Read after the write: what the kernel took at once is not congestion, and needs no drain.
@@ -195,15 +230,38 @@ export class Connection implements AckTarget {
     return congestion.take();
   }
 
-  flushAck(): void {
-    const session = this.session;
-    if (session === null || this.state !== 'open') return;
-    // Only what the stored session record shows as processed: after a crash the resumed session must
-    // not be behind an ack the client already holds, or the frames between would never come again.
-    const seq = Math.min(session.ledger.lastSeq, session.persistedSeq);
-    if (seq === this.lastAckSent && !this.ackOwed) return;
-    this.ackOwed = false;
-    this.lastAckSent = seq;
-    this.send({ type: 'ack', seq });
+  /** A recoverable error: an `error` frame; the connection stays open. `about` names the refused frame. */
+  refuse(code: string, message: string, about?: { topic: string; for: 'sub' | 'pub' }): void {
+    // Never an echo of unbounded input: an invalid topic may be as long as a whole frame.
+    const text = message.slice(0, MAX_ERROR_MESSAGE);
+    this.send(about === undefined ? { type: 'error', code, message: text } : { type: 'error', code, message: text, topic: about.topic.slice(0, MAX_NAME_LENGTH), for: about.for });
+  }
+
+  /** A fatal error: an `error` frame, then a close with a 4xxx code. */
+  fail(code: string, closeCode: number, message: string, retryAfter?: number): void {
+    if (this.current === 'closed') return;
+    // Past the send-buffer bound: the frame that says why is small, and the one thing still worth writing.
+    message = message.slice(0, MAX_ERROR_MESSAGE);
+    this.sendFinal(retryAfter === undefined ? { type: 'error', code, message } : { type: 'error', code, message, retryAfter });
+    this.socket.close(closeCode, code);
+    // A paused socket would not read the peer's answering close frame: the transport would keep it,
+    // buffers and all, until its own close timeout. What is read now is ignored (state 'closed').
+    this.socket.resumeReading?.();
+    this.bounds.closed(this);
+  }
+
+  /** Drops a dead connection without a closing handshake. */
+  drop(): void {
+    this.socket.terminate();
+    this.bounds.closed(this);
+  }
+
+  /**
+   * A client that does not read what it asked for: its send buffer stayed over the limit too long,
+   * or a frame would take it past the hard bound. Nothing is lost: replies stay kept in the session
+   * and messages in the store, and the client resumes (4413 is retried).
+   */
+  slowConsumer(why = 'the send buffer of this connection is over its limit: the client does not read fast enough'): void {
+    this.fail(ErrorCode.SlowConsumer, CloseCode.SlowConsumer, why);
   }
 }

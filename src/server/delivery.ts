@@ -1,47 +1,28 @@
-import type { MsgFrame, TopicMode } from '../protocol/index.js';
+import type { MsgFrame } from '../protocol/index.js';
 import { encodeFrame } from '../protocol/index.js';
 import type { StoreEvent, StoredMessage, Store } from '../store/types.js';
-import type { Connection } from './connection.js';
-
-/**
- * How a subscription receives messages:
- * - `live`: caught up; new messages go out straight from store events.
- * - `pumping`: catching up by reading the store; store events are left to the pump.
- * - `blocked`: the in-flight window or the socket buffer is full; an ack or a drain restarts it.
- * - `held`: its position cannot be served any more; the hub repositions and restarts it.
- */
-export type DeliveryState = 'live' | 'pumping' | 'blocked' | 'held';
-
-export class ServerSubscription {
-  state: DeliveryState = 'pumping';
-  closed = false;
-  /** A pump loop is running (it may be between store reads). */
-  pumpRunning = false;
-
-  constructor(
-    readonly connection: Connection,
-    readonly topic: string,
-    readonly mode: TopicMode,
-    /** Stream epoch this subscription's offsets belong to. */
-    public epoch: string,
-    /** Highest offset sent. */
-    public sent: number,
-    /** Highest offset the client acknowledged. */
-    public acked: number,
-  ) {}
-}
+import type { ServerSubscription } from './subscription.js';
 
 /** Called when a subscription's position can no longer be served (trimmed while it lagged, or a new epoch). */
 export type GapHandler = (subscription: ServerSubscription) => void;
 
 const READ_BATCH = 500;
 
+/** What Delivery needs of the store: reads, and watching the topics it has subscribers for. */
+export type DeliveryStore = Pick<Store, 'read' | 'watch' | 'unwatch'>;
+
 /**
  * Fan-out of store events to local subscriptions, and catch-up from the store for the ones that
  * fell behind. A slow reader never grows a queue here: it is blocked and later reads the store.
+ *
+ * Notifications are never trusted for completeness: they may come late, twice, or not at all (a
+ * store that lost its backend). An event whose first offset is not the next one the subscription
+ * needs makes it read the store; `recheck` reads for every live subscription after an outage.
  */
 export class Delivery {
   private readonly byTopic = new Map<string, Set<ServerSubscription>>();
+  /** The store's watch of each topic with subscribers, resolved once events of it are heard. */
+  private readonly watching = new Map<string, Promise<void>>();
   /**
    * Newest offset seen per subscribed topic, with its epoch, so a pump knows whether it is really
    * caught up. An offset of another epoch says nothing about this one.
@@ -49,37 +30,62 @@ export class Delivery {
   private readonly heads = new Map<string, { epoch: string; offset: number }>();
   /** Subscriptions in the `blocked` state, for the sweeper's retries. */
   private readonly blocked = new Set<ServerSubscription>();
-  /** Topics appended to since the last retention trim. */
-  readonly touched = new Set<string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: DeliveryStore,
     private readonly maxInFlight: number,
     private readonly maxBufferedBytes: number,
     private readonly onGap: GapHandler,
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  /** Registers a subscription (or restarts a held one) from its `sent` offset. */
-  start(subscription: ServerSubscription): void {
-    let set = this.byTopic.get(subscription.topic);
-    if (set === undefined) this.byTopic.set(subscription.topic, (set = new Set()));
+  /**
+   * Registers a held subscription and watches its topic in the store: resolves once the store's
+   * events of the topic reach this node, so a position read after it misses nothing.
+   */
+  watch(subscription: ServerSubscription): Promise<void> {
+    const { topic } = subscription;
+    let set = this.byTopic.get(topic);
+    if (set === undefined) this.byTopic.set(topic, (set = new Set()));
     set.add(subscription);
-    subscription.state = 'pumping';
+    let watched = this.watching.get(topic);
+    if (watched === undefined) this.watching.set(topic, (watched = this.store.watch(topic)));
+    return watched;
+  }
+
+  /** Starts (or restarts) a held subscription from its `sent` offset. */
+  start(subscription: ServerSubscription): void {
+    if (subscription.closed) return;
     this.blocked.delete(subscription);
-    if (subscription.mode === 'volatile') subscription.state = 'live';
-    else this.pump(subscription).catch(this.onError);
+    if (subscription.mode === 'volatile') return subscription.moveTo('live');
+    subscription.moveTo('pumping');
+    this.pump(subscription).catch(this.onError);
   }
 
   stop(subscription: ServerSubscription): void {
-    subscription.closed = true;
+    subscription.moveTo('closed');
     this.blocked.delete(subscription);
-    const set = this.byTopic.get(subscription.topic);
-    if (set === undefined) return;
-    set.delete(subscription);
-    if (set.size === 0) {
-      this.byTopic.delete(subscription.topic);
-      this.heads.delete(subscription.topic);
+    const { topic } = subscription;
+    const set = this.byTopic.get(topic);
+    if (set === undefined || !set.delete(subscription) || set.size > 0) return;
+    this.byTopic.delete(topic);
+    this.heads.delete(topic);
+    this.watching.delete(topic);
+    this.store.unwatch(topic);
+  }
+
+  /** Whether this node has subscribers of `topic` (it hears the store's events of it). */
+  isWatched(topic: string): boolean {
+    return this.byTopic.has(topic);
+  }
+
+  /**
+   * The store may have missed notifications (it lost its backend and has it back): every live
+   * subscription reads the store once, and goes on from what it finds.
+   */
+  recheck(): void {
+    for (const set of this.byTopic.values()) {
+      for (const subscription of set) if (subscription.state === 'live' && subscription.mode !== 'volatile') this.pump(subscription).catch(this.onError);
     }
   }
 
@@ -105,19 +111,18 @@ export class Delivery {
     if (subscription.state === 'blocked') this.pump(subscription).catch(this.onError);
   }
 
-  /** The connection's send buffer drained: blocked subscriptions may go on. */
-  drained(connection: Connection): void {
-    for (const subscription of connection.subscriptions.values()) {
+  /** A connection's send buffer drained: its blocked subscriptions may go on. */
+  drained(subscriptions: Iterable<ServerSubscription>): void {
+    for (const subscription of subscriptions) {
       if (subscription.state === 'blocked') this.pump(subscription).catch(this.onError);
     }
   }
 
-  handle(event: StoreEvent): void {
+  handle(event: Extract<StoreEvent, { kind: 'appended' | 'volatile' }>): void {
     if (event.kind === 'volatile') return this.fanOutVolatile(event.message.topic, event.message.data, event.message.key);
     const { topic, messages } = event;
     const last = messages[messages.length - 1];
     if (last === undefined) return;
-    this.touched.add(topic);
     const subscriptions = this.byTopic.get(topic);
     if (subscriptions === undefined) return;
     this.noteHead(topic, event.epoch, last.offset);
@@ -129,7 +134,7 @@ export class Delivery {
         // Nothing sent yet: its empty position is recoverable in any epoch (PROTOCOL.md, Recovery).
         if (subscription.sent === 0) this.adoptEpoch(subscription, event.epoch);
         else {
-          subscription.state = 'held';
+          subscription.moveTo('held');
           this.onGap(subscription);
           continue;
         }
@@ -172,7 +177,7 @@ export class Delivery {
   private hasRoom(subscription: ServerSubscription): boolean {
     return (
       subscription.sent - subscription.acked < this.maxInFlight &&
-      subscription.connection.socket.bufferedAmount <= this.maxBufferedBytes
+      subscription.connection.bufferedAmount <= this.maxBufferedBytes
     );
   }
 
@@ -182,7 +187,7 @@ export class Delivery {
     let text: string | undefined;
     for (const subscription of subscriptions) {
       // A volatile message to a congested connection is dropped: that is the mode's promise.
-      if (subscription.connection.socket.bufferedAmount > this.maxBufferedBytes) continue;
+      if (subscription.state !== 'live' || subscription.connection.bufferedAmount > this.maxBufferedBytes) continue;
       const frame: MsgFrame = key === undefined ? { type: 'msg', topic, data } : { type: 'msg', topic, data, key };
       subscription.connection.sendText((text ??= encodeFrame(frame)));
     }
@@ -194,11 +199,11 @@ export class Delivery {
    * `maxBufferedBytes`, and each read asks for no more data than the buffer has room for.
    */
   private async pump(subscription: ServerSubscription): Promise<void> {
-    if (subscription.pumpRunning) return;
-    subscription.state = 'pumping';
+    if (subscription.pumpRunning || subscription.closed || subscription.state === 'held') return;
+    subscription.moveTo('pumping');
     this.blocked.delete(subscription);
     subscription.pumpRunning = true;
-    const { socket } = subscription.connection;
+    const socket = subscription.connection;
     try {
       for (;;) {
         if (subscription.closed) return;
@@ -212,7 +217,7 @@ export class Delivery {
         this.noteHead(subscription.topic, result.epoch, result.head);
         const lost = subscription.mode === 'reliable' && result.first > subscription.sent + 1 && result.head > subscription.sent;
         if (result.epoch !== subscription.epoch || lost) {
-          subscription.state = 'held';
+          subscription.moveTo('held');
           this.onGap(subscription);
           return;
         }
@@ -229,7 +234,7 @@ export class Delivery {
         }
         const caughtUp = result.messages.length < limit && subscription.sent >= this.headOf(subscription.topic, subscription.epoch);
         if (caughtUp) {
-          subscription.state = 'live';
+          subscription.moveTo('live');
           return;
         }
       }
@@ -251,7 +256,8 @@ export class Delivery {
   }
 
   private block(subscription: ServerSubscription): void {
-    subscription.state = 'blocked';
+    if (subscription.closed || subscription.state === 'held') return;
+    subscription.moveTo('blocked');
     this.blocked.add(subscription);
   }
 

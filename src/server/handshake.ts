@@ -1,82 +1,87 @@
-import { CloseCode, ErrorCode, PROTOCOL_VERSION, isHoldfastError, type HelloFrame } from '../protocol/index.js';
+import { CloseCode, ErrorCode, PROTOCOL_VERSION, isHoldfastError, type ClientFrame, type HelloFrame } from '../protocol/index.js';
 import type { Connection } from './connection.js';
-import type { Hub } from './hub.js';
-import type { Identity } from './options.js';
-import { Session } from './session.js';
-import { hashToken } from './tokens.js';
+import type { Authenticate, Identity, ResolvedLimits } from './options.js';
+import type { HubSession, SessionDirectory } from './session-directory.js';
 
-/** `hello` → authentication → resume or new session → `welcome`. */
+/** What the handshake needs of the hub. */
+export interface HandshakeContext {
+  readonly authenticate: Authenticate | undefined;
+  readonly heartbeat: { interval: number; timeout: number };
+  readonly limits: ResolvedLimits;
+  readonly onError: (error: unknown) => void;
+  readonly sessions: SessionDirectory;
+  /** Handles a frame of an open connection (the frames that arrived during the handshake). */
+  dispatch(connection: Connection, frame: ClientFrame, text: string): void;
+}
+
+/**
+ * `hello` → authentication → resume or new session → `welcome` (PROTOCOL.md, Flows: Connect and
+ * Resume). The session's new resume token is on record in the store before `welcome` carries it:
+ * a server that dies in between still knows it.
+ */
 export class Handshake {
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly hub: HandshakeContext) {}
 
   async hello(connection: Connection, frame: HelloFrame): Promise<void> {
+    const { hub } = this;
     if (frame.v !== PROTOCOL_VERSION) {
-      return this.hub.fail(connection, ErrorCode.UnsupportedVersion, CloseCode.UnsupportedVersion, `protocol version ${frame.v} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+      return connection.fail(ErrorCode.UnsupportedVersion, CloseCode.UnsupportedVersion, `protocol version ${frame.v} is not supported; this server speaks ${PROTOCOL_VERSION}`);
     }
-    connection.state = 'authenticating';
+    connection.moveTo('authenticating');
     const identity = await this.authenticate(connection, frame.auth);
     // The upgrade request (headers, socket) is only for authentication; do not hold it for the connection's life.
     connection.request = undefined;
     if (identity === undefined || connection.isClosed()) return;
 
-    let session: Session | undefined;
+    let taken: { session: HubSession; token: string } | undefined;
+    let resumed = false;
     try {
-      session = frame.resume === undefined ? undefined : await this.findResumable(frame.resume, identity);
-    } catch (error) {
-      // The store could not say whether the session exists: a new one would orphan the client's
-      // state, so it comes back once the store answers again.
-      this.hub.options.onError(error);
-      return this.hub.fail(connection, ErrorCode.StoreUnavailable, CloseCode.Unavailable, 'the store failed; connect again', 1000);
-    }
-    if (connection.isClosed()) return;
-    const resumed = session !== undefined;
-    if (session === undefined) {
-      const { maxSessions } = this.hub.options.limits;
-      if (this.hub.sessions.size >= maxSessions) {
-        // Each session outlives its connection by sessionTtl: a connect loop would otherwise fill memory.
-        return this.hub.fail(connection, ErrorCode.TooManySessions, CloseCode.Unavailable, `the server holds its most sessions (${maxSessions})`, 10_000);
+      if (frame.resume !== undefined) taken = await hub.sessions.resume(frame.resume, identity);
+      resumed = taken !== undefined;
+      if (taken === undefined && !connection.isClosed()) {
+        const { maxSessions } = hub.limits;
+        if (hub.sessions.size >= maxSessions) {
+          // Each session outlives its connection by sessionTtl: a connect loop would otherwise fill memory.
+          return connection.fail(ErrorCode.TooManySessions, CloseCode.Unavailable, `the server holds its most sessions (${maxSessions})`, 10_000);
+        }
+        taken = await hub.sessions.create(identity);
       }
-      session = Session.create(identity);
-      this.hub.sessions.set(session.id, session);
+    } catch (error) {
+      // The store could not say whether the session exists, or could not record it: a new one
+      // would orphan the client's state, so it comes back once the store answers again.
+      hub.onError(error);
+      return connection.fail(ErrorCode.StoreUnavailable, CloseCode.Unavailable, 'the store failed; connect again', 1000);
     }
-    const previous = session.connection;
-    if (previous !== null && previous !== connection) {
-      // Usually a half-open socket the client already gave up on.
-      this.hub.fail(previous, ErrorCode.SessionReplaced, CloseCode.SessionReplaced, 'a newer connection resumed this session');
-    }
-    session.connection = connection;
-    session.expiresAt = null;
+    if (taken === undefined) return;
+    const { session, token } = taken;
+    hub.sessions.hold(session, connection);
+    // Closed while the store answered: the session stays on record, released, for the client's next try.
+    if (connection.isClosed()) return hub.sessions.release(session);
     connection.session = session;
     connection.identity = identity;
-    const token = session.rotateToken(resumed ? hashToken(frame.resume!.token) : undefined);
-    this.hub.persist(session);
-    // The new token is on record before the client hears it: a server that dies now still knows it.
-    await this.hub.saved();
-    if (connection.isClosed()) return;
-    connection.state = 'open';
-    const { options } = this.hub;
+    connection.moveTo('open');
     connection.send({
       type: 'welcome',
       v: PROTOCOL_VERSION,
       session: session.id,
       token,
       resumed,
-      heartbeat: { interval: options.heartbeat.interval, timeout: options.heartbeat.timeout },
+      heartbeat: { interval: hub.heartbeat.interval, timeout: hub.heartbeat.timeout },
       limits: {
-        maxPayload: options.limits.maxPayload,
-        maxDepth: options.limits.maxDepth,
-        maxSubscriptions: options.limits.maxSubscriptions,
-        maxInFlight: options.limits.maxInFlight,
+        maxPayload: hub.limits.maxPayload,
+        maxDepth: hub.limits.maxDepth,
+        maxSubscriptions: hub.limits.maxSubscriptions,
+        maxInFlight: hub.limits.maxInFlight,
       },
     });
     const early = connection.early;
     connection.early = undefined;
-    for (const [frame, text] of early ?? []) this.hub.dispatch(connection, frame, text);
+    for (const [frame, text] of early ?? []) hub.dispatch(connection, frame, text);
   }
 
   /** The connection's identity; undefined when refused (the connection is then closed). */
   private async authenticate(connection: Connection, auth: unknown): Promise<Identity | null | undefined> {
-    const hook = this.hub.options.authenticate;
+    const hook = this.hub.authenticate;
     if (hook === undefined) return null;
     let result: Awaited<ReturnType<typeof hook>>;
     let message = 'credentials refused';
@@ -85,35 +90,12 @@ export class Handshake {
     } catch (error) {
       result = null;
       if (isHoldfastError(error)) message = error.message;
-      else this.hub.options.onError(error);
+      else this.hub.onError(error);
     }
     if (result === null || result === false || (typeof result === 'object' && typeof result.id !== 'string')) {
-      this.hub.fail(connection, ErrorCode.Unauthenticated, CloseCode.Unauthenticated, message);
+      connection.fail(ErrorCode.Unauthenticated, CloseCode.Unauthenticated, message);
       return undefined;
     }
     return typeof result === 'string' ? { id: result } : result;
-  }
-
-  /**
-   * The session to resume, or undefined. Refuses an expired session, another identity's session and
-   * a token that is not the session's current one, all alike, so a guess learns nothing.
-   */
-  private async findResumable(resume: { session: string; token: string }, identity: Identity | null): Promise<Session | undefined> {
-    const { hub } = this;
-    let session = hub.sessions.get(resume.session);
-    if (session === undefined) {
-      const record = await hub.store.loadSession(resume.session);
-      // Checked against the record: a restored session takes the identity of the connection.
-      if (record === undefined || record.identity !== (identity?.id ?? null)) return undefined;
-      // Another connection may have restored it while the store answered.
-      session = hub.sessions.get(resume.session) ?? Session.fromRecord(record, identity);
-    }
-    const now = hub.clock.now();
-    if (session.expiresAt !== null && session.expiresAt <= now) return undefined;
-    if ((session.identity?.id ?? null) !== (identity?.id ?? null)) return undefined;
-    if (!session.acceptsToken(resume.token)) return undefined;
-    // Only a session the client proved it owns joins the live ones (a wrong guess leaves nothing behind).
-    hub.sessions.set(session.id, session);
-    return session;
   }
 }

@@ -1,5 +1,4 @@
 import { decodeClientFrame, utf8Length, type ClientFrame } from '../protocol/index.js';
-import type { Connection } from './connection.js';
 
 /** Frames a client may send after hello and before welcome (our client sends none). */
 export const MAX_EARLY_FRAMES = 1000;
@@ -15,7 +14,7 @@ export class EarlyFrames implements Iterable<[frame: ClientFrame, text: string]>
   private readonly texts: string[] = [];
   private bytes = 0;
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: { isClosed(): boolean; readonly congestion: Congestion | undefined }) {}
 
   /** Keeps a frame; false when it would pass MAX_EARLY_FRAMES or MAX_EARLY_BYTES (nothing is kept then). */
   add(text: string): boolean {

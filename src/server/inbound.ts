@@ -5,18 +5,36 @@ import {
   isValidTopic,
   checkPayload,
   framedPayloadError,
+  type Clock,
   type ErrorBody,
   type PubFrame,
-  type ReplyFrame,
   type ReqFrame,
 } from '../protocol/index.js';
-import type { KeptReply } from '../store/types.js';
+import type { KeptReply, RequestOutcome, Store } from '../store/types.js';
+import type { AppendBatcher } from './append-batcher.js';
 import type { Connection } from './connection.js';
-import type { Hub } from './hub.js';
-import type { Outcome } from './request-registry.js';
+import type { RequestHandler, ResolvedLimits } from './options.js';
+import { dedupKey } from './reply.js';
+import type { RequestRuns, RunResult } from './request-runs.js';
+import type { HubSession } from './session-directory.js';
+import type { SessionSaves } from './session-saves.js';
 import { settleBudget, storedEntry } from './stored-entry.js';
-import type { Session } from './session.js';
-import type { ResolvedTopic } from './topics.js';
+import type { ResolvedTopic, TopicDirectory } from './topics.js';
+
+/** What the inbound path needs of the hub. */
+export interface InboundContext {
+  readonly clock: Clock;
+  readonly limits: ResolvedLimits;
+  readonly dedupWindow: number;
+  readonly handlers: Readonly<Record<string, RequestHandler>>;
+  readonly onError: (error: unknown) => void;
+  readonly store: Pick<Store, 'claimIds' | 'broadcast'>;
+  readonly topics: Pick<TopicDirectory, 'resolve'>;
+  readonly appends: Pick<AppendBatcher, 'push'>;
+  readonly saves: Pick<SessionSaves, 'request'>;
+  readonly requests: Pick<RequestRuns, 'outcome'>;
+  authorized(connection: Connection, topic: string, action: 'subscribe' | 'publish'): boolean | Promise<boolean>;
+}
 
 type ReliablePub = PubFrame & { seq: number; id: string };
 
@@ -26,7 +44,7 @@ type ReliablePub = PubFrame & { seq: number; id: string };
  * acknowledged cumulatively (PROTOCOL.md, `ack`).
  */
 export class Inbound {
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly hub: InboundContext) {}
 
   pub(connection: Connection, frame: PubFrame, text: string): void {
     const session = connection.session!;
@@ -35,7 +53,7 @@ export class Inbound {
       return;
     }
     if (!this.isNew(connection, frame.seq)) return;
-    session.ledger.begin(frame.seq);
+    session.acks.begin(frame.seq);
     // Checks may be asynchronous; the session queue keeps publishes in the order they were sent.
     this.inOrder(connection, session, text.length, () => this.reliablePub(connection, session, frame as ReliablePub, text));
   }
@@ -43,47 +61,41 @@ export class Inbound {
   req(connection: Connection, frame: ReqFrame, text: string): void {
     const session = connection.session!;
     if (!this.isNew(connection, frame.seq)) return;
-    session.ledger.begin(frame.seq);
+    session.acks.begin(frame.seq);
     // The frame (and its data) lives as long as the handler runs: requests in progress are bounded in bytes.
     connection.chargeInflight(session, text.length);
     this.runRequest(session, connection, frame, text)
       .catch((error: unknown) => {
-        this.hub.options.onError(error);
+        this.hub.onError(error);
         this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.Internal, message: 'internal server error' } });
       })
       .finally(() => (session.connection ?? connection).dischargeInflight(session, text.length))
-      .catch(this.hub.options.onError);
+      .catch(this.hub.onError);
   }
 
   /** Answers a resend of a processed frame; true for a frame never seen. */
   private isNew(connection: Connection, seq: number): boolean {
-    const { ledger } = connection.session!;
-    const ahead = this.hub.options.limits.maxSeqAhead;
+    const { acks } = connection.session!;
+    const { ledger } = acks;
+    const ahead = this.hub.limits.maxSeqAhead;
     if (seq > ledger.lastSeq + ahead) {
       // Skipping seqs would grow the ledger without bound; no client numbering from 1 does this.
-      this.hub.fail(connection, ErrorCode.InvalidFrame, CloseCode.ProtocolViolation, `seq ${seq} is more than ${ahead} ahead of the last processed (${ledger.lastSeq})`);
+      connection.fail(ErrorCode.InvalidFrame, CloseCode.ProtocolViolation, `seq ${seq} is more than ${ahead} ahead of the last processed (${ledger.lastSeq})`);
       return false;
     }
     const status = ledger.status(seq);
-    if (status === 'done') {
-      const kept = ledger.replies.get(seq);
-      const session = connection.session!;
-      // A reply still waiting for its save goes out after it anyway.
-      if (kept !== undefined && !session.unsentReplies.includes(kept)) connection.send(replyFrame(kept));
-      connection.ackOwed = true;
-      this.hub.ackSoon(connection);
-    }
+    if (status === 'done') acks.resent(seq);
     return status === 'new';
   }
 
   /** Synchronous when the checks are: no promise per publish on the usual path. */
-  private reliablePub(connection: Connection, session: Session, frame: ReliablePub, text: string): Promise<void> | void {
+  private reliablePub(connection: Connection, session: HubSession, frame: ReliablePub, text: string): Promise<void> | void {
     let checked: ReturnType<Inbound['check']>;
     try {
       checked = this.check(connection, frame.topic, frame.data, text);
     } catch (error) {
       // An application hook (the topic table) threw: the frame is answered, never left pending.
-      this.hub.options.onError(error);
+      this.hub.onError(error);
       return this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.Internal, message: 'internal server error' } });
     }
     if (checked instanceof Promise) return checked.then((settings) => this.storePub(connection, session, frame, settings, text.length));
@@ -91,14 +103,14 @@ export class Inbound {
   }
 
   /** `size`: the frame's length, a bound on its data's size that a store counting bytes can take as it is. */
-  private storePub(connection: Connection, session: Session, frame: ReliablePub, settings: ResolvedTopic | ErrorBody, size: number): void {
+  private storePub(connection: Connection, session: HubSession, frame: ReliablePub, settings: ResolvedTopic | ErrorBody, size: number): void {
     const { hub } = this;
     if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
-    const key = dedupKey(session, frame.id);
+    const key = dedupKey(session.identity, frame.id);
     if (settings.mode === 'volatile') {
       // Nothing is stored, so the id is claimed on its own to keep a resend from a new session out.
       hub.store
-        .claimIds([key], hub.options.dedupWindow, hub.clock.now())
+        .claimIds([key], hub.dedupWindow, hub.clock.now())
         .then(([fresh]) => (fresh ? hub.store.broadcast(message(frame)) : undefined))
         .then(
           () => this.finish(session, frame.seq),
@@ -115,8 +127,8 @@ export class Inbound {
     });
   }
 
-  private storeFailed(session: Session, seq: number, error: unknown): void {
-    this.hub.options.onError(error);
+  private storeFailed(session: HubSession, seq: number, error: unknown): void {
+    this.hub.onError(error);
     this.finish(session, seq, { ok: false, error: storeFailure(error) });
   }
 
@@ -125,11 +137,11 @@ export class Inbound {
     const checked = this.check(connection, frame.topic, frame.data, text);
     const settings = checked instanceof Promise ? await checked : checked;
     const about = { topic: frame.topic, for: 'pub' as const };
-    if (!('mode' in settings)) return hub.refuse(connection, settings.code, settings.message, about);
+    if (!('mode' in settings)) return connection.refuse(settings.code, settings.message, about);
     const failed = (error: unknown) => {
-      hub.options.onError(error);
+      hub.onError(error);
       const failure = storeFailure(error);
-      hub.refuse(connection, failure.code, failure.message, about);
+      connection.refuse(failure.code, failure.message, about);
     };
     if (settings.mode === 'volatile') hub.store.broadcast(message(frame)).catch(failed);
     else {
@@ -137,58 +149,45 @@ export class Inbound {
       hub.appends.push(entry, (result, error) => {
         const refused = settleBudget(this.hub, connection, entry, result);
         if (result === undefined) failed(error);
-        else if (refused !== undefined) hub.refuse(connection, refused.code, refused.message, about);
+        else if (refused !== undefined) connection.refuse(refused.code, refused.message, about);
       });
     }
   }
 
-  private async runRequest(session: Session, connection: Connection, frame: ReqFrame, text: string): Promise<void> {
+  private async runRequest(session: HubSession, connection: Connection, frame: ReqFrame, text: string): Promise<void> {
     const { hub } = this;
-    const reply = (outcome: Outcome, bytes?: number) => this.finish(session, frame.seq, outcome, frame.id, bytes);
-    const handler = hub.options.handlers[frame.method];
-    if (handler === undefined || !Object.hasOwn(hub.options.handlers, frame.method)) {
-      return reply({ ok: false, error: { code: ErrorCode.UnknownMethod, message: `no handler for method "${frame.method}"` } });
+    const reply = ({ outcome, bytes }: RunResult) => this.finish(session, frame.seq, outcome, frame.id, bytes);
+    const handler = hub.handlers[frame.method];
+    if (handler === undefined || !Object.hasOwn(hub.handlers, frame.method)) {
+      return reply({ outcome: { ok: false, error: { code: ErrorCode.UnknownMethod, message: `no handler for method "${frame.method}"` } } });
     }
-    const invalid = framedPayloadError(frame.data, text, hub.options.limits);
-    if (invalid !== undefined) return reply({ ok: false, error: invalid });
-
-    const key = dedupKey(session, frame.id);
-    const earlier = hub.requests.find(key);
-    if (earlier !== undefined) return reply(await earlier); // resent into a new session: the first run's reply
+    const invalid = framedPayloadError(frame.data, text, hub.limits);
+    if (invalid !== undefined) return reply({ outcome: { ok: false, error: invalid } });
+    let result: RunResult;
     try {
-      const [fresh] = await hub.store.claimIds([key], hub.options.dedupWindow, hub.clock.now());
-      if (!fresh) {
-        return reply({ ok: false, error: { code: ErrorCode.DuplicateRequest, message: 'this request was already processed and its reply is no longer known' } });
-      }
+      // Run here, or the outcome of the run that claimed this id first (any session, any node).
+      result = await hub.requests.outcome(dedupKey(session.identity, frame.id), () => this.handle(handler, frame, session, connection));
     } catch (error) {
-      hub.options.onError(error);
-      return reply({ ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; send the request again' } });
+      hub.onError(error);
+      result = { outcome: { ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; send the request again' } } };
     }
-    const settle = hub.requests.begin(key, session);
-    const { outcome, bytes } = await this.handle(handler, frame, session, connection);
-    settle(outcome);
-    reply(outcome, bytes);
+    reply(result);
   }
 
   /** Runs a handler; its result must be a reply the wire can carry. `bytes`: the size of its data, measured here anyway. */
-  private async handle(
-    handler: NonNullable<Hub['options']['handlers'][string]>,
-    frame: ReqFrame,
-    session: Session,
-    connection: Connection,
-  ): Promise<{ outcome: Outcome; bytes?: number }> {
+  private async handle(handler: RequestHandler, frame: ReqFrame, session: HubSession, connection: Connection): Promise<RunResult> {
     const { hub } = this;
     try {
       const data = await handler(frame.data, { identity: connection.identity, session: session.id, method: frame.method });
       // A reply is bounded by maxKeptReplyBytes, not maxPayload; it must still be JSON the client can parse.
-      const bytes = checkPayload(data ?? null, { maxPayload: Infinity, maxDepth: hub.options.limits.maxDepth });
+      const bytes = checkPayload(data ?? null, { maxPayload: Infinity, maxDepth: hub.limits.maxDepth });
       if (typeof bytes !== 'number') {
-        hub.options.onError(new Error(`the "${frame.method}" handler returned a value JSON cannot carry`));
+        hub.onError(new Error(`the "${frame.method}" handler returned a value JSON cannot carry`));
         return { outcome: { ok: false, error: { code: ErrorCode.HandlerError, message: 'the request handler returned an invalid reply' } } };
       }
       return { outcome: { ok: true, data: data === undefined ? null : data }, bytes };
     } catch (error) {
-      if (!isHoldfastError(error)) hub.options.onError(error);
+      if (!isHoldfastError(error)) hub.onError(error);
       return { outcome: { ok: false, error: isHoldfastError(error) ? error.toBody() : { code: ErrorCode.HandlerError, message: 'the request handler failed' } } };
     }
   }
@@ -199,7 +198,7 @@ export class Inbound {
     if (!isValidTopic(topic)) return { code: ErrorCode.InvalidTopic, message: 'topic names have 1 to 256 characters and no control characters' };
     const settings = hub.topics.resolve(topic);
     if (settings === undefined) return { code: ErrorCode.UnknownTopic, message: `unknown topic "${topic}"` };
-    const invalid = framedPayloadError(data, text, hub.options.limits);
+    const invalid = framedPayloadError(data, text, hub.limits);
     if (invalid !== undefined) return invalid;
     const forbidden = { code: ErrorCode.Forbidden, message: `not allowed to publish to "${topic}"` };
     const allowed = hub.authorized(connection, topic, 'publish');
@@ -209,31 +208,25 @@ export class Inbound {
 
   /**
    * Records a frame as processed. Its reply, then the ack covering it, go out once the session
-   * record that records them is saved (Hub.flushSessions): a server that dies in between must
-   * not have told the client more than its store remembers.
+   * record that records them is saved (SessionSaves, then AckPath.durable): a server that dies in
+   * between must not have told the client more than its store remembers.
    */
-  private finish(session: Session, seq: number, outcome?: Outcome, id?: string, bytes?: number): void {
+  private finish(session: HubSession, seq: number, outcome?: RequestOutcome, id?: string, bytes?: number): void {
     const reply: KeptReply | undefined = outcome === undefined ? undefined : id === undefined ? { seq, ...outcome } : { seq, id, ...outcome };
-    const { hub } = this;
-    const { ledger } = session;
-    ledger.complete(seq, reply, bytes);
-    if (reply !== undefined) session.unsentReplies.push(reply);
+    const { acks } = session;
+    acks.processed(seq, reply, bytes);
     // A client that never confirms replies must not grow the session without bound, in count or bytes: it waits.
-    const { maxKeptReplies, maxKeptReplyBytes } = hub.options.limits;
-    if (ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) session.connection?.deferReplies();
-    if (!hub.sessions.has(session.id)) {
-      // The session ended while this ran: nobody can ask for the reply any more.
-      if (id !== undefined) hub.requests.forget(dedupKey(session, id));
-      return;
-    }
-    hub.persist(session);
+    const { maxKeptReplies, maxKeptReplyBytes } = this.hub.limits;
+    if (acks.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) session.connection?.deferReplies();
+    // A session taken over meanwhile writes no more: its new holder has the request's outcome from the store.
+    this.hub.saves.request(session);
   }
 
   /**
    * Runs session work strictly in arrival order. Work that finishes synchronously runs at once; work
    * that returns a promise holds the queue until it settles.
    */
-  private inOrder(connection: Connection, session: Session, bytes: number, work: () => Promise<void> | void): void {
+  private inOrder(connection: Connection, session: HubSession, bytes: number, work: () => Promise<void> | void): void {
     // Waiting work holds its frame: behind a slow (asynchronous) check the queue is bounded in bytes.
     connection.chargeInflight(session, bytes);
     session.inbound.push(work);
@@ -242,7 +235,7 @@ export class Inbound {
   }
 
   /** Runs the queue; each piece of work gives its frame's bytes back when it is done. */
-  private drain(session: Session, connection: Connection): void {
+  private drain(session: HubSession, connection: Connection): void {
     session.inboundRunning = true;
     for (let work = session.inbound.shift(); work !== undefined; work = session.inbound.shift()) {
       const bytes = session.inboundBytes.shift()!;
@@ -250,11 +243,11 @@ export class Inbound {
       try {
         pending = work();
       } catch (error) {
-        this.hub.options.onError(error);
+        this.hub.onError(error);
       }
       if (pending instanceof Promise) {
         pending
-          .catch(this.hub.options.onError)
+          .catch(this.hub.onError)
           .then(() => {
             (session.connection ?? connection).dischargeInflight(session, bytes);
             this.drain(session, connection);
@@ -275,19 +268,4 @@ function storeFailure(error: unknown): ErrorBody {
 
 function message(frame: PubFrame): { topic: string; data: unknown; key?: string } {
   return frame.key === undefined ? { topic: frame.topic, data: frame.data } : { topic: frame.topic, data: frame.data, key: frame.key };
-}
-
-/**
- * Ids are scoped to the identity, so an authenticated client cannot suppress another's messages
- * by reusing ids. Anonymous clients share one scope: ids are random, so only a client that knows
- * another's id could collide with it.
- */
-export function dedupKey(session: Session, id: string): string {
-  return `${session.identity?.id ?? ''}\u0000${id}`;
-}
-
-export function replyFrame(reply: KeptReply): ReplyFrame {
-  return reply.ok
-    ? { type: 'reply', seq: reply.seq, ok: true, data: reply.data }
-    : { type: 'reply', seq: reply.seq, ok: false, error: reply.error ?? { code: ErrorCode.Internal, message: 'unknown error' } };
 }

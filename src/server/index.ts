@@ -1,11 +1,8 @@
 /**
- * `holdfast/server`: the transport-free hub, its binding to `ws` and Node's HTTP server, and the
- * Store contract.
+ * `holdfast/server`: everything to run a server, in one import: the `ws` binding
+ * (`holdfast/server/ws`), the transport-free hub (`holdfast/server/core`, which alone loads
+ * neither `ws` nor a store), the Store contract and the default memory store.
  */
-export { HoldfastServer, type ServerOptions } from './ws-server.js';
-export { LOOPBACK_ORIGINS, type AllowedOrigins } from './origins.js';
-export { Hub, type ResolvedHubOptions } from './hub.js';
-export type { Connection, ConnectionInfo, HubSocket } from './connection.js';
-export * from './options.js';
-export type * from '../store/types.js';
+export * from './ws.js';
+export * from './core.js';
 export { MemoryStore } from '../store/memory/index.js';

@@ -123,8 +123,11 @@ export interface ServerLimitsOptions {
 }
 
 export interface HubOptions {
-  /** Where streams, sessions and de-duplication ids live. @default new MemoryStore() */
-  store?: Store;
+  /**
+   * Where streams, sessions and de-duplication ids live. Required by the Hub, which imports no
+   * store implementation; HoldfastServer makes a MemoryStore when none is given.
+   */
+  store: Store;
   /** Topic modes and retention. @default every topic `reliable` with default retention */
   topics?: TopicTable;
   authenticate?: Authenticate;

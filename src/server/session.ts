@@ -1,38 +1,44 @@
-import type { KeptReply, SessionRecord, SessionState, SessionUpdate } from '../store/types.js';
+import type { Cursor, SessionRecord, SessionState, SessionTakeover, SessionUpdate } from '../store/types.js';
+import { AckPath, type AckSink, type AckTimer } from './ack-path.js';
 import { InboundLedger } from './inbound-ledger.js';
 import type { Identity } from './options.js';
 import { hashToken, randomId, tokenMatches } from './tokens.js';
-import type { Connection } from './connection.js';
 
-export interface Cursor {
-  epoch: string;
-  offset: number;
-}
+export type { Cursor };
+
+/** What a session needs of the connection holding it. */
+export type SessionHolder = AckSink;
 
 /**
- * Server-side state that outlives a connection: identity, the resume token's hash, the inbound
- * ledger and the cursors of its subscriptions. At most one connection holds it at a time.
+ * Server-side state that outlives a connection: identity, the resume token's hash, the
+ * acknowledgement path (AckPath) and the cursors of its subscriptions. At most one connection, on
+ * one node, holds it at a time: the store's record says which holding is current by its `version`
+ * (see SessionState), and this object's writes carry the version it was taken at.
+ *
+ * Generic over the connection type so that this file need not import the connection's.
  */
-export class Session {
+export class Session<C extends SessionHolder = SessionHolder> {
   readonly id: string;
   readonly identity: Identity | null;
   tokenHash: string;
   /** The hash of the token presented at the last resume, valid until the client presents the current one. */
   previousTokenHash: string | undefined;
-  /** null while a connection holds the session. */
-  expiresAt: number | null;
-  readonly ledger: InboundLedger;
-  /** Per topic, the client's last acknowledged position; created on the first ack, as most idle sessions have none. */
-  cursors: Map<string, Cursor> | undefined;
-  connection: Connection | null = null;
-  /** lastSeq as of the last record the store saved: acks never claim more than that. */
-  persistedSeq = 0;
-  /** Replies waiting for the save of the record that keeps them; sent to the client after it. */
-  unsentReplies: KeptReply[] = [];
-  /** seqs of kept replies the client confirmed since the last save: the next save removes them. */
-  confirmedReplies: number[] = [];
+  /** The holding this object writes under (SessionState.version). */
+  version: number;
+  /** When a released session expires; null while a connection holds it (the store then has a lease). */
+  expiresAt: number | null = null;
   /** The lease the store holds while a connection holds the session: renewed before it runs out. */
   leaseUntil = 0;
+  /** The expiry the store has not been told yet (a release, or a lease to renew). */
+  private expiryChanged = false;
+  /** Per topic, the client's last acknowledged position; created on the first ack, as most idle sessions have none. */
+  cursors: Map<string, Cursor> | undefined;
+  /** Cursors changed since the last save; null marks a removed one. */
+  private cursorChanges: Map<string, Cursor | null> | undefined;
+  connection: C | null = null;
+  /** Another holding took the session over (here or on another node): this object writes no more. */
+  replaced = false;
+  readonly acks: AckPath;
   /** Publishes wait here for their turn, so asynchronous checks cannot reorder them. */
   readonly inbound: Array<() => Promise<void> | void> = [];
   /** The frame size of each piece of work in `inbound`, given back (Connection.dischargeInflight) when it is done. */
@@ -41,27 +47,26 @@ export class Session {
   /** Bytes of client frames taken in and not yet done with (see Connection.chargeInflight). */
   inflightBytes = 0;
 
-  private constructor(id: string, identity: Identity | null, tokenHash: string, ledger: InboundLedger, cursors: Map<string, Cursor> | undefined) {
+  private constructor(id: string, identity: Identity | null, tokenHash: string, version: number, timer: AckTimer, ledger: InboundLedger | undefined, cursors: Map<string, Cursor> | undefined) {
     this.id = id;
     this.identity = identity;
     this.tokenHash = tokenHash;
-    this.expiresAt = null;
-    this.ledger = ledger;
+    this.version = version;
+    this.acks = new AckPath(this, timer, ledger);
     this.cursors = cursors;
   }
 
-  static create(identity: Identity | null): Session {
-    return new Session(randomId(), identity, '', new InboundLedger(), undefined);
+  static create<C extends SessionHolder>(identity: Identity | null, timer: AckTimer): Session<C> {
+    return new Session<C>(randomId(), identity, '', 1, timer, undefined, undefined);
   }
 
   /** Restores a session from its stored record; `identity` is the connection's, already checked. */
-  static fromRecord(record: SessionRecord, identity: Identity | null): Session {
+  static fromRecord<C extends SessionHolder>(record: SessionRecord, identity: Identity | null, timer: AckTimer): Session<C> {
     const ledger = new InboundLedger(record.lastSeq, record.doneAbove, record.replies);
     const cursors = Object.entries(record.cursors);
-    const session = new Session(record.id, identity, record.tokenHash, ledger, cursors.length === 0 ? undefined : new Map(cursors));
-    session.expiresAt = record.expiresAt;
+    const session = new Session<C>(record.id, identity, record.tokenHash, record.version, timer, ledger, cursors.length === 0 ? undefined : new Map(cursors));
     session.previousTokenHash = record.previousTokenHash;
-    session.persistedSeq = record.lastSeq;
+    session.expiresAt = record.expiresAt;
     return session;
   }
 
@@ -78,47 +83,101 @@ export class Session {
     return token;
   }
 
-  /** Whether `token` resumes this session: the current token, or the one presented at the last resume. */
-  acceptsToken(token: string): boolean {
-    const current = tokenMatches(token, this.tokenHash);
-    // Both compared, always: which one matched must not show in the time taken.
-    const previous = this.previousTokenHash !== undefined && tokenMatches(token, this.previousTokenHash);
-    return current || previous;
+  /** This object holds the session at `version` now, with the token and lease the takeover stored. */
+  tookOver(version: number, change: SessionTakeover): void {
+    this.version = version;
+    this.tokenHash = change.tokenHash;
+    this.previousTokenHash = change.previousTokenHash;
+    this.leaseUntil = change.expiresAt;
   }
 
   /**
-   * The state to store. A session held by a connection is stored with a lease that expires
-   * `ttl` from now, so that if this process dies the session still expires on time.
+   * The whole session as a new record at version 1, its lease running `ttl` from `now` (its kept
+   * replies follow with the next save): for a new session, and for a store that lost the record
+   * while this node still holds the session.
    */
-  toState(now: number, ttl: number): SessionState {
-    let expiresAt = this.expiresAt;
-    if (expiresAt === null) expiresAt = this.leaseUntil = now + ttl;
+  wholeState(now: number, ttl: number): SessionState {
+    this.leaseUntil = now + ttl;
     return {
       id: this.id,
       identity: this.identity?.id ?? null,
       tokenHash: this.tokenHash,
       ...(this.previousTokenHash === undefined ? {} : { previousTokenHash: this.previousTokenHash }),
-      expiresAt,
-      lastSeq: this.ledger.lastSeq,
-      doneAbove: this.ledger.doneAboveList(),
+      expiresAt: this.expiresAt ?? this.leaseUntil,
+      version: 1,
+      lastSeq: this.acks.persistedSeq,
+      doneAbove: [],
       cursors: this.cursors === undefined ? {} : Object.fromEntries(this.cursors),
     };
   }
 
+  /** A connection holds the session from now on. */
+  hold(connection: C): void {
+    this.connection = connection;
+    this.expiresAt = null;
+    this.acks.attached();
+  }
+
+  /** The connection let go: the session expires at `expiresAt` unless it is resumed before. */
+  release(expiresAt: number): void {
+    this.connection = null;
+    this.expiresAt = expiresAt;
+    this.expiryChanged = true;
+    this.acks.detached();
+  }
+
+  /** The lease is due for renewal (the next save writes it). */
+  renewLease(): void {
+    this.expiryChanged = true;
+  }
+
+  setCursor(topic: string, cursor: Cursor): void {
+    (this.cursors ??= new Map()).set(topic, cursor);
+    (this.cursorChanges ??= new Map()).set(topic, cursor);
+  }
+
+  deleteCursor(topic: string): void {
+    if (this.cursors?.delete(topic) !== true) return;
+    (this.cursorChanges ??= new Map()).set(topic, null);
+  }
+
+  /** Whether anything is waiting to be saved. */
+  get changed(): boolean {
+    return this.expiryChanged || this.cursorChanges !== undefined || this.acks.changed;
+  }
+
   /**
-   * What changed since the last save: the state, the replies kept since (taken from
-   * `unsentReplies`, which the caller sends once the save succeeded) and the replies confirmed.
+   * What changed since the last save, and only that. A session held by a connection renews its
+   * lease with every save, so that if this process dies the session still expires on time.
    */
   takeUpdate(now: number, ttl: number): SessionUpdate {
-    const update: SessionUpdate = { state: this.toState(now, ttl) };
-    if (this.unsentReplies.length > 0) update.addReplies = this.unsentReplies.splice(0);
-    if (this.confirmedReplies.length > 0) update.removeReplies = this.confirmedReplies.splice(0);
+    const update: SessionUpdate = { id: this.id, version: this.version };
+    if (this.expiresAt === null) update.expiresAt = this.leaseUntil = now + ttl;
+    else if (this.expiryChanged) update.expiresAt = this.expiresAt;
+    this.expiryChanged = false;
+    if (this.cursorChanges !== undefined) {
+      update.cursors = Object.fromEntries(this.cursorChanges);
+      this.cursorChanges = undefined;
+    }
+    this.acks.takeChanges(update);
     return update;
   }
 
-  /** A save of `update` failed: its changes go into the next one, in their order. */
+  /** A save of `update` failed: its changes go into the next one, unless something newer replaced them. */
   restoreUpdate(update: SessionUpdate): void {
-    if (update.addReplies !== undefined) this.unsentReplies.unshift(...update.addReplies);
-    if (update.removeReplies !== undefined) this.confirmedReplies.unshift(...update.removeReplies);
+    if (update.expiresAt !== undefined) this.expiryChanged = true;
+    for (const [topic, cursor] of Object.entries(update.cursors ?? {})) {
+      const changes = (this.cursorChanges ??= new Map());
+      if (!changes.has(topic)) changes.set(topic, cursor);
+    }
+    this.acks.restoreChanges(update);
   }
+}
+
+/** Whether `token` resumes a session with these hashes: its current token, or the one presented at its last resume. */
+export function tokenAccepted(token: string, tokenHash: string, previousTokenHash: string | undefined): boolean {
+  const current = tokenMatches(token, tokenHash);
+  // Both compared, always: which one matched must not show in the time taken.
+  const previous = previousTokenHash !== undefined && tokenMatches(token, previousTokenHash);
+  return current || previous;
 }

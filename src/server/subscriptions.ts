@@ -1,32 +1,50 @@
 import { ErrorCode, isValidTopic, payloadError, type ClientAckFrame, type SubFrame, type SubscribedFrame } from '../protocol/index.js';
-import type { StreamInfo } from '../store/types.js';
+import type { Store, StreamInfo } from '../store/types.js';
 import type { Connection } from './connection.js';
-import { ServerSubscription } from './delivery.js';
-import type { Hub } from './hub.js';
-import { dedupKey } from './inbound.js';
-import type { ResolvedTopic } from './topics.js';
+import type { Delivery } from './delivery.js';
+import type { ResolvedLimits } from './options.js';
+import { dedupKey } from './reply.js';
+import type { RequestRuns } from './request-runs.js';
+import type { SessionSaves } from './session-saves.js';
+import { ServerSubscription } from './subscription.js';
+import type { ResolvedTopic, TopicDirectory } from './topics.js';
+
+type HubSubscription = ServerSubscription<Connection>;
+
+/** What subscriptions need of the hub. */
+export interface SubscriptionsContext {
+  readonly limits: ResolvedLimits;
+  readonly onError: (error: unknown) => void;
+  readonly store: Pick<Store, 'info'>;
+  readonly topics: Pick<TopicDirectory, 'resolve'>;
+  readonly delivery: Delivery;
+  readonly saves: Pick<SessionSaves, 'request'>;
+  readonly requests: Pick<RequestRuns, 'confirm'>;
+  authorized(connection: Connection, topic: string, action: 'subscribe' | 'publish'): boolean | Promise<boolean>;
+  /** The session is back under its kept-reply limit: frames that waited for it are handled. */
+  handleDeferred(connection: Connection): void;
+}
 
 /** `sub`, `unsub` and client acks of offsets, with the recovery rules of PROTOCOL.md. */
 export class Subscriptions {
   /** Held subscriptions whose reposition failed, for the sweeper to try again. */
-  private readonly retry = new Set<ServerSubscription>();
+  private readonly retry = new Set<HubSubscription>();
 
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly hub: SubscriptionsContext) {}
 
   async subscribe(connection: Connection, frame: SubFrame): Promise<void> {
     const { hub } = this;
     const { topic } = frame;
-    if (!isValidTopic(topic)) return hub.refuse(connection, ErrorCode.InvalidTopic, 'topic names have 1 to 256 characters and no control characters', { topic, for: 'sub' });
+    if (!isValidTopic(topic)) return connection.refuse(ErrorCode.InvalidTopic, 'topic names have 1 to 256 characters and no control characters', { topic, for: 'sub' });
     const settings = hub.topics.resolve(topic);
-    if (settings === undefined) return hub.refuse(connection, ErrorCode.UnknownTopic, `unknown topic "${topic}"`, { topic, for: 'sub' });
+    if (settings === undefined) return connection.refuse(ErrorCode.UnknownTopic, `unknown topic "${topic}"`, { topic, for: 'sub' });
     const existing = connection.subscriptions.get(topic);
-    if (existing === undefined && connection.subscriptions.size >= hub.options.limits.maxSubscriptions) {
-      return hub.refuse(connection, ErrorCode.TooManySubscriptions, `at most ${hub.options.limits.maxSubscriptions} subscriptions per session`, { topic, for: 'sub' });
+    if (existing === undefined && connection.subscriptions.size >= hub.limits.maxSubscriptions) {
+      return connection.refuse(ErrorCode.TooManySubscriptions, `at most ${hub.limits.maxSubscriptions} subscriptions per session`, { topic, for: 'sub' });
     }
     if (existing !== undefined) hub.delivery.stop(existing);
-    // Holds the slot (and the subscription limit) while the checks below run.
-    const subscription = new ServerSubscription(connection, topic, settings.mode, '', 0, 0);
-    subscription.state = 'held';
+    // Holds the slot (and the subscription limit) while the checks below run; it starts `held`.
+    const subscription = new ServerSubscription(connection, topic, settings.mode);
     connection.subscriptions.set(topic, subscription);
     const current = () => connection.state === 'open' && connection.subscriptions.get(topic) === subscription;
 
@@ -35,8 +53,10 @@ export class Subscriptions {
         // A refusal of a sub the client already replaced would fail its newer subscription.
         if (!current()) return;
         connection.subscriptions.delete(topic);
-        return hub.refuse(connection, ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`, { topic, for: 'sub' });
+        return connection.refuse(ErrorCode.Forbidden, `not allowed to subscribe to "${topic}"`, { topic, for: 'sub' });
       }
+      // Events of the topic reach this node before its position is read: nothing falls between.
+      if (current()) await hub.delivery.watch(subscription);
       if (settings.mode === 'volatile') {
         if (!current()) return;
         this.sendSubscribed(connection, subscription, { epoch: '', offset: 0, recovering: false, recovered: false });
@@ -56,10 +76,11 @@ export class Subscriptions {
       const offset = from === 'start' ? info.first - 1 : info.head;
       this.begin(connection, subscription, info.epoch, offset, { recovering: false, recovered: true });
     } catch (error) {
-      hub.options.onError(error);
+      hub.onError(error);
       if (!current()) return;
       connection.subscriptions.delete(topic);
-      hub.refuse(connection, ErrorCode.StoreUnavailable, 'the store failed; subscribe again', { topic, for: 'sub' });
+      hub.delivery.stop(subscription);
+      connection.refuse(ErrorCode.StoreUnavailable, 'the store failed; subscribe again', { topic, for: 'sub' });
     }
   }
 
@@ -69,7 +90,7 @@ export class Subscriptions {
       this.hub.delivery.stop(subscription);
       connection.subscriptions.delete(topic);
     }
-    connection.session?.cursors?.delete(topic);
+    connection.session?.deleteCursor(topic);
     connection.send({ type: 'unsubscribed', topic });
   }
 
@@ -80,24 +101,25 @@ export class Subscriptions {
     for (const [topic, offset] of Object.entries(frame.offsets ?? {})) {
       const subscription = connection.subscriptions.get(topic);
       // A held subscription is being (re)positioned: an ack for its old offsets means nothing now.
-      if (subscription === undefined || subscription.mode === 'volatile' || subscription.state === 'held') continue;
+      if (subscription === undefined || subscription.mode === 'volatile' || subscription.state === 'held' || subscription.closed) continue;
       this.hub.delivery.acknowledge(subscription, offset);
-      const cursors = (session.cursors ??= new Map());
-      const cursor = cursors.get(topic);
+      const cursor = session.cursors?.get(topic);
       if (cursor !== undefined && cursor.epoch === subscription.epoch && cursor.offset === subscription.acked) continue;
-      cursors.set(topic, { epoch: subscription.epoch, offset: subscription.acked });
+      session.setCursor(topic, { epoch: subscription.epoch, offset: subscription.acked });
       changed = true;
     }
     if (frame.replies !== undefined) {
-      for (const reply of session.ledger.confirmReplies(frame.replies)) {
-        session.confirmedReplies.push(reply.seq);
+      const confirmed = session.acks.confirm(frame.replies);
+      if (confirmed.length > 0) {
         changed = true;
-        if (reply.id !== undefined) this.hub.requests.forget(dedupKey(session, reply.id));
+        const keys: string[] = [];
+        for (const reply of confirmed) if (reply.id !== undefined) keys.push(dedupKey(session.identity, reply.id));
+        this.hub.requests.confirm(keys);
       }
-      const { maxKeptReplies, maxKeptReplyBytes } = this.hub.options.limits;
-      if (!session.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) this.hub.handleDeferred(connection);
+      const { maxKeptReplies, maxKeptReplyBytes } = this.hub.limits;
+      if (!session.acks.ledger.isFull(maxKeptReplies, maxKeptReplyBytes)) this.hub.handleDeferred(connection);
     }
-    if (changed) this.hub.persist(session);
+    if (changed) this.hub.saves.request(session);
   }
 
   /**
@@ -106,7 +128,7 @@ export class Subscriptions {
    * received nothing and the new history is whole (then `recovered: true` from offset 0). A failure
    * (store, snapshot hook) is retried by the sweeper; the subscription is never left stuck.
    */
-  async reposition(subscription: ServerSubscription): Promise<void> {
+  async reposition(subscription: HubSubscription): Promise<void> {
     const { hub } = this;
     const current = () => !subscription.closed && subscription.connection.subscriptions.get(subscription.topic) === subscription;
     try {
@@ -121,7 +143,7 @@ export class Subscriptions {
       }
       await this.startUnrecoverable(subscription, settings, info);
     } catch (error) {
-      hub.options.onError(error);
+      hub.onError(error);
       if (current()) this.retry.add(subscription);
     }
   }
@@ -130,12 +152,12 @@ export class Subscriptions {
   retryRepositions(): void {
     for (const subscription of this.retry) {
       this.retry.delete(subscription);
-      this.reposition(subscription).catch(this.hub.options.onError);
+      this.reposition(subscription).catch(this.hub.onError);
     }
   }
 
   /** `recovered: false`: the snapshot and new messages, or without one every retained message. */
-  private async startUnrecoverable(subscription: ServerSubscription, settings: ResolvedTopic, stream: StreamInfo): Promise<void> {
+  private async startUnrecoverable(subscription: HubSubscription, settings: ResolvedTopic, stream: StreamInfo): Promise<void> {
     const { connection, topic } = subscription;
     const current = () => !subscription.closed && connection.subscriptions.get(topic) === subscription;
     const snapshot = settings.snapshot === undefined ? undefined : await settings.snapshot(topic, { identity: connection.identity, session: connection.session!.id });
@@ -144,7 +166,7 @@ export class Subscriptions {
       this.begin(connection, subscription, stream.epoch, stream.first - 1, { recovering: true, recovered: false });
       return;
     }
-    const { maxDepth } = this.hub.options.limits;
+    const { maxDepth } = this.hub.limits;
     if (payloadError(snapshot, { maxPayload: Infinity, maxDepth }) !== undefined) throw new Error(`the snapshot of "${topic}" is not JSON within ${maxDepth} levels`);
     // head was read before the snapshot, so the snapshot may already include what follows it.
     this.begin(connection, subscription, stream.epoch, stream.head, { recovering: true, recovered: false, snapshot });
@@ -152,7 +174,7 @@ export class Subscriptions {
 
   private begin(
     connection: Connection,
-    subscription: ServerSubscription,
+    subscription: HubSubscription,
     epoch: string,
     offset: number,
     flags: { recovering: boolean; recovered: boolean; snapshot?: unknown },
@@ -166,7 +188,7 @@ export class Subscriptions {
 
   private sendSubscribed(
     connection: Connection,
-    subscription: ServerSubscription,
+    subscription: HubSubscription,
     fields: { epoch: string; offset: number; recovering: boolean; recovered: boolean; snapshot?: unknown },
   ): void {
     const frame: SubscribedFrame = { type: 'subscribed', topic: subscription.topic, mode: subscription.mode, ...fields };

@@ -1,13 +1,35 @@
-import { CloseCode, ErrorCode, type TimerHandle } from '../protocol/index.js';
-import type { RetentionPolicy, TrimResult } from '../store/types.js';
+import { CloseCode, encodeFrame, ErrorCode, type Clock, type TimerHandle } from '../protocol/index.js';
+import type { RetentionPolicy, Store, TrimResult } from '../store/types.js';
 import type { Connection } from './connection.js';
-import type { Hub } from './hub.js';
-import { dedupKey } from './inbound.js';
-import { ExpiryQueue } from './expiry-queue.js';
+import type { ResolvedLimits } from './options.js';
 import { RetentionSchedule } from './retention-schedule.js';
-import type { Session } from './session.js';
+import type { HubSession, SessionDirectory } from './session-directory.js';
+import type { SessionSaves } from './session-saves.js';
+import type { TopicDirectory } from './topics.js';
 
-const PING_TEXT = JSON.stringify({ type: 'ping' });
+/** What the sweeper needs of the hub. */
+export interface SweeperContext {
+  readonly clock: Clock;
+  readonly heartbeat: { interval: number; timeout: number };
+  readonly helloTimeout: number;
+  readonly sweepInterval: number;
+  readonly sessionTtl: number;
+  readonly limits: ResolvedLimits;
+  readonly onError: (error: unknown) => void;
+  readonly connections: Iterable<Connection>;
+  readonly sessions: SessionDirectory;
+  readonly saves: SessionSaves<HubSession>;
+  readonly store: Pick<Store, 'sweep' | 'trim'>;
+  readonly topics: Pick<TopicDirectory, 'resolve'>;
+  /** Topics this node appended to since the last sweep (retention by count is due for them). */
+  readonly appendedTopics: Set<string>;
+  /** A congested connection's buffer is back under the limit. */
+  drained(connection: Connection): void;
+  /** Work that waits on a failed store call (reads, repositions, request leases) is tried again. */
+  retryStalled(now: number): void;
+}
+
+const PING_TEXT = encodeFrame({ type: 'ping' });
 /** The store's own expiry (sessions, de-duplication ids) runs every this many sweeps, not every one. */
 const SLOW_SWEEP_EVERY = 30;
 /** Age trims started per sweep at most: topics falling due together are spread over sweeps. */
@@ -20,13 +42,11 @@ export const MAX_AGE_TRIMS_PER_SWEEP = 1000;
  */
 export class Sweeper {
   private timer: TimerHandle | undefined;
-  /** Released sessions in expiry order: expiry visits the ones due, not every session in memory. */
-  private readonly expiring = new ExpiryQueue();
   private sweeps = 0;
   /** When each topic with retained messages is next due for age retention. */
   readonly ageSchedule = new RetentionSchedule();
 
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly hub: SweeperContext) {}
 
   start(): void {
     // A timer callback that threw would end the process: whatever a sweep trips over is reported.
@@ -34,9 +54,9 @@ export class Sweeper {
       try {
         this.sweep();
       } catch (error) {
-        this.hub.options.onError(error);
+        this.hub.onError(error);
       }
-    }, this.hub.options.sweepInterval);
+    }, this.hub.sweepInterval);
   }
 
   stop(): void {
@@ -50,14 +70,14 @@ export class Sweeper {
    */
   private congested(connection: Connection, now: number): boolean {
     const { hub } = this;
-    const { maxBufferedBytes, slowConsumerGrace } = hub.options.limits;
-    if (connection.socket.bufferedAmount <= maxBufferedBytes) {
+    const { maxBufferedBytes, slowConsumerGrace } = hub.limits;
+    if (connection.bufferedAmount <= maxBufferedBytes) {
       hub.drained(connection);
-      return connection.state === 'closed';
+      return connection.isClosed();
     }
     const since = (connection.congestion!.since ??= now);
     if (now - since < slowConsumerGrace) return false;
-    hub.slowConsumer(connection);
+    connection.slowConsumer();
     return true;
   }
 
@@ -72,67 +92,48 @@ export class Sweeper {
       try {
         this.sweepConnection(connection, now);
       } catch (error) {
-        hub.options.onError(error);
+        hub.onError(error);
       }
     }
-    for (const part of [this.expireSessions, this.trim]) {
+    for (const part of [this.expireSessions, this.trim, hub.retryStalled]) {
       try {
         part.call(this, now);
       } catch (error) {
-        hub.options.onError(error);
+        hub.onError(error);
       }
-    }
-    try {
-      hub.retryStalled();
-    } catch (error) {
-      hub.options.onError(error);
     }
     this.sweeps++;
   }
 
   private sweepConnection(connection: Connection, now: number): void {
     const { hub } = this;
-    const { interval, timeout } = hub.options.heartbeat;
+    const { interval, timeout } = hub.heartbeat;
     if (connection.receivedSinceSweep) connection.lastReceivedAt = now;
     if (connection.sentSinceSweep) connection.lastSentAt = now;
     connection.receivedSinceSweep = connection.sentSinceSweep = false;
     if (connection.congestion !== undefined && this.congested(connection, now)) return;
     if (connection.state === 'greeting' || connection.state === 'authenticating') {
-      if (now - connection.openedAt >= hub.options.helloTimeout) {
-        hub.fail(connection, ErrorCode.HelloTimeout, CloseCode.HelloTimeout, 'no hello in time');
-      }
+      if (now - connection.openedAt >= hub.helloTimeout) connection.fail(ErrorCode.HelloTimeout, CloseCode.HelloTimeout, 'no hello in time');
       return;
     }
     if (connection.state !== 'open') return;
     if (now - connection.lastReceivedAt >= interval + timeout) {
-      hub.drop(connection, CloseCode.HeartbeatTimeout, 'heartbeat timeout');
+      connection.drop(); // no close handshake with a peer that stopped answering
       return;
     }
     if (now - connection.lastSentAt >= interval) connection.sendText(PING_TEXT);
     // The stored lease of a held session is renewed halfway through, so it never runs out while held.
     const session = connection.session;
-    if (session !== null && session.connection === connection && now >= session.leaseUntil - hub.options.sessionTtl / 2) hub.persist(session);
-  }
-
-  /** A session's connection closed: it expires at `expiresAt` unless resumed before. */
-  released(session: Session, expiresAt: number): void {
-    this.expiring.add(session, expiresAt);
+    if (session !== null && session.connection === connection && now >= session.leaseUntil - hub.sessionTtl / 2) {
+      session.renewLease();
+      hub.saves.request(session);
+    }
   }
 
   private expireSessions(now: number): void {
     const { hub } = this;
-    for (const session of this.expiring.takeDue(now)) {
-      if (hub.sessions.get(session.id) !== session) continue;
-      if (session.inboundRunning) {
-        // Work of the session is still running: it is looked at again after the sessions released since.
-        this.expiring.add(session, session.expiresAt!);
-        continue;
-      }
-      hub.sessions.delete(session.id);
-      hub.requests.forgetSession(session, requestKeys(session));
-      hub.store.deleteSession(session.id).catch(hub.options.onError);
-    }
-    if (this.sweeps % SLOW_SWEEP_EVERY === 0) hub.store.sweep(now).catch(hub.options.onError);
+    hub.sessions.expire(now);
+    if (this.sweeps % SLOW_SWEEP_EVERY === 0) hub.store.sweep(now).catch(hub.onError);
   }
 
   /**
@@ -140,7 +141,7 @@ export class Sweeper {
    * oldest message has come of age. Never a pass over every topic: idle topics cost nothing here.
    */
   private trim(now: number): void {
-    const touched = this.hub.delivery.touched;
+    const touched = this.hub.appendedTopics;
     for (const topic of touched) this.trimTopic(topic, now);
     for (const topic of this.ageSchedule.takeDue(now, MAX_AGE_TRIMS_PER_SWEEP)) if (!touched.has(topic)) this.trimTopic(topic, now);
     touched.clear();
@@ -154,7 +155,7 @@ export class Sweeper {
     hub.store.trim(topic, retention, now).then(
       (result) => this.reschedule(topic, retention, result),
       (error: unknown) => {
-        hub.options.onError(error);
+        hub.onError(error);
         // Tried again next sweep, so a failed trim is not forgotten until the topic is appended to.
         if (!this.ageSchedule.has(topic)) this.ageSchedule.set(topic, now);
       },
@@ -167,8 +168,4 @@ export class Sweeper {
     if (result.oldest === undefined || maxAgeMs === undefined || !Number.isFinite(maxAgeMs)) this.ageSchedule.delete(topic);
     else this.ageSchedule.set(topic, result.oldest + maxAgeMs + 1);
   }
-}
-
-function* requestKeys(session: Session): Iterable<string> {
-  for (const reply of session.ledger.replies.values()) if (reply.id !== undefined) yield dedupKey(session, reply.id);
 }

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData, type Server as WsServer } from 'ws';
 import { FrameWriter, MESSAGE_ENVELOPE_BYTES } from '../protocol/framing.js';
+import { MemoryStore } from '../store/memory/index.js';
+import type { Store } from '../store/types.js';
 import { clientAddress } from './client-address.js';
 import { Hub } from './hub.js';
 import type { Connection, HubSocket } from './connection.js';
@@ -10,7 +12,9 @@ import { httpTimeouts } from './http-timeouts.js';
 import type { AllowedOrigins } from './origins.js';
 import { selectProtocol, UpgradeGate } from './upgrade.js';
 
-export interface ServerOptions extends HubOptions {
+export interface ServerOptions extends Omit<HubOptions, 'store'> {
+  /** Where messages and sessions live. @default a new MemoryStore, closed with the server */
+  store?: Store;
   /** Attach to this HTTP server (its other routes keep working). Without it, one is created. */
   server?: Server;
   /** Port to listen on when no `server` is given; 0 picks a free one. @default 8080 */
@@ -144,9 +148,12 @@ export class HoldfastServer {
   private readonly ownsHttpServer: boolean;
   private readonly gate: UpgradeGate<typeof HubWebSocket>;
   private readonly trustedProxies: number;
+  /** The store this server made (no `store` option), which it closes with itself. */
+  private readonly ownStore: Store | undefined;
 
   constructor(options: ServerOptions = {}) {
-    this.hub = new Hub(options);
+    this.ownStore = options.store === undefined ? new MemoryStore() : undefined;
+    this.hub = new Hub({ ...options, store: options.store ?? this.ownStore! });
     this.path = options.path ?? '/holdfast';
     this.trustedProxies = options.trustedProxies ?? 0;
     this.ownsHttpServer = options.server === undefined;
@@ -192,6 +199,7 @@ export class HoldfastServer {
     this.httpServer.off('upgrade', this.gate.listener);
     this.gate.close();
     await this.hub.close();
+    await this.ownStore?.close();
     this.wss.close();
     if (this.ownsHttpServer) {
       this.httpServer.closeAllConnections?.();

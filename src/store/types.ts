@@ -114,29 +114,74 @@ export interface VolatileMessage {
 }
 
 /**
- * Notification of new messages, for every server node attached to the store: appended messages
- * (with offsets) or volatile ones (without). A node learns of messages appended by other nodes
- * through this same path.
+ * Notifications, for every server node attached to the store. They may arrive late or twice, and
+ * a store that lost its link to its backend may have missed some (it says so with `health`): a
+ * listener never trusts them for completeness. The hub checks every appended batch against the
+ * offsets it saw, reads the store on a gap, and reads again after `health: back`.
+ *
+ * - `appended` / `volatile`: new messages of a topic this instance watches (see `watch`); a store
+ *   may deliver events of topics it was not asked to watch too. A node learns of messages appended
+ *   by other nodes through this same path.
+ * - `session`: a session this instance held was taken over (`takeSession`) by another instance; it
+ *   is now at `version`. Delivered to the instance that held the version before.
+ * - `request`: a request run finished (`completeRequest`) with this outcome. Delivered at least to
+ *   every instance whose `claimRequest` of that key answered `running`.
+ * - `health`: the store lost its backend (`lost`: operations fail, notifications may be missed)
+ *   or has it again (`back`). A store that cannot lose its backend never sends it.
  */
 export type StoreEvent =
   | { kind: 'appended'; topic: string; epoch: string; messages: StoredMessage[] }
-  | { kind: 'volatile'; message: VolatileMessage };
+  | { kind: 'volatile'; message: VolatileMessage }
+  | { kind: 'session'; id: string; version: number }
+  | { kind: 'request'; key: string; outcome: RequestOutcome }
+  | { kind: 'health'; state: 'lost' | 'back' };
 
 export type StoreListener = (event: StoreEvent) => void;
 
-/** A reply kept until the client confirms it (see PROTOCOL.md, `reply`). */
-export interface KeptReply {
-  seq: number;
-  /** The request's id, when it was a request (so a resend into a new session finds the reply). */
-  id?: string;
+/** What a request (or a refused publish) came to: the body of its `reply`. */
+export interface RequestOutcome {
   ok: boolean;
   data?: unknown;
   error?: { code: string; message: string };
 }
 
+/** A reply kept until the client confirms it (see PROTOCOL.md, `reply`). */
+export interface KeptReply extends RequestOutcome {
+  seq: number;
+  /** The request's id, when it was a request (so a resend into a new session finds the reply). */
+  id?: string;
+}
+
+/**
+ * What `claimRequest` found for a request id (identity-scoped, see the hub's dedupKey):
+ * - `new`: nobody ran it; it is claimed now, and this caller runs it.
+ * - `running`: a run is in progress (on any node); its outcome comes as a `request` event, or from
+ *   a later `claimRequest`.
+ * - `done`: it ran; here is its outcome.
+ * - `confirmed`: it ran and the client confirmed the reply, which is forgotten.
+ * - `lost`: a run started and its lease ran out with no outcome: the node running it stopped, and
+ *   whether the request took effect is unknown.
+ */
+export type RequestClaim =
+  | { state: 'new' }
+  | { state: 'running' }
+  | { state: 'done'; outcome: RequestOutcome }
+  | { state: 'confirmed' }
+  | { state: 'lost' };
+
+export interface Cursor {
+  epoch: string;
+  offset: number;
+}
+
 /**
  * What survives of a session between connections, except its kept replies (saved one by one, see
  * SessionUpdate). Plain JSON, and small: bounded by the subscription and seq limits.
+ *
+ * A session is held by one connection on one node through a lease: the record's `version` names the
+ * current holding. A resume (on any node) takes the session over with `takeSession`, which bumps
+ * it; every write names the version it was made under and is refused once the record moved on, so
+ * a node that lost the session never overwrites its new holder.
  */
 export interface SessionState {
   id: string;
@@ -155,12 +200,14 @@ export interface SessionState {
    * leaves its sessions expiring on time.
    */
   expiresAt: number;
+  /** Starts at 1; every takeover adds 1. */
+  version: number;
   /** Highest client seq such that every seq up to it was processed. */
   lastSeq: number;
   /** Processed seqs above lastSeq (requests may finish out of order). */
   doneAbove: number[];
   /** Per topic, the highest offset the client acknowledged, with its epoch. */
-  cursors: Record<string, { epoch: string; offset: number }>;
+  cursors: Record<string, Cursor>;
 }
 
 /** A session as loaded: its state and the replies not yet confirmed by the client, by ascending seq. */
@@ -168,14 +215,29 @@ export interface SessionRecord extends SessionState {
   replies: KeptReply[];
 }
 
+/** The fields a takeover changes besides the version: a new resume token and a new lease. */
+export interface SessionTakeover {
+  tokenHash: string;
+  /** The token the client resumed with, valid beside the new one (see SessionState); absent drops it. */
+  previousTokenHash?: string;
+  expiresAt: number;
+}
+
 /**
- * One session's changes since its last save: the state, written whole (it is small), and the
- * kept replies added and removed, so a session keeping thousands of replies costs a save in
- * proportion to what changed, never the whole record. Saving the first update of a session
- * creates it.
+ * One session's changes since its last save, and only those: a session keeping thousands of
+ * replies or a hundred cursors costs a save in proportion to what changed. Applied only while the
+ * stored record is at `version`.
  */
 export interface SessionUpdate {
-  state: SessionState;
+  id: string;
+  /** The version the changes were made under. */
+  version: number;
+  /** A renewed lease, or the expiry of a released session. */
+  expiresAt?: number;
+  /** The ledger, when it moved: both fields together. */
+  ledger?: { lastSeq: number; doneAbove: number[] };
+  /** Cursors that changed; null removes one. */
+  cursors?: Record<string, Cursor | null>;
   /** Replies kept from now on (a reply with a seq already kept replaces it). */
   addReplies?: KeptReply[];
   /** seqs of kept replies the client confirmed: removed. Applied after addReplies. */
@@ -204,10 +266,17 @@ export interface Store {
    * epoch (offsets from 1), so positions in the old history are never mistaken for the new one.
    */
   trim(topic: string, policy: RetentionPolicy, now: number): Promise<TrimResult>;
-  /** Fans a volatile message out to every listener (every node); stores nothing. */
+  /** Fans a volatile message out to the instances watching its topic; stores nothing. */
   broadcast(message: VolatileMessage): Promise<void>;
-  /** Registers a listener for appended and volatile messages; returns its removal. */
+  /** Registers a listener for this instance's events (see StoreEvent); returns its removal. */
   listen(listener: StoreListener): () => void;
+  /**
+   * From the time the promise resolves, this instance's listeners hear the `appended` and
+   * `volatile` events of `topic`, whichever instance caused them. Not counted: one `unwatch` ends
+   * it. A node watches the topics it has subscribers for, and hears nothing of the others.
+   */
+  watch(topic: string): Promise<void>;
+  unwatch(topic: string): void;
 
   /**
    * Claims idempotency keys for `ttlMs`: true for a key claimed now, false for one already
@@ -215,11 +284,43 @@ export interface Store {
    */
   claimIds(keys: string[], ttlMs: number, now: number): Promise<boolean[]>;
 
-  /** Applies the updates of several sessions, all or none. */
-  saveSessions(updates: SessionUpdate[]): Promise<void>;
+  /**
+   * Claims a request id to run it, or says what became of the run that claimed it first (see
+   * RequestClaim). A new claim is a run in progress for `leaseMs` (renewed by `renewRequests`
+   * while it runs); the id is remembered `ttlMs` from now.
+   */
+  claimRequest(key: string, now: number, leaseMs: number, ttlMs: number): Promise<RequestClaim>;
+  /** Runs still in progress on this node: their leases are extended to `now + leaseMs`. */
+  renewRequests(keys: string[], now: number, leaseMs: number): Promise<void>;
+  /**
+   * Records the outcome of a run (whatever happened to its session meanwhile), remembered until
+   * `now + ttlMs`, and sends a `request` event to the instances waiting for it.
+   */
+  completeRequest(key: string, outcome: RequestOutcome, now: number, ttlMs: number): Promise<void>;
+  /** The client confirmed these replies: their outcomes are forgotten; the ids stay claimed until their ttl. */
+  confirmRequests(keys: string[]): Promise<void>;
+
+  /** Creates a session at version 1 (`state.version` must be 1); false when the id exists already. */
+  createSession(state: SessionState): Promise<boolean>;
+  /**
+   * Takes a session over: when the record is still at `version`, applies `change`, moves it to
+   * `version + 1` and returns that, and sends a `session` event to the instance that held it
+   * before, if that was another one. Returns undefined when the record moved on or is gone.
+   */
+  takeSession(id: string, version: number, change: SessionTakeover): Promise<number | undefined>;
+  /**
+   * Applies the updates of several sessions in one write; returns, per update, whether it applied.
+   * An update whose session is no longer at its `version` (taken over, or gone) is refused, and the
+   * others apply. Rejects only when the store failed (then none applied).
+   */
+  saveSessions(updates: SessionUpdate[]): Promise<boolean[]>;
   loadSession(id: string): Promise<SessionRecord | undefined>;
-  deleteSession(id: string): Promise<void>;
-  /** Removes sessions (with their replies) whose expiresAt passed and expired idempotency keys; returns the counts. */
+  /** Removes the session and its replies if it is still at `version`. */
+  deleteSession(id: string, version: number): Promise<void>;
+  /**
+   * Removes sessions (with their replies) whose expiresAt passed, and expired idempotency keys and
+   * request ids; returns the counts (`ids` counts all three kinds of id).
+   */
   sweep(now: number): Promise<{ sessions: number; ids: number }>;
 
   close(): Promise<void>;

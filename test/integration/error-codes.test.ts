@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
+import { CloseCode, ErrorCode, systemClock } from '../../src/protocol/index.js';
+import { REQUEST_LEASE_MS } from '../../src/server/request-runs.js';
+import { MemoryBackend, MemoryStore } from '../../src/store/memory/index.js';
 import { FailingStore } from '../support/failing-store.js';
 import { RawPeer } from '../support/raw-peer.js';
 import { startServer, type TestServer } from '../support/servers.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The error codes of PROTOCOL.md that no other test made a real server send, each provoked over a
@@ -92,11 +95,34 @@ describe('error codes on the wire', () => {
     let runs = 0;
     t = await startServer({ store, expectErrors: store.threw, handlers: { charge: () => ++runs } });
     const peer = await greet(t.url);
-    store.failing.add('claimIds');
+    store.failing.add('claimRequest');
     peer.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
     const reply = await peer.next('reply');
     assert.equal(!reply.ok && reply.error.code, ErrorCode.StoreUnavailable);
     assert.equal(runs, 0);
+  });
+
+  it('OUTCOME_UNKNOWN: a req resent to another node after the node running it stopped mid-run', async () => {
+    const backend = new MemoryBackend();
+    let runs = 0;
+    // Node A starts the request and never finishes it, then stops (its lease is no longer renewed).
+    const a = await startServer({ store: new MemoryStore({ backend }), handlers: { charge: () => (++runs, new Promise(() => undefined)) } });
+    // Node B's clock is past A's lease on the run (REQUEST_LEASE_MS): as if it had waited that long.
+    const later = { ...systemClock, now: () => Date.now() + REQUEST_LEASE_MS + 1000 };
+    t = await startServer({ store: new MemoryStore({ backend }), clock: later, handlers: { charge: () => ++runs } });
+    try {
+      const first = await greet(a.url);
+      first.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
+      await waitFor(() => runs === 1, 'the handler to start on node A');
+      first.close();
+      const second = await greet(t.url);
+      second.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
+      const reply = await second.next('reply');
+      assert.equal(!reply.ok && reply.error.code, ErrorCode.OutcomeUnknown);
+      assert.equal(runs, 1, 'the handler did not run again');
+    } finally {
+      await a.close();
+    }
   });
 
   it('HELLO_TIMEOUT: a connection that sends no hello in time gets the error, then close 4408', async () => {

@@ -6,6 +6,7 @@ import { closeClients, makeClient } from '../support/clients.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { startServer, type TestServer } from '../support/servers.js';
 import { waitFor } from '../support/wait.js';
+import { internals } from '../support/hub-internals.js';
 
 const INTERVAL = 300;
 const SWEEP = 50;
@@ -42,7 +43,7 @@ describe('silent peer detection', () => {
   it('the server drops a silent client within interval + timeout and frees its resources', async () => {
     const TIMEOUT = 300;
     const { server, proxy, client } = await setup({ heartbeat: { interval: INTERVAL, timeout: TIMEOUT } }, NEVER);
-    const session = server.hub.sessions.get(client.session!)!;
+    const session = internals(server.hub).sessions.get(client.session!)!;
     const connection = session.connection!;
     const silencedAt = Date.now();
     proxy.blackholeAll();

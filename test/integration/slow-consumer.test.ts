@@ -6,6 +6,7 @@ import type { Connection, ServerOptions } from '../../src/server/index.js';
 import { RawPeer } from '../support/raw-peer.js';
 import { startServer, type TestServer } from '../support/servers.js';
 import { waitFor } from '../support/wait.js';
+import { internals } from '../support/hub-internals.js';
 
 /**
  * Clients that do not read, over real sockets (issue 10): the server stops reading them, stops
@@ -33,7 +34,7 @@ async function serve(options: ServerOptions = {}): Promise<TestServer> {
 
 /** The server side of the only connection, with the largest bufferedAmount seen after each frame it wrote. */
 function watchServerSide(server: TestServer): { connection: Connection; peak: () => number } {
-  const [connection] = server.server.hub.connections;
+  const [connection] = internals(server.server.hub).connections;
   assert.ok(connection !== undefined);
   const { socket } = connection;
   const send = socket.send.bind(socket);
@@ -58,7 +59,7 @@ describe('clients that do not read', () => {
     tcp(peer).pause();
     // Each resend of the processed request gets its kept 60 KB reply again: 60 MB for 70 KB sent.
     for (let i = 0; i < 1000; i++) peer.send({ type: 'req', seq: 1, id: 'r1', method: 'big', data: null });
-    await waitFor(() => server.server.hub.connections.size === 0 || side.peak() > CEILING, 'the slow consumer to be closed');
+    await waitFor(() => internals(server.server.hub).connections.size === 0 || side.peak() > CEILING, 'the slow consumer to be closed');
     assert.ok(side.peak() <= CEILING, `the server buffered ${side.peak()} bytes for it; the bound is ${CEILING}`);
     // Its own paused socket must not keep the server from reading the close handshake's answer.
     tcp(peer).resume();

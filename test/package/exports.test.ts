@@ -16,6 +16,8 @@ const expected: Record<string, string[]> = {
   // The one-file browser bundle offers the same API (it imports nothing, so Node can load it too).
   'holdfast/browser': ['HoldfastClient', 'Subscription', 'HoldfastError', 'DEFAULTS', 'indexedDbOutbox', 'connectionStatus'],
   'holdfast/server': ['HoldfastServer', 'Hub', 'MemoryStore', 'DEFAULTS'],
+  'holdfast/server/core': ['Hub', 'DEFAULTS', 'DEFAULT_LIMITS'],
+  'holdfast/server/ws': ['HoldfastServer', 'LOOPBACK_ORIGINS'],
   'holdfast/store/memory': ['MemoryStore'],
   'holdfast/store/sqlite': ['SqliteStore', 'openDataFolder', 'SCHEMA_VERSION'],
 };
@@ -54,6 +56,26 @@ describe('package exports (built dist)', () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('holdfast/server/core loads neither ws nor a store implementation', () => {
+    // Walks the built module graph from the entry file: every static import, relative or bare.
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const [, specifier] of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
+        if (specifier!.startsWith('.')) visit(fileURLToPath(new URL(specifier!, `file://${file}`)));
+        else bare.add(specifier!);
+      }
+    };
+    visit(`${root}dist/server/core.js`);
+    assert.ok(seen.size > 10, `the walk found only ${seen.size} modules`);
+    assert.deepEqual([...bare].filter((name) => !name.startsWith('node:')), [], 'bare imports of the core');
+    const stores = [...seen].filter((file) => /\/store\/(memory|sqlite)\//.test(file));
+    assert.deepEqual(stores, [], 'store implementations in the core');
   });
 
   it('has an executable bin with a node shebang', () => {

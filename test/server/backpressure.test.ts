@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
 import { MemoryStore, type Store } from '../../src/server/index.js';
 import { InboundLedger } from '../../src/server/inbound-ledger.js';
-import { settle } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
 
 /**
@@ -114,12 +113,12 @@ describe('send buffer bounds', () => {
 
   // Guards: INVALID_TOPIC echoed the whole topic back, however long.
   it('never echoes more than 256 characters of a topic (sub, pub, unsub)', async () => {
-    const { connect } = hubHarness({ limits: { maxPayload: 1024 * 1024, maxBufferedBytes: 1024 * 1024 } });
+    const { clock, connect } = hubHarness({ limits: { maxPayload: 1024 * 1024, maxBufferedBytes: 1024 * 1024 } });
     const { socket, send } = await connect();
     send({ type: 'sub', topic: 'x'.repeat(500_000) });
     send({ type: 'pub', topic: 'y'.repeat(500_000), data: 1 });
     send({ type: 'unsub', topic: 'z'.repeat(500_000) });
-    await settle();
+    await clock.idle();
     const errors = socket.ofType('error');
     assert.deepEqual(errors.map((e) => e.code), [ErrorCode.InvalidTopic, ErrorCode.InvalidTopic, ErrorCode.InvalidTopic]);
     assert.deepEqual(errors.map((e) => e.topic?.length), [256, 256, undefined]);
@@ -138,7 +137,7 @@ describe('catch-up bounds', () => {
       budgets.push(maxBytes);
       return read(topic, after, limit, maxBytes);
     };
-    const { hub, connect } = hubHarness({ store, limits });
+    const { clock, hub, connect } = hubHarness({ store, limits });
     for (let i = 1; i <= 20; i++) await hub.publish('t', i);
     const { socket, connection, send } = await connect();
     socket.send = (text) => {
@@ -146,18 +145,18 @@ describe('catch-up bounds', () => {
       if (text.includes('"msg"')) socket.bufferedAmount += 4_000; // the peer reads nothing
     };
     send({ type: 'sub', topic: 't', from: 'start' });
-    await settle(5);
+    await clock.idle();
     const offsets = () => socket.ofType('msg').map((m) => m.offset);
     assert.deepEqual(offsets(), [1, 2, 3], 'the third message took the buffer over the limit');
     assert.ok(budgets.length > 0 && budgets.every((b) => b !== undefined && b <= SOFT), `a byte budget for each read: ${budgets}`);
     socket.bufferedAmount = 0;
     hub.drained(connection);
-    await settle(5);
+    await clock.idle();
     assert.deepEqual(offsets(), [1, 2, 3, 4, 5, 6]);
     for (let i = 0; i < 5; i++) {
       socket.bufferedAmount = 0;
       hub.drained(connection);
-      await settle(5);
+      await clock.idle();
     }
     assert.deepEqual(offsets(), Array.from({ length: 20 }, (_, i) => i + 1), 'every message once, in order');
   });
@@ -167,25 +166,25 @@ describe('input before welcome', () => {
   // Guards: early frames were counted (1000) but not sized: 1000 large frames were all kept.
   it('closes with 4400 past 1 MiB of frames before welcome, though under 1000 frames', async () => {
     let admit!: (id: string) => void;
-    const { connect } = hubHarness({ authenticate: () => new Promise((resolve) => (admit = resolve)) });
+    const { clock, connect } = hubHarness({ authenticate: () => new Promise((resolve) => (admit = resolve)) });
     const { socket, send } = await connect();
     const big = JSON.stringify({ type: 'pub', topic: 't', data: 'x'.repeat(100_000) });
     for (let i = 0; i < 11 && socket.closedWith === undefined; i++) send(big);
     assert.deepEqual(socket.closedWith, { code: CloseCode.ProtocolViolation, reason: ErrorCode.HelloRequired });
     assert.match(socket.ofType('error')[0]!.message, /1 MiB/);
     admit('ann');
-    await settle();
+    await clock.idle();
     assert.equal(socket.ofType('welcome').length, 0);
   });
 
   it('handles frames sent before welcome after it, in order; those after a congesting one wait for the drain', async () => {
     let admit!: (id: string) => void;
-    const { hub, connect } = hubHarness({ limits, authenticate: () => new Promise((resolve) => (admit = resolve)) });
+    const { clock, hub, connect } = hubHarness({ limits, authenticate: () => new Promise((resolve) => (admit = resolve)) });
     const { socket, connection, send } = await connect();
     for (const topic of ['a', 'b', 'c']) send({ type: 'unsub', topic });
     socket.bufferedAmount = SOFT + 1; // the welcome congests the connection
     admit('ann');
-    await settle();
+    await clock.idle();
     assert.equal(socket.ofType('welcome').length, 1);
     assert.equal(socket.ofType('unsubscribed').length, 0);
     socket.bufferedAmount = 0;
@@ -197,19 +196,19 @@ describe('input before welcome', () => {
 describe('kept reply bytes', () => {
   // Guards: kept replies were bounded in count only; a few huge replies could fill the session.
   it('holds further requests at maxKeptReplyBytes of unconfirmed replies, and runs them after confirmations', async () => {
-    const { connect } = hubHarness({ limits: { maxKeptReplyBytes: 1000 }, handlers: { big: () => 'x'.repeat(598) } });
+    const { clock, connect } = hubHarness({ limits: { maxKeptReplyBytes: 1000 }, handlers: { big: () => 'x'.repeat(598) } });
     const peer = await connect();
     const replies = (seq: number) => peer.socket.ofType('reply').filter((r) => r.seq === seq).length;
     peer.send({ type: 'req', seq: 1, id: 'r1', method: 'big', data: null });
     peer.send({ type: 'req', seq: 2, id: 'r2', method: 'big', data: null });
-    await settle();
-    assert.equal(peer.connection.session!.ledger.keptBytes, 1200);
+    await clock.idle();
+    assert.equal(peer.connection.session!.acks.ledger.keptBytes, 1200);
     peer.send({ type: 'req', seq: 3, id: 'r3', method: 'big', data: null });
-    await settle();
+    await clock.idle();
     assert.equal(replies(3), 0, 'waits while 1200 bytes are kept');
     assert.equal(peer.socket.paused, false, 'reading on: the confirmations come on this socket');
     peer.send({ type: 'ack', replies: [1] });
-    await settle();
+    await clock.idle();
     assert.equal(replies(3), 1);
   });
 

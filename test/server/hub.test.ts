@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
-import { FakeSocket, settle } from '../support/fake-socket.js';
+import { FakeSocket } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
+import { internals } from '../support/hub-internals.js';
 
 const setup = hubHarness;
 
@@ -54,44 +55,44 @@ describe('Hub heartbeat sweeper', () => {
 
 describe('Hub flow control', () => {
   it('sends at most maxInFlight unacknowledged messages, and the rest after acks, from the store', async () => {
-    const { hub, connect } = setup({ limits: { maxInFlight: 10 } });
+    const { clock, hub, connect } = setup({ limits: { maxInFlight: 10 } });
     const { socket, send } = await connect();
     send({ type: 'sub', topic: 'chat', from: 'now' });
-    await settle();
+    await clock.idle();
     for (let i = 1; i <= 35; i++) void hub.publish('chat', i);
-    await settle(5);
+    await clock.idle();
     const offsets = () => socket.ofType('msg').map((m) => m.offset);
     assert.deepEqual(offsets(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'paused at the window');
     send({ type: 'ack', offsets: { chat: 10 } });
-    await settle(5);
+    await clock.idle();
     assert.equal(offsets().length, 20);
     send({ type: 'ack', offsets: { chat: 20 } });
-    await settle(5);
+    await clock.idle();
     send({ type: 'ack', offsets: { chat: 30 } });
-    await settle(5);
+    await clock.idle();
     assert.deepEqual(offsets(), Array.from({ length: 35 }, (_, i) => i + 1), 'every message once, in order');
   });
 
   it('coalesces a latest topic for a blocked subscriber: only the newest value per key', async () => {
-    const { hub, connect } = setup({ topics: { prices: { mode: 'latest' } }, limits: { maxInFlight: 2 } });
+    const { clock, hub, connect } = setup({ topics: { prices: { mode: 'latest' } }, limits: { maxInFlight: 2 } });
     const { socket, send } = await connect();
     send({ type: 'sub', topic: 'prices' });
-    await settle();
+    await clock.idle();
     for (let i = 1; i <= 50; i++) await hub.publish('prices', { price: i }, { key: i % 2 ? 'A' : 'B' });
-    await settle(5);
+    await clock.idle();
     assert.equal(socket.ofType('msg').length, 2);
     send({ type: 'ack', offsets: { prices: 2 } });
-    await settle(5);
+    await clock.idle();
     const after = socket.ofType('msg').slice(2);
     assert.deepEqual(after.map((m) => [m.key, m.data]), [['B', { price: 50 }], ['A', { price: 49 }]].sort((a, b) => (a[1] as any).price - (b[1] as any).price));
   });
 
   it('drops volatile messages for a connection whose send buffer is full, and only for it', async () => {
-    const { hub, connect } = setup({ topics: { cursors: { mode: 'volatile' } }, limits: { maxBufferedBytes: 100 } });
+    const { clock, hub, connect } = setup({ topics: { cursors: { mode: 'volatile' } }, limits: { maxBufferedBytes: 100 } });
     const slow = await connect();
     const fast = await connect();
     for (const peer of [slow, fast]) peer.send({ type: 'sub', topic: 'cursors' });
-    await settle();
+    await clock.idle();
     slow.socket.bufferedAmount = 1000;
     await hub.publish('cursors', { x: 1 });
     assert.equal(slow.socket.ofType('msg').length, 0);
@@ -125,7 +126,7 @@ describe('Hub sessions', () => {
     clock.advance(61_000);
     const late = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
     assert.equal(late.socket.ofType('welcome')[0]!.resumed, false);
-    assert.equal(hub.sessions.has(welcome.session), false);
+    assert.equal(internals(hub).sessions.get(welcome.session) !== undefined, false);
   });
 });
 

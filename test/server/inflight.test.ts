@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
 import { MemoryStore } from '../../src/server/index.js';
 import type { SessionUpdate } from '../../src/store/types.js';
-import { settle } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
 
 /**
@@ -18,23 +17,23 @@ describe('input in progress', () => {
   // 150 requests of 1 MB to a slow handler grew the heap by 178 MB in 3 s, reading never paused.
   it('stops reading while requests in progress hold more than the bound, and reads on as they finish', async () => {
     const waiting: Array<() => void> = [];
-    const { connect } = hubHarness({ limits, handlers: { slow: () => new Promise<string>((resolve) => waiting.push(() => resolve('ok'))) } });
+    const { clock, connect } = hubHarness({ limits, handlers: { slow: () => new Promise<string>((resolve) => waiting.push(() => resolve('ok'))) } });
     const peer = await connect();
     for (let seq = 1; seq <= 3; seq++) peer.send({ type: 'req', seq, id: `r${seq}`, method: 'slow', data: big });
-    await settle();
+    await clock.idle();
     assert.equal(peer.socket.paused, false, '285 KB in progress');
     peer.send({ type: 'req', seq: 4, id: 'r4', method: 'slow', data: big });
-    await settle();
+    await clock.idle();
     assert.equal(peer.socket.paused, true, '380 KB in progress: past the bound');
     for (const finish of waiting.splice(0)) finish();
-    await settle();
+    await clock.idle();
     assert.equal(peer.socket.paused, false, 'done with: reading resumes');
     assert.equal(peer.connection.session!.inflightBytes, 0);
   });
 
   it('stops reading while publishes wait behind an asynchronous check, and reads on as they go', async () => {
     let allow!: () => void;
-    const { connect } = hubHarness({
+    const { clock, connect } = hubHarness({
       limits,
       cacheAuthorization: false,
       authorize: ({ topic }) => (topic === 'slow' ? new Promise<boolean>((resolve) => (allow = () => resolve(true))) : true),
@@ -42,10 +41,10 @@ describe('input in progress', () => {
     const peer = await connect();
     peer.send({ type: 'pub', topic: 'slow', data: 1 });
     for (let i = 0; i < 4; i++) peer.send({ type: 'pub', topic: 'fast', data: big });
-    await settle();
+    await clock.idle();
     assert.equal(peer.socket.paused, true, 'four 95 KB publishes queued behind the check');
     allow();
-    await settle();
+    await clock.idle();
     assert.equal(peer.socket.paused, false);
     assert.equal(peer.connection.session!.inflightBytes, 0);
   });
@@ -53,7 +52,7 @@ describe('input in progress', () => {
   it('answers a publish whose topic table throws with INTERNAL instead of leaving its seq pending', async () => {
     const bug = new Error('topic table bug');
     const errors: unknown[] = [];
-    const { connect } = hubHarness({
+    const { clock, connect } = hubHarness({
       topics: (topic) => {
         if (topic === 'boom') throw bug;
         return { mode: 'reliable' };
@@ -63,7 +62,7 @@ describe('input in progress', () => {
     const peer = await connect();
     peer.send({ type: 'pub', topic: 'boom', data: 1, seq: 1, id: 'p1' });
     peer.send({ type: 'pub', topic: 'fine', data: 2, seq: 2, id: 'p2' });
-    await settle(5);
+    await clock.idle();
     assert.equal(peer.socket.ofType('reply').find((r) => r.seq === 1)?.ok, false);
     assert.ok(peer.socket.ofType('ack').some((a) => a.seq === 2), 'the acks go on past it');
     assert.deepEqual(errors, [bug]);
@@ -72,10 +71,10 @@ describe('input in progress', () => {
 
 describe('kept-reply backlog', () => {
   it('closes with 4413 a client that sends more than the backlog holds while at its kept-reply limit, dropping nothing silently', async () => {
-    const { connect } = hubHarness({ limits: { maxKeptReplies: 1, maxPayload: 1000 }, authorize: () => false });
+    const { clock, connect } = hubHarness({ limits: { maxKeptReplies: 1, maxPayload: 1000 }, authorize: () => false });
     const peer = await connect();
     peer.send({ type: 'pub', topic: 't', data: 1, seq: 1, id: 'p1' }); // refused: its reply is kept, the limit reached
-    await settle();
+    await clock.idle();
     const frame = JSON.stringify({ type: 'pub', topic: 't', data: 'x'.repeat(900) });
     for (let i = 0; i < 400 && peer.socket.closedWith === undefined; i++) peer.send(frame);
     assert.equal(peer.socket.closedWith?.code, CloseCode.SlowConsumer);
@@ -89,25 +88,25 @@ describe('acks that change nothing', () => {
   it('save the session only when a cursor moved or a reply was confirmed', async () => {
     class CountingStore extends MemoryStore {
       saves = 0;
-      override saveSessions(updates: SessionUpdate[]): Promise<void> {
+      override saveSessions(updates: SessionUpdate[]): Promise<boolean[]> {
         this.saves += updates.length;
         return super.saveSessions(updates);
       }
     }
     const store = new CountingStore();
-    const { connect, hub } = hubHarness({ store });
+    const { clock, connect, hub } = hubHarness({ store });
     const peer = await connect();
     peer.send({ type: 'sub', topic: 't', from: 'now' });
-    await settle();
+    await clock.idle();
     await hub.publish('t', 1);
-    await settle();
+    await clock.idle();
     peer.send({ type: 'ack', offsets: { t: 1 } });
-    await settle();
+    await clock.idle();
     const before = store.saves;
     for (let i = 0; i < 20; i++) {
       peer.send({ type: 'ack', offsets: { t: 1 } });
       peer.send({ type: 'ack' });
-      await settle();
+      await clock.idle();
     }
     assert.equal(store.saves, before);
   });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { WelcomeFrame } from '../../src/protocol/index.js';
 import { Hub, MemoryStore } from '../../src/server/index.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { FakeSocket, settle } from '../support/fake-socket.js';
+import { FakeSocket } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
 
 /**
@@ -45,24 +45,27 @@ describe('a welcome lost with its connection', () => {
 
   it('keeps the presented token valid across a restart of the server on the same store', async () => {
     const store = new MemoryStore();
-    const open = () => new Hub({ clock: new FakeClock(), store, onError: (error) => assert.fail(String(error)) });
-    const say = async (hub: Hub, hello: object) => {
+    const open = () => {
+      const clock = new FakeClock();
+      return { clock, hub: new Hub({ clock, store, onError: (error) => assert.fail(String(error)) }) };
+    };
+    const say = async ({ hub, clock }: ReturnType<typeof open>, hello: object) => {
       const socket = new FakeSocket();
       const connection = hub.open(socket);
       hub.receive(connection, JSON.stringify(hello));
-      await settle(5);
+      await clock.idle();
       return { socket, connection, welcome: socket.ofType('welcome')[0] as WelcomeFrame };
     };
     const before = open();
     const first = await say(before, { type: 'hello', v: 1 });
-    before.closed(first.connection);
+    before.hub.closed(first.connection);
     const lost = await say(before, { type: 'hello', v: 1, resume: { session: first.welcome.session, token: first.welcome.token } });
     assert.equal(lost.welcome.resumed, true);
-    await before.close(); // the server restarts; the lost welcome's token was never seen by the client
+    await before.hub.close(); // the server restarts; the lost welcome's token was never seen by the client
 
     const after = open();
     const again = await say(after, { type: 'hello', v: 1, resume: { session: first.welcome.session, token: first.welcome.token } });
     assert.equal(again.welcome.resumed, true);
-    await after.close();
+    await after.hub.close();
   });
 });

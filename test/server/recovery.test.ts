@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { ReadResult } from '../../src/store/types.js';
-import { settle } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
 
 /** A MemoryStore whose reads wait until `release()`, so a test can change the store under a catch-up. */
@@ -30,11 +29,11 @@ describe('Recovery of an empty position found by a catch-up read', () => {
   // sent nothing when its catch-up read found the topic in a new epoch was told recovered: false.
   it('repositions a subscription that sent nothing to offset 0 of the new epoch, recovered', async () => {
     const store = new GatedStore();
-    const { hub, connect } = hubHarness({ store });
+    const { clock, hub, connect } = hubHarness({ store });
     const { socket, send } = await connect();
     store.hold();
     send({ type: 'sub', topic: 'room', from: 'now' });
-    await settle();
+    await clock.idle();
     const [first] = socket.ofType('subscribed');
     assert.deepEqual([first?.offset, first?.recovered], [0, true]);
 
@@ -45,7 +44,7 @@ describe('Recovery of an empty position found by a catch-up read', () => {
     const { epoch } = await store.info('room');
     assert.notEqual(epoch, first!.epoch);
     store.release();
-    await settle();
+    await clock.idle();
 
     const [, again] = socket.ofType('subscribed');
     assert.deepEqual(

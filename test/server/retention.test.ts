@@ -4,7 +4,6 @@ import { MemoryStore } from '../../src/store/memory/index.js';
 import type { RetentionPolicy, TrimResult } from '../../src/store/types.js';
 import { RetentionSchedule } from '../../src/server/retention-schedule.js';
 import { MAX_AGE_TRIMS_PER_SWEEP } from '../../src/server/sweeper.js';
-import { settle } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -30,7 +29,7 @@ describe('Retention sweeps', () => {
     const IDLE = 10_000;
     await Promise.all(Array.from({ length: IDLE }, (_, i) => hub.publish(`idle:${i}`, i)));
     hub.sweep(); // count retention for the topics just appended to
-    await settle(1);
+    await clock.idle();
     assert.equal(store.total, IDLE, 'each new topic trimmed once');
 
     const perSweep: number[] = [];
@@ -39,7 +38,7 @@ describe('Retention sweeps', () => {
       clock.advance(1000);
       const before = store.total;
       hub.sweep();
-      await settle(1);
+      await clock.idle();
       perSweep.push(store.total - before);
     }
     assert.deepEqual(new Set(perSweep), new Set([1]), 'one trim per sweep (the busy topic), whatever the idle topics');
@@ -50,7 +49,7 @@ describe('Retention sweeps', () => {
     for (let i = 0; i < IDLE / MAX_AGE_TRIMS_PER_SWEEP + 2; i++) {
       const before = store.total;
       hub.sweep();
-      await settle(1);
+      await clock.idle();
       ageSweeps.push(store.total - before);
     }
     assert.ok(Math.max(...ageSweeps) <= MAX_AGE_TRIMS_PER_SWEEP, `at most ${MAX_AGE_TRIMS_PER_SWEEP} age trims a sweep: ${ageSweeps.join(',')}`);
@@ -65,7 +64,7 @@ describe('Retention sweeps', () => {
     for (let i = 0; i < 48; i++) {
       clock.advance(DAY / 24);
       hub.sweep();
-      await settle(1);
+      await clock.idle();
     }
     assert.equal(idleTrims(), settled, 'no trims of forgotten topics');
   });
@@ -79,23 +78,23 @@ describe('Retention sweeps', () => {
     assert.equal(first.offset, 1);
     const { epoch } = await store.info('short:a');
     hub.sweep();
-    await settle(1);
+    await clock.idle();
     assert.equal(store.trims.get('short:a'), 1);
 
     clock.advance(1000);
     hub.sweep(); // the message is 1000 ms old: not older than maxAgeMs yet
-    await settle(1);
+    await clock.idle();
     assert.equal(store.trims.get('short:a'), 1, 'not due before the message is older than maxAgeMs');
     clock.advance(1);
     hub.sweep();
-    await settle(1);
+    await clock.idle();
     assert.equal(store.trims.get('short:a'), 2, 'due once the oldest message is older than maxAgeMs');
     assert.equal((await store.info('short:a')).head, 0, 'trimmed to nothing: forgotten');
 
     for (let i = 0; i < 100; i++) {
       clock.advance(1000);
       hub.sweep();
-      await settle(1);
+      await clock.idle();
     }
     assert.equal(store.trims.get('short:a'), 2, 'a forgotten topic is never trimmed again');
 
@@ -103,10 +102,10 @@ describe('Retention sweeps', () => {
     assert.equal(again.offset, 1, 'its history starts over');
     assert.notEqual((await store.info('short:a')).epoch, epoch, 'in a new epoch');
     hub.sweep();
-    await settle(1);
+    await clock.idle();
     clock.advance(1001);
     hub.sweep();
-    await settle(1);
+    await clock.idle();
     assert.equal(store.trims.get('short:a'), 4, 'count-trimmed when appended to, age-trimmed when due');
     assert.equal((await store.info('short:a')).head, 0);
   });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../../src/store/memory/index.js';
-import { settle } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
+import { internals } from '../support/hub-internals.js';
 
 /** A MemoryStore that measures what the hub asks it to save: JSON bytes, and every saved expiresAt per session. */
 class MeasuringStore extends MemoryStore {
@@ -11,14 +11,18 @@ class MeasuringStore extends MemoryStore {
   readonly stopAt = 10 * 1024 * 1024;
   readonly expiries = new Map<string, number[]>();
 
-  override async saveSessions(updates: Parameters<MemoryStore['saveSessions']>[0]): Promise<void> {
+  override async createSession(state: Parameters<MemoryStore['createSession']>[0]): Promise<boolean> {
+    this.expiries.set(state.id, [state.expiresAt]);
+    return super.createSession(state);
+  }
+
+  override async saveSessions(updates: Parameters<MemoryStore['saveSessions']>[0]): Promise<boolean[]> {
     for (const update of updates) {
       if (this.savedBytes < this.stopAt) this.savedBytes += JSON.stringify(update).length;
-      // Written against the update shape ({ state }) and the record shape before it.
-      const state = (update as { state?: { id: string; expiresAt: number | null } }).state ?? (update as unknown as { id: string; expiresAt: number | null });
-      const list = this.expiries.get(state.id) ?? [];
-      list.push(state.expiresAt ?? NaN);
-      this.expiries.set(state.id, list);
+      if (update.expiresAt === undefined) continue;
+      const list = this.expiries.get(update.id) ?? [];
+      list.push(update.expiresAt);
+      this.expiries.set(update.id, list);
     }
     return super.saveSessions(updates);
   }
@@ -29,26 +33,26 @@ describe('Session saves', () => {
   // each ack, so 100 KB of tiny acks cost a gigabyte of writes. A save now carries what changed.
   it('costs in proportion to what an ack changed, not to the replies the session keeps', async () => {
     const store = new MeasuringStore();
-    const { hub, connect } = hubHarness({ store, handlers: { echo: (data) => data } });
+    const { clock, hub, connect } = hubHarness({ store, handlers: { echo: (data) => data } });
     const peer = await connect();
     const session = peer.connection.session!;
     const KEPT = 10_000;
     for (let from = 1; from <= KEPT; from += 1000) {
       const frames = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ type: 'req', seq: from + i, id: `r${from + i}`, method: 'echo', data: from + i }));
       peer.send(frames.join('\n'));
-      await settle();
+      await clock.idle();
     }
-    await hub.saved();
-    assert.equal(session.ledger.replies.size, KEPT, 'every reply kept, none confirmed');
+    await internals(hub).saves.saved();
+    assert.equal(session.acks.ledger.replies.size, KEPT, 'every reply kept, none confirmed');
     assert.equal((await store.loadSession(session.id))?.replies.length, KEPT);
 
     store.savedBytes = 0;
     const ACKS = 1000;
     for (let seq = 1; seq <= ACKS; seq++) {
       peer.send({ type: 'ack', replies: [seq] });
-      await settle(1); // one save per ack, as a client acking reply by reply causes
+      await clock.idle(); // one save per ack, as a client acking reply by reply causes
     }
-    await hub.saved();
+    await internals(hub).saves.saved();
     console.log(`[session-saves] ${ACKS} acks of a session keeping ${KEPT} replies wrote ${store.savedBytes} bytes`);
     assert.ok(store.savedBytes < 1024 * 1024, `1,000 acks wrote ${store.savedBytes} bytes of session updates (limit 1 MiB)`);
     const stored = await store.loadSession(session.id);
@@ -68,7 +72,7 @@ describe('Session saves', () => {
     assert.deepEqual(store.expiries.get(id), [start + TTL], 'saved with a lease of sessionTtl');
     for (let second = 1; second <= 4 * TTL / 1000; second++) {
       clock.advance(1000);
-      await settle();
+      await clock.idle();
       const leases = store.expiries.get(id)!;
       assert.ok(leases.at(-1)! - clock.now() >= TTL / 2 - 1000, `at +${second} s the stored lease (${leases.at(-1)! - start}) has at least half of sessionTtl left, to one sweep`);
       assert.ok(await store.loadSession(id), `still stored at +${second} s`);
@@ -79,12 +83,12 @@ describe('Session saves', () => {
 
     // Once the connection is gone the session expires sessionTtl later, in the hub and in the store.
     hub.closed(peer.connection);
-    await settle();
+    await clock.idle();
     const closedAt = clock.now();
     assert.equal(store.expiries.get(id)!.at(-1), closedAt + TTL);
     clock.advance(TTL + 1000);
-    await settle();
-    assert.equal(hub.sessions.has(id), false);
+    await clock.idle();
+    assert.equal(internals(hub).sessions.get(id) !== undefined, false);
     assert.equal(await store.loadSession(id), undefined);
   });
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExpiryQueue } from '../../src/server/expiry-queue.js';
 import type { Session } from '../../src/server/session.js';
-import { settle } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
+import { internals } from '../support/hub-internals.js';
 
 /**
  * The sweeper runs every second. Its session expiry and its retries of blocked subscriptions visited
@@ -18,7 +18,7 @@ describe('sweep cost', () => {
     const resumedLater = await connect();
     const ids = [held, gone, resumedLater].map((peer) => peer.connection.session!.id);
     let walks = 0;
-    const sessions = hub.sessions as Map<string, Session>;
+    const sessions = (internals(hub).sessions as unknown as { byId: Map<string, Session> }).byId;
     const iterate = Map.prototype[Symbol.iterator];
     sessions[Symbol.iterator] = function () {
       walks++;
@@ -30,18 +30,18 @@ describe('sweep cost', () => {
     resumedLater.connection.session!.expiresAt = null;
     for (let i = 0; i < 61; i++) {
       clock.advance(1000);
-      await settle(1);
+      await clock.idle();
     }
     assert.equal(walks, 0, 'no sweep walked the sessions');
-    assert.deepEqual(ids.map((id) => hub.sessions.has(id)), [true, false, true]);
+    assert.deepEqual(ids.map((id) => internals(hub).sessions.get(id) !== undefined), [true, false, true]);
   });
 
   it('retries blocked subscriptions without walking every subscription', async () => {
     const { hub, clock, connect } = hubHarness();
     const peer = await connect();
     for (let i = 0; i < 50; i++) peer.send({ type: 'sub', topic: `t${i}`, from: 'now' });
-    await settle();
-    const byTopic = (hub.delivery as unknown as { byTopic: Map<string, Set<unknown>> }).byTopic;
+    await clock.idle();
+    const byTopic = (internals(hub).delivery as unknown as { byTopic: Map<string, Set<unknown>> }).byTopic;
     let walks = 0;
     const values = Map.prototype.values;
     byTopic.values = function () {
@@ -50,7 +50,7 @@ describe('sweep cost', () => {
     };
     for (let i = 0; i < 10; i++) {
       clock.advance(1000);
-      await settle(1);
+      await clock.idle();
     }
     assert.equal(walks, 0, 'no sweep walked the subscriptions');
   });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, isHoldfastError } from '../../src/protocol/index.js';
 import { TopicDirectory } from '../../src/server/topics.js';
-import { settle } from '../support/fake-socket.js';
 import { hubHarness, type Peer } from '../support/hub-harness.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 
@@ -31,7 +30,7 @@ describe('Topic creation budget (limits.topicCreation)', () => {
     // One message, so one append batch: the tokens are taken before the store answers.
     const frames = [pub(1, 'a'), pub(2, 'b'), pub(3, 'c'), ...Array.from({ length: 10 }, (_, i) => pub(4 + i, 'a')), pub(14, 'd')];
     peer.send(frames.map((frame) => JSON.stringify(frame)).join('\n'));
-    await settle();
+    await clock.idle();
     const seqs = Array.from({ length: 14 }, (_, i) => i + 1);
     assert.deepEqual(outcomes(peer, seqs), { ...Object.fromEntries(seqs.map((seq) => [seq, 'ok'])), 14: ErrorCode.TooManyTopics });
     const refusal = peer.socket.ofType('reply').find((reply) => reply.seq === 14)!;
@@ -40,18 +39,18 @@ describe('Topic creation budget (limits.topicCreation)', () => {
 
     clock.advance(499);
     peer.send(pub(15, 'e'));
-    await settle();
+    await clock.idle();
     assert.equal(outcomes(peer, [15])[15], ErrorCode.TooManyTopics, 'less than one token after 499 ms');
     clock.advance(1);
     peer.send(pub(16, 'e'));
     peer.send(pub(17, 'f'));
-    await settle();
+    await clock.idle();
     assert.deepEqual(outcomes(peer, [16, 17]), { 16: 'ok', 17: ErrorCode.TooManyTopics }, 'one token per 500 ms');
 
     // Fire-and-forget: an error naming the topic.
     peer.send({ type: 'pub', topic: 'g', data: 1 });
     peer.send({ type: 'pub', topic: 'a', data: 2 });
-    await settle();
+    await clock.idle();
     const errors = peer.socket.ofType('error');
     assert.deepEqual(
       errors.map((e) => [e.code, e.topic, e.for]),
@@ -62,25 +61,25 @@ describe('Topic creation budget (limits.topicCreation)', () => {
     // Each connection has its own budget; the server's own publishes have none.
     const other = await connect();
     other.send(pub(1, 'h'));
-    await settle();
+    await clock.idle();
     assert.deepEqual(outcomes(other, [1]), { 1: 'ok' });
   });
 
   it('gives the token back when the append did not create the topic (the topic existed, or the store refused)', async () => {
     const store = new MemoryStore({ maxTopics: 2 });
-    const { connect, hub } = hubHarness({ store, limits: { topicCreation: { perSecond: 1, burst: 2 } } });
+    const { clock, connect, hub } = hubHarness({ store, limits: { topicCreation: { perSecond: 1, burst: 2 } } });
     await hub.publish('x', 0);
     await hub.publish('y', 0);
     const peer = await connect();
     peer.send(pub(1, 'z')); // the store is full: refused, the token comes back
     peer.send(pub(2, 'z'));
-    await settle();
+    await clock.idle();
     assert.deepEqual(outcomes(peer, [1, 2]), { 1: ErrorCode.TooManyTopics, 2: ErrorCode.TooManyTopics });
     assert.match(peer.socket.ofType('reply').map((r) => (!r.ok ? r.error.message : ''))[0]!, /most topics/, "the store's refusal, not the budget's");
     await store.trim('x', { maxCount: 0 }, 0); // forgotten: room for two new topics
     peer.send(pub(3, 'z'));
     peer.send(pub(4, 'w'));
-    await settle();
+    await clock.idle();
     assert.deepEqual(outcomes(peer, [3, 4]), { 3: 'ok', 4: ErrorCode.TooManyTopics }, 'both tokens were given back; w hit the store limit');
   });
 });
@@ -89,14 +88,14 @@ describe('Key cap of latest topics (TopicOptions.maxKeys)', () => {
   // Guards issue 10 item 8: a `latest` topic grew one value per key without bound.
   it('refuses a new key beyond maxKeys to clients (reply, error) and to hub.publish; existing keys update', async () => {
     const store = new MemoryStore();
-    const { hub, connect } = hubHarness({ store, topics: { prices: { mode: 'latest', maxKeys: 2 }, log: { mode: 'reliable' } } });
+    const { clock, hub, connect } = hubHarness({ store, topics: { prices: { mode: 'latest', maxKeys: 2 }, log: { mode: 'reliable' } } });
     const peer = await connect();
     peer.send(pub(1, 'prices', { key: 'a' }));
     peer.send(pub(2, 'prices', { key: 'b' }));
     peer.send(pub(3, 'prices', { key: 'c' }));
     peer.send(pub(4, 'prices', { key: 'a' }));
     peer.send({ type: 'pub', topic: 'prices', data: 5, key: 'd' });
-    await settle();
+    await clock.idle();
     assert.deepEqual(outcomes(peer, [1, 2, 3, 4]), { 1: 'ok', 2: 'ok', 3: ErrorCode.TooManyKeys, 4: 'ok' });
     assert.deepEqual(
       peer.socket.ofType('error').map((e) => [e.code, e.topic, e.for]),

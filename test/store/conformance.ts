@@ -3,7 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/codes.js';
 import { isHoldfastError } from '../../src/protocol/errors.js';
-import { isRefusal, type AppendEntry, type AppendResult, type SessionRecord, type SessionUpdate, type Store, type StoreEvent, type StoredMessage } from '../../src/store/types.js';
+import {
+  isRefusal,
+  type AppendEntry,
+  type AppendResult,
+  type KeptReply,
+  type RequestOutcome,
+  type SessionRecord,
+  type SessionTakeover,
+  type Store,
+  type StoreEvent,
+  type StoredMessage,
+} from '../../src/store/types.js';
 import { appendOk } from '../support/append.js';
 
 /*
@@ -14,7 +25,8 @@ import { appendOk } from '../support/append.js';
  *   key prefix), because `sweep` counts are asserted exactly. Topic names are unique per test anyway.
  * - Nothing reads the wall clock: every time is passed explicitly, relative to T0.
  * - Events may arrive asynchronously (Redis pub/sub), so tests wait for them; the timeout only turns
- *   a hang into a failure.
+ *   a hang into a failure. A test that an event does not come needs a store that delivers exactly
+ *   what it was asked to (StoreTraits.deliversWatchedOnly), or one that delivers synchronously.
  */
 
 const T0 = 1_700_000_000_000;
@@ -49,28 +61,27 @@ interface Collector {
   stop(): void;
 }
 
-/** Listens for events about `topics` only (a shared backend may carry other tests' events). */
-function collect(store: Store, topics: string[]): Collector {
+/** The topic of an appended or volatile event. */
+const topicOf = (event: StoreEvent): string | undefined =>
+  event.kind === 'appended' ? event.topic : event.kind === 'volatile' ? event.message.topic : undefined;
+
+/** Records the events `keep` accepts (a shared backend may carry other tests' events). */
+function record(store: Store, keep: (event: StoreEvent) => boolean): Collector {
   const events: StoreEvent[] = [];
   let wake: (() => void) | undefined;
   const stop = store.listen((event) => {
-    const topic = event.kind === 'appended' ? event.topic : event.message.topic;
-    if (!topics.includes(topic)) return;
+    if (!keep(event)) return;
     events.push(event);
     wake?.();
   });
   return {
     events,
     stop,
-    appended: (topic) =>
-      events.flatMap((e) => (e.kind === 'appended' && e.topic === topic ? [e.messages] : [])),
+    appended: (topic) => events.flatMap((e) => (e.kind === 'appended' && e.topic === topic ? [e.messages] : [])),
     async waitFor(done) {
       while (!done(events)) {
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`timed out waiting for store events; got ${JSON.stringify(events)}`)),
-            EVENT_TIMEOUT_MS,
-          );
+          const timer = setTimeout(() => reject(new Error(`timed out waiting for store events; got ${JSON.stringify(events)}`)), EVENT_TIMEOUT_MS);
           wake = () => {
             clearTimeout(timer);
             wake = undefined;
@@ -82,10 +93,10 @@ function collect(store: Store, topics: string[]): Collector {
   };
 }
 
-/** The update that saves `record` as a new session: its state and every reply it keeps. */
-function created(record: SessionRecord): SessionUpdate {
-  const { replies, ...state } = record;
-  return { state, addReplies: replies };
+/** Watches `topics` and records their appended and volatile events. */
+async function collect(store: Store, topics: string[]): Promise<Collector> {
+  for (const topic of topics) await store.watch(topic);
+  return record(store, (event) => topics.includes(topicOf(event)!));
 }
 
 function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
@@ -95,6 +106,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     tokenHash: 'ab'.repeat(32),
     previousTokenHash: 'cd'.repeat(32),
     expiresAt: T0 + 120_000,
+    version: 1,
     lastSeq: 3,
     doneAbove: [5, 7],
     replies: [
@@ -105,6 +117,19 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     ...overrides,
   };
 }
+
+/** Creates `record` as a new session: its state, then the replies it keeps. */
+async function create(store: Store, record: SessionRecord): Promise<void> {
+  const { replies, ...state } = record;
+  assert.equal(await store.createSession(state), true, `session ${state.id} created`);
+  if (replies.length > 0) assert.deepEqual(await store.saveSessions([{ id: state.id, version: state.version, addReplies: replies }]), [true]);
+}
+
+const takeover = (n: number, previous = true): SessionTakeover => ({
+  tokenHash: String(n).repeat(64),
+  ...(previous ? { previousTokenHash: `${n}p`.repeat(32) } : {}),
+  expiresAt: T0 + 200_000 + n,
+});
 
 /** An append result in brief: its offset, or the code it was refused with. */
 const brief = (result: AppendResult | undefined): number | string | undefined =>
@@ -117,6 +142,19 @@ export interface ConformanceLimits {
   maxTopics?: number;
 }
 
+/** A store made for one test, and what else the test may do with it. */
+export interface StoreUnderTest {
+  store: Store;
+  /**
+   * Another instance on the same backend (another server node of the same shared store), for the
+   * tests of several instances, which run for a store made with it (StoreTraits.severalInstances).
+   * The test closes it.
+   */
+  peer?: () => Promise<Store> | Store;
+  /** Makes the backend unreachable (false) and reachable again (true), for the tests of outages. */
+  setAvailable?: (available: boolean) => Promise<void> | void;
+}
+
 /** What the suite allows a store to do one way or the other. */
 export interface StoreTraits {
   /**
@@ -124,21 +162,46 @@ export interface StoreTraits {
    * a byte budget would save it nothing). @default true
    */
   readHonoursMaxBytes?: boolean;
+  /**
+   * Whether an instance hears the appended and volatile events of the topics it watches only (the
+   * contract allows more), so that the tests can show what an instance does not hear. @default false
+   */
+  deliversWatchedOnly?: boolean;
+  /**
+   * Whether the store is made with a `peer` (and `setAvailable`): several instances on one backend.
+   * The tests of several instances and of outages are registered only then (a single-instance store
+   * such as SQLite, whose lock file keeps a second process out, has none to run). @default false
+   */
+  severalInstances?: boolean;
 }
 
 export function storeConformance(
   name: string,
-  makeStore: (limits?: ConformanceLimits) => Promise<Store> | Store,
+  makeStore: (limits?: ConformanceLimits) => Promise<StoreUnderTest> | StoreUnderTest,
   traits: StoreTraits = {},
 ): void {
   describe(`Store conformance: ${name}`, () => {
+    let made: StoreUnderTest;
     let store: Store;
+    const peers: Store[] = [];
     beforeEach(async () => {
-      store = await makeStore();
+      made = await makeStore();
+      store = made.store;
     });
-    afterEach(async () => {
+
+    const closeAll = async () => {
+      for (const peer of peers.splice(0)) await peer.close();
       await store.close();
-    });
+    };
+    afterEach(closeAll);
+
+    /** A second instance on the store's backend (the tests that ask for one run only with StoreTraits.severalInstances). */
+    const peerOf = async (): Promise<Store> => {
+      assert.ok(made.peer !== undefined, 'a store made for the tests of several instances has a peer');
+      const peer = await made.peer();
+      peers.push(peer);
+      return peer;
+    };
 
     describe('append', () => {
       it('assigns dense offsets from 1 across batches', async () => {
@@ -347,7 +410,7 @@ export function storeConformance(
     describe('limits: refused entries', () => {
       /** A store of its own with these limits, closed after the test. */
       const withLimits = async (limits: ConformanceLimits, test: (limited: Store) => Promise<void>) => {
-        const limited = await makeStore(limits);
+        const { store: limited } = await makeStore(limits);
         try {
           await test(limited);
         } finally {
@@ -358,7 +421,7 @@ export function storeConformance(
       it('refuses an append that would create a topic past maxTopics, and appends the rest of the batch', async () => {
         await withLimits({ maxTopics: 2 }, async (limited) => {
           const [a, b, c] = [newTopic('a'), newTopic('b'), newTopic('c')];
-          const events = collect(limited, [a, b, c]);
+          const events = await collect(limited, [a, b, c]);
           const results = await limited.append([entry(a, 1), entry(b, 1), entry(c, 1, { dedupKey: `d-${c}` }), entry(a, 2)]);
           assert.deepEqual(results.map(brief), [1, 1, ErrorCode.TooManyTopics, 2], 'a refused entry consumes no offset');
           assert.equal(typeof (results[2] as { refused: { message: string } }).refused.message, 'string');
@@ -433,7 +496,7 @@ export function storeConformance(
 
       it('reports a later duplicate with the original offset, appends nothing and emits no event', async () => {
         const topic = newTopic();
-        const events = collect(store, [topic]);
+        const events = await collect(store, [topic]);
         const dedup = { dedupKey: randomUUID(), dedupTtlMs: 1000 };
         await appendOk(store, [entry(topic, 'x', dedup)]);
         const [again] = await appendOk(store, [entry(topic, 'x again', { ...dedup, time: T0 + 10 })]);
@@ -577,7 +640,7 @@ export function storeConformance(
       it('reports, for a topic that holds nothing, the epoch it will be created with', async () => {
         const [topic, other] = [newTopic(), newTopic('other')];
         await appendOk(store, [entry(topic, 1), entry(other, 1)]);
-        const events = collect(store, [topic]);
+        const events = await collect(store, [topic]);
         await store.trim(topic, { maxCount: 0 }, T0);
         const forgotten = await store.info(topic);
         assert.deepEqual(await store.read(topic, 0, 10), { ...forgotten, messages: [] });
@@ -630,7 +693,7 @@ export function storeConformance(
     describe('listen and broadcast', () => {
       it('emits one event per topic per append call, with the stored messages', async () => {
         const [x, y] = [newTopic('x'), newTopic('y')];
-        const events = collect(store, [x, y]);
+        const events = await collect(store, [x, y]);
         await appendOk(store, [entry(x, 'x1'), entry(y, 'y1'), entry(x, 'x2', { key: 'k' })]);
         await appendOk(store, [entry(x, 'x3')]);
         await events.waitFor(() => events.appended(x).length === 2 && events.appended(y).length === 1);
@@ -654,7 +717,7 @@ export function storeConformance(
 
       it('emits appends to compacted topics', async () => {
         const topic = newTopic();
-        const events = collect(store, [topic]);
+        const events = await collect(store, [topic]);
         await appendOk(store, [entry(topic, 'v', { key: 'k', compact: true })]);
         await events.waitFor(() => events.appended(topic).length === 1);
         assert.deepEqual(events.appended(topic), [[{ topic, offset: 1, data: 'v', key: 'k', time: T0 }]]);
@@ -663,7 +726,7 @@ export function storeConformance(
 
       it('broadcasts volatile messages to every listener and stores nothing', async () => {
         const topic = newTopic('volatile');
-        const [one, two] = [collect(store, [topic]), collect(store, [topic])];
+        const [one, two] = [await collect(store, [topic]), await collect(store, [topic])];
         await store.broadcast({ topic, data: { typing: true }, key: 'ann' });
         await store.broadcast({ topic, data: 2 });
         for (const events of [one, two]) {
@@ -679,7 +742,7 @@ export function storeConformance(
 
       it('stops calling a removed listener', async () => {
         const topic = newTopic();
-        const [removed, kept] = [collect(store, [topic]), collect(store, [topic])];
+        const [removed, kept] = [await collect(store, [topic]), await collect(store, [topic])];
         await appendOk(store, [entry(topic, 1)]);
         await removed.waitFor((list) => list.length === 1);
         await kept.waitFor((list) => list.length === 1);
@@ -694,50 +757,127 @@ export function storeConformance(
     });
 
     describe('sessions', () => {
-      it('saves, loads and deletes sessions', async () => {
-        const [a, b] = [session(), session({ identity: null, expiresAt: T0 + 5, cursors: {} })];
+      it('creates, loads and deletes sessions, each at its version', async () => {
+        const [a, b] = [session(), session({ identity: null, expiresAt: T0 + 5, cursors: {}, doneAbove: [], replies: [] })];
         assert.equal(await store.loadSession(a.id), undefined);
-        await store.saveSessions([created(a), created(b)]);
+        await create(store, a);
+        await create(store, b);
         assert.deepEqual(await store.loadSession(a.id), a);
         assert.deepEqual(await store.loadSession(b.id), b);
         const { replies: _, ...state } = a;
-        const updated = { ...state, lastSeq: 9, doneAbove: [], expiresAt: T0 + 100 };
-        await store.saveSessions([{ state: updated, removeReplies: [5, 7] }]);
-        assert.deepEqual(await store.loadSession(a.id), { ...updated, replies: [] });
-        await store.deleteSession(a.id);
-        await store.deleteSession(a.id); // Deleting an unknown session is harmless.
+        assert.equal(await store.createSession({ ...state, lastSeq: 99 }), false, 'the id exists');
+        assert.deepEqual(await store.loadSession(a.id), a, 'a refused create changes nothing');
+        await store.deleteSession(a.id, 2);
+        assert.deepEqual(await store.loadSession(a.id), a, 'a delete at another version does nothing');
+        await store.deleteSession(a.id, 1);
+        await store.deleteSession(a.id, 1); // Deleting an unknown session is harmless.
         assert.equal(await store.loadSession(a.id), undefined);
         assert.deepEqual(await store.loadSession(b.id), b);
-        await store.saveSessions([]);
+        assert.deepEqual(await store.saveSessions([]), []);
+        // The id is free again: a new session starts at version 1 without the old one's replies.
+        assert.equal(await store.createSession({ ...state, lastSeq: 0 }), true);
+        assert.deepEqual(await store.loadSession(a.id), { ...state, lastSeq: 0, replies: [] });
+      });
+
+      it('applies each part of an update alone, and keeps what the update does not name', async () => {
+        const a = session();
+        await create(store, a);
+        assert.deepEqual(await store.saveSessions([{ id: a.id, version: 1, expiresAt: T0 + 7 }]), [true]);
+        assert.deepEqual(await store.loadSession(a.id), { ...a, expiresAt: T0 + 7 });
+        assert.deepEqual(await store.saveSessions([{ id: a.id, version: 1, ledger: { lastSeq: 8, doneAbove: [10] } }]), [true]);
+        assert.deepEqual(await store.loadSession(a.id), { ...a, expiresAt: T0 + 7, lastSeq: 8, doneAbove: [10] });
+        assert.deepEqual(await store.saveSessions([{ id: a.id, version: 1, ledger: { lastSeq: 10, doneAbove: [] } }]), [true]);
+        assert.deepEqual(await store.saveSessions([{ id: a.id, version: 1 }]), [true], 'an empty update applies and changes nothing');
+        assert.deepEqual(await store.loadSession(a.id), { ...a, expiresAt: T0 + 7, lastSeq: 10, doneAbove: [] });
+      });
+
+      it('patches cursors: sets, replaces, removes with null, and keeps the others', async () => {
+        const a = session({ cursors: { chat: { epoch: 'e1', offset: 41 }, news: { epoch: 'e1', offset: 3 }, keep: { epoch: 'k', offset: 1 } } });
+        await create(store, a);
+        const cursors = async () => (await store.loadSession(a.id))?.cursors;
+        const patch = (cursors: Record<string, { epoch: string; offset: number } | null>) => store.saveSessions([{ id: a.id, version: 1, cursors }]);
+        assert.deepEqual(await patch({ chat: { epoch: 'e2', offset: 5 }, extra: { epoch: 'e1', offset: 9 }, news: null }), [true]);
+        assert.deepEqual(await cursors(), { chat: { epoch: 'e2', offset: 5 }, extra: { epoch: 'e1', offset: 9 }, keep: { epoch: 'k', offset: 1 } });
+        assert.deepEqual(await patch({ gone: null }), [true], 'removing an unknown cursor is harmless');
+        assert.deepEqual(await patch({ 'a.b': { epoch: 'x', offset: 2 }, 'with "quotes"': { epoch: 'y', offset: 3 } }), [true], 'topics are plain keys');
+        assert.deepEqual(await cursors(), {
+          chat: { epoch: 'e2', offset: 5 },
+          extra: { epoch: 'e1', offset: 9 },
+          keep: { epoch: 'k', offset: 1 },
+          'a.b': { epoch: 'x', offset: 2 },
+          'with "quotes"': { epoch: 'y', offset: 3 },
+        });
+        assert.deepEqual(await patch({ chat: null, extra: null, keep: null, 'a.b': null, 'with "quotes"': null }), [true]);
+        assert.deepEqual(await cursors(), {});
+        assert.deepEqual(await patch({ chat: { epoch: 'e3', offset: 1 } }), [true]);
+        assert.deepEqual(await store.loadSession(a.id), { ...a, cursors: { chat: { epoch: 'e3', offset: 1 } } }, 'nothing else moved');
+      });
+
+      it('takes a session over at its version only: new token, new lease, one version on', async () => {
+        const a = session();
+        await create(store, a);
+        assert.equal(await store.takeSession(a.id, 1, takeover(1)), 2);
+        const { previousTokenHash: _, ...rest } = a;
+        assert.deepEqual(await store.loadSession(a.id), { ...rest, ...takeover(1), version: 2 }, 'the ledger, cursors and replies are kept');
+        assert.equal(await store.takeSession(a.id, 1, takeover(9)), undefined, 'the record moved on');
+        assert.equal(await store.takeSession(randomUUID(), 1, takeover(9)), undefined, 'no such session');
+        assert.equal(await store.takeSession(a.id, 2, takeover(2, false)), 3);
+        assert.deepEqual(await store.loadSession(a.id), { ...rest, ...takeover(2, false), version: 3 }, 'an absent previousTokenHash drops it');
+      });
+
+      it('refuses the writes of a version that was taken over, and applies the rest of the batch', async () => {
+        const [a, b] = [session(), session()];
+        await create(store, a);
+        await create(store, b);
+        assert.equal(await store.takeSession(a.id, 1, takeover(1)), 2);
+        const ledger = { lastSeq: 50, doneAbove: [] };
+        const saved = await store.saveSessions([
+          { id: a.id, version: 1, ledger, cursors: { chat: null }, addReplies: [{ seq: 60, ok: true }], removeReplies: [5] },
+          { id: b.id, version: 1, ledger },
+          { id: randomUUID(), version: 1, ledger },
+          { id: a.id, version: 1, addReplies: [{ seq: 61, ok: true }], removeReplies: [7] },
+          { id: randomUUID(), version: 1, addReplies: [{ seq: 1, ok: true }] },
+        ]);
+        assert.deepEqual(saved, [false, true, false, false, false], 'stale, applied, missing, stale (replies only), missing (replies only)');
+        const { previousTokenHash: _, ...rest } = a;
+        assert.deepEqual(await store.loadSession(a.id), { ...rest, ...takeover(1), version: 2 }, 'nothing of the stale update applied');
+        assert.deepEqual(await store.loadSession(b.id), { ...b, lastSeq: 50, doneAbove: [] });
+        await store.deleteSession(a.id, 1);
+        assert.equal((await store.loadSession(a.id))?.version, 2, 'nor did the stale delete');
+        assert.deepEqual(await store.saveSessions([{ id: a.id, version: 2, ledger }]), [true], 'the new holder writes');
+        await store.deleteSession(a.id, 2);
+        assert.equal(await store.loadSession(a.id), undefined);
+        assert.deepEqual(await store.saveSessions([{ id: a.id, version: 2, ledger }]), [false], 'a deleted session takes no write');
+        assert.equal(await store.loadSession(a.id), undefined, 'and is not created again by one');
       });
 
       it('adds and removes kept replies one by one, in seq order, without rewriting the others', async () => {
-        const record = session({ replies: [] });
-        const { replies: _, ...state } = record;
-        await store.saveSessions([{ state }]);
+        const a = session({ replies: [] });
+        await create(store, a);
+        const save = (update: { addReplies?: KeptReply[]; removeReplies?: number[] }) => store.saveSessions([{ id: a.id, version: 1, ...update }]);
         const reply = (seq: number) => ({ seq, id: `r${seq}`, ok: true, data: { seq } });
-        await store.saveSessions([{ state, addReplies: [reply(3), reply(1)] }]);
-        await store.saveSessions([{ state, addReplies: [reply(2)], removeReplies: [3] }]);
-        assert.deepEqual((await store.loadSession(record.id))?.replies, [reply(1), reply(2)]);
+        await save({ addReplies: [reply(3), reply(1)] });
+        await save({ addReplies: [reply(2)], removeReplies: [3] });
+        assert.deepEqual((await store.loadSession(a.id))?.replies, [reply(1), reply(2)]);
         // Removals apply after additions in one update; removing an unknown seq is harmless.
-        await store.saveSessions([{ state, addReplies: [reply(4)], removeReplies: [4, 99] }]);
-        assert.deepEqual((await store.loadSession(record.id))?.replies, [reply(1), reply(2)]);
+        await save({ addReplies: [reply(4)], removeReplies: [4, 99] });
+        assert.deepEqual((await store.loadSession(a.id))?.replies, [reply(1), reply(2)]);
         // A reply saved again with a seq already kept replaces it.
-        await store.saveSessions([{ state, addReplies: [{ ...reply(2), data: 'again' }] }]);
-        assert.deepEqual((await store.loadSession(record.id))?.replies, [reply(1), { ...reply(2), data: 'again' }]);
+        await save({ addReplies: [{ ...reply(2), data: 'again' }] });
+        assert.deepEqual((await store.loadSession(a.id))?.replies, [reply(1), { ...reply(2), data: 'again' }]);
         // Deleting the session deletes its replies: a new session with the same id starts empty.
-        await store.deleteSession(record.id);
-        await store.saveSessions([{ state }]);
-        assert.deepEqual((await store.loadSession(record.id))?.replies, []);
+        await store.deleteSession(a.id, 1);
+        await create(store, a);
+        assert.deepEqual((await store.loadSession(a.id))?.replies, []);
       });
 
       it('confirms kept replies one by one among thousands', async () => {
-        const record = session({ replies: [] });
-        const { replies: _, ...state } = record;
-        const reply = (seq: number) => ({ seq, ok: true, data: { seq } });
-        await store.saveSessions([{ state, addReplies: Array.from({ length: 10_000 }, (_, i) => reply(i + 1)) }]);
-        for (let seq = 1; seq <= 1_000; seq++) await store.saveSessions([{ state: { ...state, lastSeq: seq }, removeReplies: [seq] }]);
-        const loaded = await store.loadSession(record.id);
+        const a = session({ replies: Array.from({ length: 10_000 }, (_, i) => ({ seq: i + 1, ok: true, data: { seq: i + 1 } })) });
+        await create(store, a);
+        for (let seq = 1; seq <= 1_000; seq++) {
+          assert.deepEqual(await store.saveSessions([{ id: a.id, version: 1, ledger: { lastSeq: seq, doneAbove: [] }, removeReplies: [seq] }]), [true]);
+        }
+        const loaded = await store.loadSession(a.id);
         assert.equal(loaded?.lastSeq, 1_000);
         assert.equal(loaded?.replies.length, 9_000);
         assert.ok(loaded?.replies.every((r, i) => r.seq === 1_001 + i && (r.data as { seq: number }).seq === r.seq));
@@ -748,46 +888,304 @@ export function storeConformance(
           session({ expiresAt: T0 + 10, replies: Array.from({ length: 10 }, (_, i) => ({ seq: i + 1, ok: true, data: n })) }),
         );
         const kept = session({ expiresAt: T0 + 11 });
-        await store.saveSessions([...records.map(created), created(kept)]);
+        for (const r of [...records, kept]) await create(store, r);
         assert.deepEqual(await store.sweep(T0 + 10), { sessions: 30, ids: 0 });
         assert.deepEqual(await store.loadSession(kept.id), kept);
-        // A session saved again with a swept id starts without the replies it had.
+        // A session created again with a swept id starts without the replies it had.
         const { replies: _, ...state } = records[0]!;
-        await store.saveSessions([{ state: { ...state, expiresAt: T0 + 1000 } }]);
+        assert.equal(await store.createSession({ ...state, expiresAt: T0 + 1000 }), true);
         assert.deepEqual((await store.loadSession(state.id))?.replies, []);
       });
 
       it('keeps its own copy of a session', async () => {
-        const record = session();
-        const expected = structuredClone(record);
-        const update = created(record);
+        const a = session();
+        const expected = structuredClone(a);
+        const { replies, ...state } = a;
+        await store.createSession(state);
+        const update = { id: a.id, version: 1, addReplies: replies, cursors: { news: { epoch: 'n', offset: 1 } as { epoch: string; offset: number } | null } };
         await store.saveSessions([update]);
-        update.state.lastSeq = 99;
-        update.state.doneAbove.push(100);
-        update.state.cursors['chat'] = { epoch: 'e2', offset: 1 };
-        update.addReplies![0]!.data = 'changed';
-        const loaded = await store.loadSession(record.id);
-        assert.deepEqual(loaded, expected);
+        state.lastSeq = 99;
+        state.doneAbove.push(100);
+        state.cursors['chat'] = { epoch: 'e2', offset: 1 };
+        replies[0]!.data = 'changed';
+        update.cursors.news = { epoch: 'changed', offset: 9 };
+        const withNews: SessionRecord = { ...expected, cursors: { ...expected.cursors, news: { epoch: 'n', offset: 1 } } };
+        const loaded = await store.loadSession(a.id);
+        assert.deepEqual(loaded, withNews);
         assert.ok(loaded);
         loaded.replies.length = 0;
         loaded.cursors = {};
-        assert.deepEqual(await store.loadSession(record.id), expected);
+        loaded.doneAbove.push(1);
+        assert.deepEqual(await store.loadSession(a.id), withNews);
       });
 
       it('sweeps sessions whose expiry (a lease while connected) has passed, with their replies', async () => {
         const due = session({ expiresAt: T0 + 100 });
         const late = session({ expiresAt: T0 + 101 });
-        await store.saveSessions([created(due), created(late)]);
+        await create(store, due);
+        await create(store, late);
         assert.deepEqual(await store.sweep(T0 + 99), { sessions: 0, ids: 0 });
         assert.deepEqual(await store.sweep(T0 + 100), { sessions: 1, ids: 0 });
         assert.equal(await store.loadSession(due.id), undefined);
         assert.deepEqual(await store.loadSession(late.id), late);
-        // A renewed lease moves the expiry on.
-        const { replies: _, ...state } = late;
-        await store.saveSessions([{ state: { ...state, expiresAt: T0 + 500 } }]);
+        // A renewed lease moves the expiry on, and so does a takeover.
+        assert.deepEqual(await store.saveSessions([{ id: late.id, version: 1, expiresAt: T0 + 500 }]), [true]);
         assert.deepEqual(await store.sweep(T0 + 499), { sessions: 0, ids: 0 });
+        assert.equal(await store.takeSession(late.id, 1, { tokenHash: 'ef'.repeat(32), expiresAt: T0 + 600 }), 2);
+        assert.deepEqual(await store.sweep(T0 + 599), { sessions: 0, ids: 0 });
         assert.deepEqual(await store.sweep(T0 + 1e12), { sessions: 1, ids: 0 });
         assert.equal(await store.loadSession(late.id), undefined);
+      });
+    });
+
+    describe('request runs', () => {
+      const ok = (data: unknown): RequestOutcome => ({ ok: true, data });
+      const LEASE = 100;
+      const TTL = 1000;
+
+      it('answers new to the first claim, then running until the lease runs out, then lost', async () => {
+        const key = randomUUID();
+        assert.deepEqual(await store.claimRequest(key, T0, LEASE, TTL), { state: 'new' });
+        assert.deepEqual(await store.claimRequest(key, T0 + 1, LEASE, TTL), { state: 'running' });
+        assert.deepEqual(await store.claimRequest(key, T0 + 99, LEASE, TTL), { state: 'running' });
+        assert.deepEqual(await store.claimRequest(key, T0 + 100, LEASE, TTL), { state: 'lost' });
+        assert.deepEqual(await store.claimRequest(key, T0 + 999, LEASE, TTL), { state: 'lost' }, 'claims do not start it over');
+        assert.deepEqual(await store.claimRequest(key, T0 + 1000, LEASE, TTL), { state: 'new' }, 'past its ttl the id is new');
+        assert.deepEqual(await store.claimRequest(key, T0 + 1001, LEASE, TTL), { state: 'running' }, 'and runs again');
+        assert.deepEqual(await store.claimRequest(randomUUID(), T0 + 1, LEASE, TTL), { state: 'new' }, 'ids are separate');
+      });
+
+      it('extends the leases of the runs renewed', async () => {
+        const [renewed, other] = [randomUUID(), randomUUID()];
+        await store.claimRequest(renewed, T0, LEASE, TTL);
+        await store.claimRequest(other, T0, LEASE, TTL);
+        await store.renewRequests([renewed, randomUUID()], T0 + 80, LEASE);
+        await store.renewRequests([], T0 + 80, LEASE);
+        assert.deepEqual(await store.claimRequest(other, T0 + 100, LEASE, TTL), { state: 'lost' });
+        assert.deepEqual(await store.claimRequest(renewed, T0 + 179, LEASE, TTL), { state: 'running' });
+        assert.deepEqual(await store.claimRequest(renewed, T0 + 180, LEASE, TTL), { state: 'lost' });
+      });
+
+      it('keeps the outcome of a finished run until its ttl, then forgets the id', async () => {
+        const key = randomUUID();
+        await store.claimRequest(key, T0, LEASE, TTL);
+        const outcome = { ok: false, data: { partial: [1, 2] }, error: { code: 'FORBIDDEN', message: 'no' } };
+        await store.completeRequest(key, outcome, T0 + 50, 500);
+        outcome.data.partial.push(3);
+        const done = { state: 'done', outcome: { ok: false, data: { partial: [1, 2] }, error: { code: 'FORBIDDEN', message: 'no' } } };
+        assert.deepEqual(await store.claimRequest(key, T0 + 200, LEASE, TTL), done, 'a finished run is not lost when its lease runs out');
+        assert.deepEqual(await store.claimRequest(key, T0 + 549, LEASE, TTL), done, 'remembered ttlMs from its completion');
+        assert.deepEqual(await store.claimRequest(key, T0 + 550, LEASE, TTL), { state: 'new' });
+      });
+
+      it('records the outcome of a run that was reported lost', async () => {
+        const key = randomUUID();
+        await store.claimRequest(key, T0, LEASE, TTL);
+        assert.deepEqual(await store.claimRequest(key, T0 + 200, LEASE, TTL), { state: 'lost' });
+        await store.completeRequest(key, ok('late'), T0 + 300, TTL);
+        assert.deepEqual(await store.claimRequest(key, T0 + 301, LEASE, TTL), { state: 'done', outcome: ok('late') });
+      });
+
+      it('forgets confirmed outcomes, and keeps the ids claimed until their ttl', async () => {
+        const [confirmed, kept] = [randomUUID(), randomUUID()];
+        for (const key of [confirmed, kept]) {
+          await store.claimRequest(key, T0, LEASE, TTL);
+          await store.completeRequest(key, ok(key), T0 + 10, TTL);
+        }
+        await store.confirmRequests([confirmed, randomUUID()]);
+        await store.confirmRequests([]);
+        assert.deepEqual(await store.claimRequest(confirmed, T0 + 20, LEASE, TTL), { state: 'confirmed' });
+        assert.deepEqual(await store.claimRequest(kept, T0 + 20, LEASE, TTL), { state: 'done', outcome: ok(kept) });
+        assert.deepEqual(await store.claimRequest(confirmed, T0 + 1009, LEASE, TTL), { state: 'confirmed' });
+        assert.deepEqual(await store.claimRequest(confirmed, T0 + 1010, LEASE, TTL), { state: 'new' });
+      });
+
+      it('tells a claim that answered running of the outcome, as a request event', async () => {
+        const key = randomUUID();
+        const events = record(store, (event) => event.kind === 'request' && event.key === key);
+        await store.claimRequest(key, T0, LEASE, TTL);
+        assert.deepEqual(await store.claimRequest(key, T0 + 1, LEASE, TTL), { state: 'running' });
+        await store.completeRequest(key, ok({ n: 1 }), T0 + 2, TTL);
+        await events.waitFor((list) => list.length === 1);
+        assert.deepEqual(events.events, [{ kind: 'request', key, outcome: ok({ n: 1 }) }]);
+        events.stop();
+      });
+
+      it('sweeps expired request ids, counted with the other ids', async () => {
+        const short = [randomUUID(), randomUUID(), randomUUID()];
+        const long = [randomUUID(), randomUUID()];
+        for (const key of short) await store.claimRequest(key, T0, LEASE, 100);
+        for (const key of long) await store.claimRequest(key, T0, LEASE, 1000);
+        assert.deepEqual(await store.sweep(T0 + 99), { sessions: 0, ids: 0 });
+        assert.deepEqual(await store.sweep(T0 + 100), { sessions: 0, ids: 3 });
+        assert.deepEqual(await store.claimRequest(long[0]!, T0 + 100, LEASE, 1000), { state: 'lost' }, 'the others are kept');
+        // A finished (and a confirmed) run expires ttlMs after its completion.
+        await store.completeRequest(long[0]!, ok(1), T0 + 500, 1000);
+        await store.completeRequest(long[1]!, ok(2), T0 + 500, 1000);
+        await store.confirmRequests([long[1]!]);
+        assert.deepEqual(await store.sweep(T0 + 1499), { sessions: 0, ids: 0 });
+        const topic = newTopic();
+        await store.claimIds([randomUUID()], 1, T0 + 1499);
+        await appendOk(store, [entry(topic, 1, { dedupKey: randomUUID(), dedupTtlMs: 1, time: T0 + 1499 })]);
+        assert.deepEqual(await store.sweep(T0 + 1500), { sessions: 0, ids: 4 }, 'two request ids, a claimed id and a dedupKey');
+        assert.deepEqual(await store.claimRequest(long[1]!, T0 + 1500, LEASE, TTL), { state: 'new' });
+      });
+    });
+
+    describe('watching', () => {
+      it('tells the appended and volatile events of a watched topic', async () => {
+        const topic = newTopic();
+        await store.watch(topic);
+        await store.watch(topic); // Watching twice is watching once.
+        const events = record(store, (event) => topicOf(event) === topic);
+        await appendOk(store, [entry(topic, 1)]);
+        await store.broadcast({ topic, data: 2 });
+        await events.waitFor((list) => list.length === 2);
+        assert.deepEqual(
+          events.events.map((e) => e.kind),
+          ['appended', 'volatile'],
+        );
+        events.stop();
+      });
+    });
+
+    if (traits.severalInstances === true) describe('several instances on one backend', () => {
+      it('keeps offsets dense across interleaved appends from two instances, each in its call order', async () => {
+        const peer = await peerOf();
+        const topic = newTopic();
+        const pending = Array.from({ length: 40 }, (_, i) => appendOk(i % 2 === 0 ? store : peer, [entry(topic, i)]).then(([o]) => [i, o!.offset] as const));
+        const outcomes = await Promise.all(pending);
+        assert.deepEqual(
+          outcomes.map(([, offset]) => offset).sort((x, y) => x - y),
+          Array.from({ length: 40 }, (_, i) => i + 1),
+          'dense, each offset once',
+        );
+        for (const parity of [0, 1]) {
+          const own = outcomes.filter(([i]) => i % 2 === parity).map(([, offset]) => offset);
+          assert.deepEqual(own, [...own].sort((x, y) => x - y), 'each instance in its call order');
+        }
+        const messages = await readAll(peer, topic);
+        assert.deepEqual(messages, await readAll(store, topic), 'both read one history');
+        assert.deepEqual(
+          offsetsOf(messages),
+          Array.from({ length: 40 }, (_, i) => i + 1),
+        );
+        for (const [i, offset] of outcomes) assert.equal(messages[offset - 1]?.data, i);
+      });
+
+      it('claims an id once across instances: dedupKeys, claimed ids and request ids', async () => {
+        const peer = await peerOf();
+        const topic = newTopic();
+        const dedup = { dedupKey: randomUUID(), dedupTtlMs: 1000 };
+        const [first] = await appendOk(store, [entry(topic, 'a', dedup)]);
+        const [again] = await appendOk(peer, [entry(topic, 'b', { ...dedup, time: T0 + 1 })]);
+        assert.deepEqual(again, { ...first!, duplicate: true });
+        const [x, y] = [randomUUID(), randomUUID()];
+        assert.deepEqual(await store.claimIds([x], 1000, T0), [true]);
+        assert.deepEqual(await peer.claimIds([x, y], 1000, T0), [false, true]);
+        assert.deepEqual(await store.claimIds([y], 1000, T0), [false]);
+        const key = randomUUID();
+        assert.deepEqual(await store.claimRequest(key, T0, 100, 1000), { state: 'new' });
+        assert.deepEqual(await peer.claimRequest(key, T0, 100, 1000), { state: 'running' });
+        assert.deepEqual(await peer.claimRequest(key, T0 + 100, 100, 1000), { state: 'lost' });
+      });
+
+      it("refuses the old holder's writes after a takeover on another instance, and tells the old holder", async () => {
+        const peer = await peerOf();
+        const a = session();
+        const mine = (event: StoreEvent) => event.kind === 'session' && event.id === a.id;
+        const [onStore, onPeer] = [record(store, mine), record(peer, mine)];
+        await create(store, a);
+        assert.equal(await peer.takeSession(a.id, 1, takeover(1)), 2);
+        await onStore.waitFor((list) => list.length === 1);
+        assert.deepEqual(onStore.events, [{ kind: 'session', id: a.id, version: 2 }]);
+        assert.deepEqual(await store.saveSessions([{ id: a.id, version: 1, ledger: { lastSeq: 99, doneAbove: [] } }]), [false]);
+        await store.deleteSession(a.id, 1);
+        assert.deepEqual(await peer.saveSessions([{ id: a.id, version: 2, ledger: { lastSeq: 4, doneAbove: [] } }]), [true]);
+        assert.equal((await store.loadSession(a.id))?.lastSeq, 4, 'the new holder wrote, the old one did not');
+        // Taken back: now the peer held it, and hears it.
+        assert.equal(await store.takeSession(a.id, 2, takeover(2)), 3);
+        await onPeer.waitFor((list) => list.length === 1);
+        assert.deepEqual(onPeer.events, [{ kind: 'session', id: a.id, version: 3 }]);
+        onStore.stop();
+        onPeer.stop();
+      });
+
+      it('tells an instance whose claim answered running of the outcome of the run on another', async () => {
+        const peer = await peerOf();
+        const key = randomUUID();
+        const events = record(peer, (event) => event.kind === 'request' && event.key === key);
+        assert.deepEqual(await store.claimRequest(key, T0, 100, 1000), { state: 'new' });
+        assert.deepEqual(await peer.claimRequest(key, T0 + 1, 100, 1000), { state: 'running' });
+        await store.completeRequest(key, { ok: true, data: 'sum' }, T0 + 2, 1000);
+        await events.waitFor((list) => list.length === 1);
+        assert.deepEqual(events.events, [{ kind: 'request', key, outcome: { ok: true, data: 'sum' } }]);
+        assert.deepEqual(await peer.claimRequest(key, T0 + 3, 100, 1000), { state: 'done', outcome: { ok: true, data: 'sum' } });
+        events.stop();
+      });
+
+      it('tells an instance the appends and broadcasts made on another, for the topics it watches', async () => {
+        const peer = await peerOf();
+        const [watched, other] = [newTopic('watched'), newTopic('other')];
+        await peer.watch(watched);
+        const onPeer = record(peer, (event) => [watched, other].includes(topicOf(event)!));
+        const onStore = record(store, (event) => [watched, other].includes(topicOf(event)!));
+        await appendOk(store, [entry(watched, 1), entry(other, 1)]);
+        await store.broadcast({ topic: other, data: 'v-other' });
+        await store.broadcast({ topic: watched, data: 'v' });
+        await appendOk(store, [entry(watched, 2)]);
+        await onPeer.waitFor(() => onPeer.appended(watched).length === 2);
+        const { epoch } = await store.info(watched);
+        const ofWatched = onPeer.events.filter((event) => topicOf(event) === watched);
+        assert.deepEqual(ofWatched, [
+          { kind: 'appended', topic: watched, epoch, messages: [{ topic: watched, offset: 1, data: 1, time: T0 }] },
+          { kind: 'volatile', message: { topic: watched, data: 'v' } },
+          { kind: 'appended', topic: watched, epoch, messages: [{ topic: watched, offset: 2, data: 2, time: T0 }] },
+        ]);
+        if (traits.deliversWatchedOnly === true) {
+          assert.deepEqual(onPeer.events, ofWatched, 'nothing of the topic it does not watch');
+          assert.deepEqual(onStore.events, [], 'an instance that watches nothing hears nothing, not even of its own appends');
+          // Watching is a set: one unwatch ends two watches.
+          await peer.watch(watched);
+          peer.unwatch(watched);
+          await appendOk(store, [entry(watched, 3)]);
+          await store.broadcast({ topic: watched, data: 'after' });
+          await peer.watch(other);
+          await appendOk(store, [entry(other, 'marker')]);
+          await onPeer.waitFor(() => onPeer.appended(other).length === 1);
+          assert.deepEqual(onPeer.events.slice(3).map(topicOf), [other], 'nothing of the topic after unwatch');
+        }
+        onPeer.stop();
+        onStore.stop();
+      });
+
+      it('tells every instance when the backend is lost and back, and fails operations meanwhile', async () => {
+        const peer = await peerOf();
+        assert.ok(made.setAvailable !== undefined, 'a store made for the tests of several instances can be made unavailable');
+        const topic = newTopic();
+        await appendOk(store, [entry(topic, 1)]);
+        const health = (event: StoreEvent) => event.kind === 'health';
+        const [onStore, onPeer] = [record(store, health), record(peer, health)];
+        await made.setAvailable(false);
+        for (const events of [onStore, onPeer]) await events.waitFor((list) => list.length === 1);
+        const a = session();
+        await assert.rejects(store.append([entry(topic, 2)]), unavailable);
+        await assert.rejects(peer.read(topic, 0, 10), unavailable);
+        await assert.rejects(peer.claimIds([randomUUID()], 100, T0), unavailable);
+        await assert.rejects(store.claimRequest(randomUUID(), T0, 100, 1000), unavailable);
+        await assert.rejects(peer.createSession(a), unavailable);
+        await assert.rejects(store.saveSessions([{ id: a.id, version: 1 }]), unavailable);
+        await made.setAvailable(true);
+        for (const events of [onStore, onPeer]) {
+          await events.waitFor((list) => list.length === 2);
+          assert.deepEqual(events.events, [
+            { kind: 'health', state: 'lost' },
+            { kind: 'health', state: 'back' },
+          ]);
+          events.stop();
+        }
+        assert.deepEqual(offsetsOf(await readAll(peer, topic)), [1], 'what was stored survived, and nothing of the outage was');
+        assert.deepEqual(brief((await store.append([entry(topic, 2)]))[0]), 2);
       });
     });
 
@@ -802,10 +1200,18 @@ export function storeConformance(
         await assert.rejects(store.info(topic), unavailable);
         await assert.rejects(store.trim(topic, { maxCount: 0 }, T0), unavailable);
         await assert.rejects(store.broadcast({ topic, data: 1 }), unavailable);
+        await assert.rejects(store.watch(topic), unavailable);
         await assert.rejects(store.claimIds(['id'], 100, T0), unavailable);
-        await assert.rejects(store.saveSessions([created(session())]), unavailable);
+        await assert.rejects(store.claimRequest('r', T0, 100, 1000), unavailable);
+        await assert.rejects(store.renewRequests(['r'], T0, 100), unavailable);
+        await assert.rejects(store.completeRequest('r', { ok: true }, T0, 1000), unavailable);
+        await assert.rejects(store.confirmRequests(['r']), unavailable);
+        const { replies: _, ...state } = session();
+        await assert.rejects(store.createSession(state), unavailable);
+        await assert.rejects(store.takeSession(state.id, 1, takeover(1)), unavailable);
+        await assert.rejects(store.saveSessions([{ id: state.id, version: 1 }]), unavailable);
         await assert.rejects(store.loadSession('s'), unavailable);
-        await assert.rejects(store.deleteSession('s'), unavailable);
+        await assert.rejects(store.deleteSession('s', 1), unavailable);
         await assert.rejects(store.sweep(T0), unavailable);
       });
     });

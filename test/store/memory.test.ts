@@ -4,12 +4,20 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/codes.js';
 import { isHoldfastError } from '../../src/protocol/errors.js';
 import { appendOk } from '../support/append.js';
-import { MemoryStore, type StoreEvent } from '../../src/store/memory/index.js';
+import { MemoryBackend, MemoryStore, type StoreEvent } from '../../src/store/memory/index.js';
 import { isRefusal, type AppendEntry, type AppendResult } from '../../src/store/types.js';
 import { PROTOCOL_DEFAULTS } from '../../src/protocol/defaults.js';
 import { storeConformance } from './conformance.js';
 
-storeConformance('memory', (limits) => new MemoryStore(limits));
+storeConformance('memory', (limits) => ({ store: new MemoryStore(limits) }));
+storeConformance(
+  'memory, shared backend',
+  (limits) => {
+    const backend = new MemoryBackend(limits);
+    return { store: new MemoryStore({ backend }), peer: () => new MemoryStore({ backend }), setAvailable: (available) => backend.setAvailable(available) };
+  },
+  { deliversWatchedOnly: true, severalInstances: true },
+);
 
 const T0 = 1_700_000_000_000;
 
@@ -252,5 +260,115 @@ describe('DedupIndex sweep', () => {
     assert.equal(index.find('short', 500), undefined, 'but already absent');
     assert.equal(index.sweep(1000), 2);
     assert.equal(index.size, 0);
+  });
+});
+
+describe('MemoryBackend', () => {
+  /** Two instances on one backend, each recording every event it hears. */
+  const pair = () => {
+    const backend = new MemoryBackend();
+    const [a, b] = [new MemoryStore({ backend }), new MemoryStore({ backend })];
+    const heard = { a: [] as StoreEvent[], b: [] as StoreEvent[] };
+    a.listen((event) => heard.a.push(event));
+    b.listen((event) => heard.b.push(event));
+    return { backend, a, b, heard };
+  };
+  const offsets = (events: StoreEvent[]) => events.flatMap((e) => (e.kind === 'appended' ? e.messages.map((m) => m.offset) : []));
+
+  it('delivers to every instance during the call, in one order, also when a listener appends', async () => {
+    const { a, b, heard } = pair();
+    await a.watch('t');
+    await b.watch('t');
+    a.listen((event) => {
+      if (event.kind === 'appended' && event.messages[0]?.offset === 1) void a.append([{ topic: 't', data: 2, time: T0 }]);
+    });
+    const pending = b.append([{ topic: 't', data: 1, time: T0 }]);
+    assert.deepEqual(offsets(heard.a), [1, 2], 'heard before the call resolved');
+    assert.deepEqual(offsets(heard.b), [1, 2], 'the second instance hears the first event before the one it caused');
+    await pending;
+  });
+
+  it('tells a takeover only to the instance that held the session before', async () => {
+    const { backend, a, b, heard } = pair();
+    const state = { id: 's', identity: null, tokenHash: 'ab'.repeat(32), expiresAt: T0 + 1000, version: 1, lastSeq: 0, doneAbove: [], cursors: {} };
+    const change = { tokenHash: 'cd'.repeat(32), expiresAt: T0 + 2000 };
+    assert.equal(await a.createSession(state), true);
+    assert.equal(await a.takeSession('s', 1, change), 2);
+    assert.deepEqual([heard.a, heard.b], [[], []], 'its own holder took it: nobody is told');
+    assert.equal(await b.takeSession('s', 2, change), 3);
+    assert.deepEqual([heard.a, heard.b], [[{ kind: 'session', id: 's', version: 3 }], []]);
+    // The holder closed: a takeover tells nobody, and the store goes on.
+    await b.close();
+    const c = new MemoryStore({ backend });
+    assert.equal(await c.takeSession('s', 3, change), 4);
+    assert.equal(heard.a.length, 1);
+    assert.equal(await a.takeSession('s', 4, change), 5);
+    assert.equal(heard.a.length, 1);
+  });
+
+  it('sends a request event to the instances whose claim answered running only', async () => {
+    const { backend, a, b, heard } = pair();
+    const c = new MemoryStore({ backend });
+    const heardByC: StoreEvent[] = [];
+    c.listen((event) => heardByC.push(event));
+    assert.deepEqual(await a.claimRequest('r', T0, 100, 1000), { state: 'new' });
+    assert.deepEqual(await b.claimRequest('r', T0, 100, 1000), { state: 'running' });
+    assert.deepEqual(await b.claimRequest('r', T0, 100, 1000), { state: 'running' });
+    await a.completeRequest('r', { ok: true }, T0 + 1, 1000);
+    assert.deepEqual(heard.b, [{ kind: 'request', key: 'r', outcome: { ok: true } }], 'once, though it asked twice');
+    assert.deepEqual([heard.a, heardByC], [[], []]);
+  });
+
+  it('keeps the data of the backend when an instance closes, and stops telling that instance', async () => {
+    const { backend, a, b, heard } = pair();
+    await a.watch('t');
+    await appendOk(a, [{ topic: 't', data: 1, time: T0 }]);
+    assert.equal(backend.instances, 2);
+    await a.close();
+    assert.equal(backend.instances, 1);
+    await b.watch('t');
+    await appendOk(b, [{ topic: 't', data: 2, time: T0 }]);
+    assert.deepEqual((await b.read('t', 0, 10)).messages.map((m) => m.data), [1, 2]);
+    assert.deepEqual([offsets(heard.a), offsets(heard.b)], [[1], [2]]);
+    await b.close();
+    const again = new MemoryStore({ backend });
+    assert.equal((await again.info('t')).head, 2, 'a backend given to its instances outlives them all');
+  });
+
+  it('clears a backend of its own when its instance closes', async () => {
+    const store = new MemoryStore();
+    await appendOk(store, [{ topic: 't', data: 1, time: T0 }]);
+    await store.close();
+    assert.equal(store.backend.retainedBytes, 0);
+    assert.equal((await new MemoryStore({ backend: store.backend }).info('t')).head, 0);
+  });
+
+  it('refuses backend options beside a backend', () => {
+    assert.throws(() => new MemoryStore({ backend: new MemoryBackend(), maxTopics: 3 }), TypeError);
+  });
+
+  it('plays an outage: health to every instance once per change, listen still works, watch fails', async () => {
+    const { backend, a, b, heard } = pair();
+    backend.setAvailable(true);
+    assert.deepEqual(heard.a, [], 'no change, no event');
+    backend.setAvailable(false);
+    backend.setAvailable(false);
+    assert.equal(backend.isAvailable, false);
+    assert.deepEqual([heard.a, heard.b], [[{ kind: 'health', state: 'lost' }], [{ kind: 'health', state: 'lost' }]]);
+    const late: StoreEvent[] = [];
+    b.listen((event) => late.push(event));
+    await assert.rejects(a.watch('t'), (error: unknown) => isHoldfastError(error) && error.code === ErrorCode.StoreUnavailable);
+    backend.setAvailable(true);
+    assert.deepEqual(late, [{ kind: 'health', state: 'back' }]);
+    await appendOk(b, [{ topic: 't', data: 1, time: T0 }]);
+    assert.deepEqual(offsets(heard.a), [], 'the failed watch watched nothing');
+  });
+
+  it('forgets the oldest request ids past maxDedupKeys', async () => {
+    const store = new MemoryStore({ maxDedupKeys: 3 });
+    for (const key of ['a', 'b', 'c', 'd']) assert.deepEqual(await store.claimRequest(key, T0, 100, 1000), { state: 'new' });
+    assert.deepEqual(await store.claimRequest('a', T0, 100, 1000), { state: 'new' }, 'a was the oldest and was forgotten');
+    assert.deepEqual(await store.claimRequest('d', T0, 100, 1000), { state: 'running' });
+    assert.deepEqual(await store.sweep(T0 + 1000), { sessions: 0, ids: 3 }, 'b was forgotten for a: three are held');
   });
 });

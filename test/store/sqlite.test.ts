@@ -16,7 +16,8 @@ after(() => rmSync(folder, { recursive: true, force: true }));
 let files = 0;
 
 /** Each store gets its own file: the conformance suite needs isolated stores. */
-storeConformance('sqlite', (limits) => new SqliteStore({ file: join(folder, `conformance-${files++}.db`), deleteChunk: 7, ...limits }));
+// One instance per database (a lock file keeps a second out): the tests of several instances do not apply.
+storeConformance('sqlite', (limits) => ({ store: new SqliteStore({ file: join(folder, `conformance-${files++}.db`), deleteChunk: 7, ...limits }) }));
 
 describe('SqliteStore', () => {
   it('keeps messages, heads and the epoch across reopening the file', async () => {
@@ -69,8 +70,9 @@ describe('SqliteStore', () => {
     // Guards the chunking of the sweep: a session keeping 10,000 replies must not be removed in one stall.
     const store = new SqliteStore({ file: join(folder, 'sweep-steps.db'), deleteChunk: 10 });
     try {
-      const state = { id: 's', identity: null, tokenHash: 'ab'.repeat(32), expiresAt: 100, lastSeq: 0, doneAbove: [], cursors: {} };
-      await store.saveSessions([{ state, addReplies: Array.from({ length: 300 }, (_, i) => ({ seq: i + 1, ok: true })) }]);
+      const state = { id: 's', identity: null, tokenHash: 'ab'.repeat(32), expiresAt: 100, version: 1, lastSeq: 0, doneAbove: [], cursors: {} };
+      await store.createSession(state);
+      await store.saveSessions([{ id: 's', version: 1, addReplies: Array.from({ length: 300 }, (_, i) => ({ seq: i + 1, ok: true })) }]);
       let turns = 0;
       let counting = true;
       const count = () => {
@@ -101,12 +103,19 @@ describe('SqliteStore', () => {
         fills++;
       }
       assert.ok(fills > 5, `messages filled the database (${fills} batches)`);
-      const state = { id: 's', identity: null, tokenHash: 'ab'.repeat(32), expiresAt: 100, lastSeq: 0, doneAbove: [], cursors: {} };
+      const state = { id: 's', identity: null, tokenHash: 'ab'.repeat(32), expiresAt: 100, version: 1, lastSeq: 0, doneAbove: [], cursors: {} };
+      assert.equal(await store.createSession(state), true);
       const refused = { ok: false, error: { code: ErrorCode.StoreFull, message: 'the database is full' } };
       for (let round = 0; round < 5; round++) {
-        await store.saveSessions([{ state, addReplies: Array.from({ length: 40 }, (_, i) => ({ seq: round * 40 + i + 1, ...refused })) }]);
+        const seqs = Array.from({ length: 40 }, (_, i) => round * 40 + i + 1);
+        assert.deepEqual(await store.saveSessions([{ id: 's', version: 1, addReplies: seqs.map((seq) => ({ seq, ...refused })) }]), [true]);
+        for (const seq of seqs) {
+          assert.deepEqual(await store.claimRequest(`r${seq}`, 1, 100, 1000), { state: 'new' });
+          await store.completeRequest(`r${seq}`, refused, 2, 1000);
+        }
       }
       assert.equal((await store.loadSession('s'))?.replies.length, 200);
+      assert.deepEqual(await store.claimRequest('r200', 3, 100, 1000), { state: 'done', outcome: refused }, 'request runs use the reserve too');
       await assert.rejects(store.append([{ topic: 't', data: 'x'.repeat(4000), time: 2 }]), full, 'appends get none of the reserve');
     } finally {
       await store.close();
@@ -172,14 +181,14 @@ describe('SqliteStore migration from schema version 1', () => {
       assert.deepEqual(await store.info('new'), { epoch: 'E1', head: 0, first: 1 });
 
       const { replies: _, ...idleState } = v1Record('idle', 5_000, []);
-      assert.deepEqual(await store.loadSession('idle'), { ...idleState, replies: [replies[1], replies[0]] }, 'replies by ascending seq');
+      assert.deepEqual(await store.loadSession('idle'), { ...idleState, version: 1, replies: [replies[1], replies[0]] }, 'replies by ascending seq');
       assert.deepEqual((await store.loadSession('bare'))?.replies, []);
       const held = await store.loadSession('held');
       assert.deepEqual(held?.replies, [{ seq: 9, ok: true }]);
       assert.ok(held !== undefined && held.expiresAt >= before + 120_000 && held.expiresAt <= after + 120_000, `held session expires 120 s after the migration (${held?.expiresAt})`);
 
       // New-style saves on migrated sessions, then the sweep removes them with their replies.
-      await store.saveSessions([{ state: { ...idleState, lastSeq: 4 }, removeReplies: [3] }]);
+      assert.deepEqual(await store.saveSessions([{ id: 'idle', version: 1, ledger: { lastSeq: 4, doneAbove: [] }, removeReplies: [3] }]), [true]);
       assert.deepEqual((await store.loadSession('idle'))?.replies, [replies[0]]);
       assert.deepEqual(await store.sweep(6_000), { sessions: 2, ids: 0 });
       assert.equal(await store.loadSession('idle'), undefined);
@@ -208,6 +217,68 @@ describe('SqliteStore migration from schema version 1', () => {
       assert.deepEqual(await appendOk(store, [{ topic: 't', data: 1, time: 1 }]), [{ offset: 1, epoch: store.epoch, duplicate: false }]);
     } finally {
       await store.close();
+    }
+  });
+});
+
+/** The schema of version 2, as released. */
+const V2_SCHEMA = `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, offset INTEGER NOT NULL, key TEXT, ckey TEXT, data TEXT NOT NULL, time INTEGER NOT NULL);
+  CREATE UNIQUE INDEX messages_position ON messages (topic, offset);
+  CREATE INDEX messages_ckey ON messages (topic, ckey) WHERE ckey IS NOT NULL;
+  CREATE TABLE dedup (key TEXT PRIMARY KEY, offset INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX dedup_expiry ON dedup (expires_at);
+  CREATE TABLE claims (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX claims_expiry ON claims (expires_at);
+  CREATE TABLE topics (topic TEXT PRIMARY KEY, head INTEGER NOT NULL, epoch TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE session_replies (id INTEGER PRIMARY KEY, session TEXT NOT NULL, seq INTEGER NOT NULL, reply TEXT NOT NULL);
+  CREATE UNIQUE INDEX session_replies_seq ON session_replies (session, seq);
+  CREATE TABLE sessions (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, state TEXT NOT NULL);
+  CREATE INDEX sessions_expiry ON sessions (expires_at);
+  INSERT INTO meta (key, value) VALUES ('epoch', 'E2'), ('forgotten', '0');
+  PRAGMA user_version = 2;
+`;
+
+describe('SqliteStore migration from schema version 2', () => {
+  it('puts existing sessions at version 1, patchable and takeable, and adds request runs', async () => {
+    const file = join(folder, 'v2.db');
+    const v2 = new Database(file);
+    v2.exec(V2_SCHEMA);
+    const state = { id: 's', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: 5_000, lastSeq: 2, doneAbove: [4], cursors: { chat: { epoch: 'E2', offset: 2 } } };
+    v2.prepare('INSERT INTO sessions (id, expires_at, state) VALUES (?, ?, ?)').run('s', 5_000, JSON.stringify(state));
+    v2.prepare('INSERT INTO session_replies (session, seq, reply) VALUES (?, ?, ?)').run('s', 4, JSON.stringify({ seq: 4, ok: true }));
+    v2.prepare('INSERT INTO topics (topic, head, epoch) VALUES (?, ?, ?)').run('chat', 2, 'E2');
+    v2.close();
+
+    const store = new SqliteStore({ file });
+    try {
+      assert.deepEqual(await store.loadSession('s'), { ...state, version: 1, replies: [{ seq: 4, ok: true }] });
+      assert.deepEqual(await store.info('chat'), { epoch: 'E2', head: 2, first: 3 });
+      assert.deepEqual(await store.saveSessions([{ id: 's', version: 1, cursors: { chat: null, news: { epoch: 'E2', offset: 1 } } }]), [true]);
+      assert.equal(await store.takeSession('s', 1, { tokenHash: 'cd'.repeat(32), expiresAt: 6_000 }), 2);
+      assert.deepEqual(await store.saveSessions([{ id: 's', version: 1, ledger: { lastSeq: 9, doneAbove: [] } }]), [false]);
+      assert.deepEqual(await store.loadSession('s'), {
+        ...state,
+        tokenHash: 'cd'.repeat(32),
+        expiresAt: 6_000,
+        version: 2,
+        cursors: { news: { epoch: 'E2', offset: 1 } },
+        replies: [{ seq: 4, ok: true }],
+      });
+      assert.deepEqual(await store.claimRequest('r', 1, 100, 1000), { state: 'new' });
+      assert.deepEqual(await store.sweep(1_001), { sessions: 0, ids: 1 });
+      assert.deepEqual(await store.sweep(6_000), { sessions: 1, ids: 0 });
+    } finally {
+      await store.close();
+    }
+    const raw = new Database(file, { readonly: true });
+    try {
+      assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      assert.equal(raw.pragma('integrity_check', { simple: true }), 'ok');
+      assert.deepEqual(raw.prepare('SELECT COUNT(*) AS n FROM session_replies').get(), { n: 0 });
+    } finally {
+      raw.close();
     }
   });
 });

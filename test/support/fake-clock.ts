@@ -15,6 +15,7 @@ export class FakeClock implements Clock {
   private time: number;
   private nextId = 1;
   private readonly timers = new Map<number, FakeTimer>();
+  private deferred: Array<() => void> = [];
 
   constructor(start = 1_000_000) {
     this.time = start;
@@ -38,6 +39,40 @@ export class FakeClock implements Clock {
 
   clearInterval(handle: TimerHandle): void {
     this.timers.delete(handle as number);
+  }
+
+  /**
+   * Work deferred to the end of the turn (the server's append and save batches). It also runs on
+   * the event loop's next turn by itself, so a fake clock works with real sockets; `idle` runs it
+   * without waiting for that.
+   */
+  defer(callback: () => void): void {
+    this.deferred.push(callback);
+    if (this.deferred.length === 1) setImmediate(() => this.runDeferred());
+  }
+
+  /**
+   * Resolves once nothing is left to do without time moving: deferred work has run and the
+   * promises it started (a memory store answers within the turn) have settled. Replaces counting
+   * event-loop turns in tests.
+   */
+  async idle(): Promise<void> {
+    let quiet = 0;
+    for (let rounds = 0; rounds < 10_000; rounds++) {
+      // One real turn: every microtask queued so far (store answers, awaits) settles before it.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.deferred.length > 0) {
+        quiet = 0;
+        this.runDeferred();
+      } else if (++quiet === 2) return; // two turns with nothing deferred: what ran has settled
+    }
+    throw new Error('the clock never became idle: deferred work keeps deferring more');
+  }
+
+  private runDeferred(): void {
+    const batch = this.deferred;
+    this.deferred = [];
+    for (const callback of batch) callback();
   }
 
   /** Timers waiting to fire. */

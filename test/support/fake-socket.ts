@@ -33,8 +33,3 @@ export class FakeSocket implements HubSocket {
     return this.frames().filter((frame): frame is Extract<ServerFrame, { type: T }> => frame.type === type);
   }
 }
-
-/** Lets setImmediate-batched work (appends, session saves) and promise chains run. */
-export async function settle(turns = 3): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
-}

@@ -11,7 +11,8 @@ interface Pair {
 /**
  * A TCP proxy on loopback that tests use to break connections the way networks do: abruptly
  * (`killAll`: both sides reset) or silently (`blackholeAll`: the sockets stay open but nothing
- * gets through, like a dead NAT entry or a half-open TCP connection).
+ * gets through, like a dead NAT entry or a half-open TCP connection). Given several target ports
+ * it is a round-robin load balancer with no stickiness: each new connection goes to the next one.
  */
 export class TcpProxy {
   private readonly pairs = new Set<Pair>();
@@ -22,12 +23,12 @@ export class TcpProxy {
 
   private constructor(
     private readonly server: Server,
-    private readonly targetPort: number,
+    private readonly targetPorts: readonly number[],
   ) {}
 
-  static async start(targetPort: number): Promise<TcpProxy> {
+  static async start(target: number | readonly number[]): Promise<TcpProxy> {
     const server = createServer();
-    const proxy = new TcpProxy(server, targetPort);
+    const proxy = new TcpProxy(server, typeof target === 'number' ? [target] : target);
     server.on('connection', (client) => proxy.accept(client));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
@@ -46,8 +47,8 @@ export class TcpProxy {
       client.resetAndDestroy();
       return;
     }
+    const upstream = connect(this.targetPorts[this.accepted % this.targetPorts.length]!, '127.0.0.1');
     this.accepted++;
-    const upstream = connect(this.targetPort, '127.0.0.1');
     const pair: Pair = { client, upstream, silent: false };
     this.pairs.add(pair);
     client.setNoDelay(true);

@@ -19,6 +19,9 @@ export class DedupIndex {
   private lastKey: string | undefined;
   private lastPosition: number | undefined;
 
+  /** `onForget` hears each key the index drops (expired by `sweep`, or evicted past `max`). */
+  constructor(private readonly onForget?: (key: string) => void) {}
+
   get size(): number {
     return this.positions.size;
   }
@@ -64,6 +67,7 @@ export class DedupIndex {
       if (this.expiries[i]! > now) break;
       this.positions.delete(key);
       this.keys[i] = undefined;
+      this.onForget?.(key);
       removed++;
     }
     this.skipHoles();
@@ -86,6 +90,7 @@ export class DedupIndex {
     if (key === undefined) return;
     this.positions.delete(key);
     this.keys[this.head] = undefined;
+    this.onForget?.(key);
   }
 
   /** Moves `head` past removed slots, and drops them from the arrays once they are half of them. */

@@ -1,11 +1,12 @@
 import { ErrorCode } from '../../protocol/codes.js';
+import { PROTOCOL_DEFAULTS } from '../../protocol/defaults.js';
 import { refusal } from '../refusal.js';
 import type { AppendEntry, AppendResult, StoredMessage } from '../types.js';
 import type { Statements } from './statements.js';
 import type { CatalogChanges, TopicCatalog } from './topic-catalog.js';
 
 /** Used when an entry has a `dedupKey` but no `dedupTtlMs`: the protocol's de-duplication window. */
-const DEFAULT_DEDUP_TTL_MS = 10 * 60 * 1000;
+const DEFAULT_DEDUP_TTL_MS = PROTOCOL_DEFAULTS.dedupWindow;
 
 export interface AppendContext {
   sql: Statements;

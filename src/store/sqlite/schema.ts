@@ -79,6 +79,22 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       CREATE INDEX sessions_expiry ON sessions (expires_at);
     `);
   },
+  // Sessions held through versioned leases (existing ones are at version 1; the column is the
+  // truth, not the state JSON), and request runs by id, each with its lease and expiry.
+  (db) =>
+    db.exec(`
+      ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+      -- A rowid table, like messages: an outcome carries application data.
+      CREATE TABLE requests (
+        key TEXT PRIMARY KEY,
+        -- 'running', 'done' (outcome is its JSON) or 'confirmed' (outcome forgotten)
+        state TEXT NOT NULL,
+        outcome TEXT,
+        lease_until INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX requests_expiry ON requests (expires_at);
+    `),
 ];
 
 /** The server's default sessionTtl: what a session held when a v1 server stopped gets (migration v2). */

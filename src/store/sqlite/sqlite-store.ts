@@ -5,8 +5,12 @@ import type {
   AppendEntry,
   AppendResult,
   ReadResult,
+  RequestClaim,
+  RequestOutcome,
   RetentionPolicy,
   SessionRecord,
+  SessionState,
+  SessionTakeover,
   SessionUpdate,
   Store,
   StoreListener,
@@ -20,6 +24,7 @@ import { DatabaseLock, lockFileOf } from './database-lock.js';
 import { appendEntry, type AppendContext } from './append-entry.js';
 import { closedError, message, startError, storeError } from './errors.js';
 import { ageCutoff, countCutoff } from './retention.js';
+import { RequestTable } from './request-table.js';
 import { migrate } from './schema.js';
 import { SessionTable } from './session-table.js';
 import { statements, type Statements } from './statements.js';
@@ -35,8 +40,8 @@ export interface SqliteStoreOptions {
    */
   synchronous?: 'normal' | 'full';
   /**
-   * Largest size of the database in bytes; appends past it fail with STORE_FULL. Session saves
-   * may go a little further (1/16 of it, from 64 KiB to 4 MiB), so that clients still get their
+   * Largest size of the database in bytes; appends past it fail with STORE_FULL. Session and
+   * request-run writes may go a little further (1/16 of it, from 64 KiB to 4 MiB), so that clients still get their
    * replies, STORE_FULL ones included, once messages filled the database. @default unlimited
    */
   maxSizeBytes?: number;
@@ -80,6 +85,10 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  *
  * Checkpoints, which copy the write-ahead log into the database and fsync both, run on a worker
  * thread with its own connection (checkpointer.ts), so that they do not stall the event loop.
+ *
+ * Being the only instance on its database, it delivers the events of every topic (`watch` only
+ * records the topics), never sends `session` events (no other instance takes a session over) nor
+ * `health` ones (it cannot lose its database), and sends `request` events to its own listeners.
  */
 export class SqliteStore implements Store {
   readonly epoch: string;
@@ -97,6 +106,9 @@ export class SqliteStore implements Store {
   /** Heads, epochs and counts of the topics: this process owns the file, so they cannot go stale. */
   private readonly catalog: TopicCatalog;
   private readonly sessions: SessionTable;
+  private readonly requests: RequestTable;
+  /** The topics watched: recorded only, as every topic's events are delivered. */
+  private readonly watched = new Set<string>();
   /** Trims of one topic run one after another. */
   private readonly trims = new Map<string, Promise<number>>();
   private closed = false;
@@ -137,6 +149,7 @@ export class SqliteStore implements Store {
       this.epoch = this.readEpoch();
       this.catalog = new TopicCatalog(this.sql, this.epoch);
       this.sessions = new SessionTable(this.db, this.sql);
+      this.requests = new RequestTable(this.db, this.sql);
     } catch (error) {
       this.db.close();
       this.lock?.release();
@@ -247,6 +260,16 @@ export class SqliteStore implements Store {
     return this.events.add(listener);
   }
 
+  /** Recorded only: this store delivers the events of every topic (it is the only instance). */
+  async watch(topic: string): Promise<void> {
+    this.ensureOpen();
+    this.watched.add(topic);
+  }
+
+  unwatch(topic: string): void {
+    this.watched.delete(topic);
+  }
+
   async claimIds(keys: string[], ttlMs: number, now: number): Promise<boolean[]> {
     this.ensureOpen();
     const { sql } = this;
@@ -264,17 +287,69 @@ export class SqliteStore implements Store {
     }
   }
 
-  /**
-   * A save adds rows (kept replies) where it used to rewrite a record in place, so on a database
-   * full of messages it needs pages that appends may not take: it may use a reserve past
-   * maxSizeBytes. Without one, the replies that say STORE_FULL could not be saved, nor sent.
-   */
-  async saveSessions(updates: SessionUpdate[]): Promise<void> {
+  /** Request runs write rows that may carry a reply's data: they may use the sessions' reserve. */
+  async claimRequest(key: string, now: number, leaseMs: number, ttlMs: number): Promise<RequestClaim> {
     this.ensureOpen();
+    return this.withReserve(() => this.requests.claim(key, now, leaseMs, ttlMs));
+  }
+
+  async renewRequests(keys: string[], now: number, leaseMs: number): Promise<void> {
+    this.ensureOpen();
+    this.withReserve(() => this.requests.renew(keys, now, leaseMs));
+  }
+
+  async completeRequest(key: string, outcome: RequestOutcome, now: number, ttlMs: number): Promise<void> {
+    this.ensureOpen();
+    const waited = this.withReserve(() => this.requests.complete(key, outcome, now, ttlMs));
+    if (waited !== undefined) this.events.emit({ kind: 'request', key, outcome: waited });
+  }
+
+  async confirmRequests(keys: string[]): Promise<void> {
+    this.ensureOpen();
+    this.withReserve(() => this.requests.confirm(keys));
+  }
+
+  async createSession(state: SessionState): Promise<boolean> {
+    this.ensureOpen();
+    if (state.version !== 1) throw new TypeError(`createSession: a new session is at version 1, not ${state.version}`);
+    return this.withReserve(() => this.sessions.create(state));
+  }
+
+  async takeSession(id: string, version: number, change: SessionTakeover): Promise<number | undefined> {
+    this.ensureOpen();
+    return this.withReserve(() => this.sessions.take(id, version, change));
+  }
+
+  async saveSessions(updates: SessionUpdate[]): Promise<boolean[]> {
+    this.ensureOpen();
+    return this.withReserve(() => this.sessions.save(updates));
+  }
+
+  async loadSession(id: string): Promise<SessionRecord | undefined> {
+    this.ensureOpen();
+    return this.sessions.load(id);
+  }
+
+  async deleteSession(id: string, version: number): Promise<void> {
+    this.ensureOpen();
+    try {
+      this.sessions.delete(id, version);
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
+
+  /**
+   * Runs a write of sessions or request runs. Those add rows (kept replies, outcomes) where
+   * sessions used to rewrite a record in place, so on a database full of messages they need pages
+   * that appends may not take: they may use a reserve past maxSizeBytes. Without one, the replies
+   * that say STORE_FULL could not be saved, nor sent.
+   */
+  private withReserve<T>(write: () => T): T {
     const limits = this.pageLimits;
     try {
       if (limits !== undefined) this.db.pragma(`max_page_count = ${limits.sessions}`);
-      this.sessions.save(updates);
+      return write();
     } catch (error) {
       throw storeError(error);
     } finally {
@@ -283,23 +358,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  async loadSession(id: string): Promise<SessionRecord | undefined> {
-    this.ensureOpen();
-    return this.sessions.load(id);
-  }
-
-  async deleteSession(id: string): Promise<void> {
-    this.ensureOpen();
-    try {
-      this.sessions.delete(id);
-    } catch (error) {
-      throw storeError(error);
-    }
-  }
-
   /**
    * Removes expired sessions and ids in steps, like `trim`: first the replies of expired sessions,
-   * then the sessions (with any reply saved meanwhile), then the ids.
+   * then the sessions (with any reply saved meanwhile), then the ids and request runs.
    */
   async sweep(now: number): Promise<{ sessions: number; ids: number }> {
     this.ensureOpen();
@@ -307,7 +368,8 @@ export class SqliteStore implements Store {
     const sessions = await this.deleteInSteps(() => this.sessions.sweepSessions(now, this.deleteChunk));
     const dedup = await this.deleteInSteps(() => this.sql.sweepDedup.run(now, this.deleteChunk).changes);
     const claims = await this.deleteInSteps(() => this.sql.sweepClaims.run(now, this.deleteChunk).changes);
-    return { sessions, ids: dedup + claims };
+    const requests = await this.deleteInSteps(() => this.requests.sweep(now, this.deleteChunk));
+    return { sessions, ids: dedup + claims + requests };
   }
 
   private async deleteInSteps(step: () => number): Promise<number> {
@@ -329,6 +391,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.events.clear();
+    this.watched.clear();
     try {
       if (this.checkpointer !== undefined) {
         await this.checkpointer.stop();

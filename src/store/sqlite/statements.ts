@@ -27,19 +27,34 @@ const SQL = {
   claimGet: 'SELECT expires_at FROM claims WHERE key = ?',
   claimPut: 'INSERT OR REPLACE INTO claims (key, expires_at) VALUES (?, ?)',
 
-  sessionPut: 'INSERT INTO sessions (id, expires_at, state) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, state = excluded.state',
-  sessionGet: 'SELECT expires_at, state FROM sessions WHERE id = ?',
+  sessionCreate: 'INSERT INTO sessions (id, expires_at, version, state) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO NOTHING',
+  /** A takeover: the patch sets the new token hashes (null removes previousTokenHash). */
+  sessionTake: 'UPDATE sessions SET version = version + 1, expires_at = ?, state = json_patch(state, ?) WHERE id = ? AND version = ?',
+  /** An incremental save: json_patch is an RFC 7396 merge patch, where null removes a key (a cursor). */
+  sessionPatch: 'UPDATE sessions SET expires_at = COALESCE(?, expires_at), state = json_patch(state, ?) WHERE id = ? AND version = ?',
+  sessionAt: 'SELECT 1 AS found FROM sessions WHERE id = ? AND version = ?',
+  sessionGet: 'SELECT expires_at, version, state FROM sessions WHERE id = ?',
+  sessionDeleteAt: 'DELETE FROM sessions WHERE id = ? AND version = ?',
   sessionDelete: 'DELETE FROM sessions WHERE id = ?',
   replyPut: 'INSERT INTO session_replies (session, seq, reply) VALUES (?, ?, ?) ON CONFLICT (session, seq) DO UPDATE SET reply = excluded.reply',
   replyDelete: 'DELETE FROM session_replies WHERE session = ? AND seq = ?',
   repliesGet: 'SELECT reply FROM session_replies WHERE session = ? ORDER BY seq',
   repliesDelete: 'DELETE FROM session_replies WHERE session = ?',
 
+  requestGet: 'SELECT state, outcome, lease_until, expires_at FROM requests WHERE key = ?',
+  requestStart: "INSERT OR REPLACE INTO requests (key, state, outcome, lease_until, expires_at) VALUES (?, 'running', NULL, ?, ?)",
+  /** A lease that ran out stays out: the run was reported lost. */
+  requestRenew: "UPDATE requests SET lease_until = ? WHERE key = ? AND state = 'running' AND lease_until > ? AND expires_at > ?",
+  requestComplete:
+    "INSERT INTO requests (key, state, outcome, lease_until, expires_at) VALUES (?, 'done', ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = 'done', outcome = excluded.outcome, lease_until = excluded.lease_until, expires_at = excluded.expires_at",
+  requestConfirm: "UPDATE requests SET state = 'confirmed', outcome = NULL WHERE key = ? AND state = 'done'",
+
   /** Replies of expired sessions, a step at a time; their sessions go next (sweepSessions). */
   sweepReplies:
     'DELETE FROM session_replies WHERE id IN (SELECT r.id FROM sessions AS s JOIN session_replies AS r ON r.session = s.id WHERE s.expires_at <= ? LIMIT ?)',
   expiredSessions: 'SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?',
   sweepDedup: 'DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE expires_at <= ? LIMIT ?)',
+  sweepRequests: 'DELETE FROM requests WHERE key IN (SELECT key FROM requests WHERE expires_at <= ? LIMIT ?)',
   sweepClaims: 'DELETE FROM claims WHERE key IN (SELECT key FROM claims WHERE expires_at <= ? LIMIT ?)',
 } as const;
 

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
+import type { StoreEvent, StoreListener } from '../../src/server/index.js';
+import { MemoryBackend, MemoryStore } from '../../src/store/memory/index.js';
+import { ForwardingStore } from '../support/forwarding-store.js';
+import { hubHarness } from '../support/hub-harness.js';
+import { internals } from '../support/hub-internals.js';
+
+/**
+ * A store instance whose notifications can be lost, as a Redis pub/sub link drops them: while
+ * `deaf` names an event kind, events of that kind never reach this instance's listeners. It can
+ * also say it lost its backend and has it back (`health`), as a store that reconnected would.
+ */
+class LossyStore extends ForwardingStore {
+  readonly deaf = new Set<StoreEvent['kind']>();
+  private readonly listeners = new Set<StoreListener>();
+
+  constructor(inner: MemoryStore) {
+    super(inner);
+    inner.listen((event) => {
+      if (this.deaf.has(event.kind)) return;
+      for (const listener of this.listeners) listener(event);
+    });
+  }
+
+  /** Sends this instance's listeners a `health` event. */
+  health(state: 'lost' | 'back'): void {
+    for (const listener of this.listeners) listener({ kind: 'health', state });
+  }
+
+  override listen(listener: StoreListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** Two hubs on one backend; node A's store instance can lose notifications. */
+function twoNodes(options: Parameters<typeof hubHarness>[0] = {}) {
+  const backend = new MemoryBackend();
+  const lossy = new LossyStore(new MemoryStore({ backend }));
+  const a = hubHarness({ ...options, store: lossy });
+  const b = hubHarness({ ...options, store: new MemoryStore({ backend }) });
+  return { backend, lossy, a, b };
+}
+
+const messages = (frames: Array<{ type: string }>, topic: string): unknown[] =>
+  frames.filter((f): f is { type: 'msg'; topic: string; data: unknown } => f.type === 'msg' && (f as { topic?: string }).topic === topic).map((f) => f.data);
+
+describe('one core for many nodes', () => {
+  it('a node that missed notifications reads the store when its store says it is back, and loses nothing', async () => {
+    const { lossy, a, b } = twoNodes();
+    const reader = await a.connect();
+    reader.send({ type: 'sub', topic: 'feed', from: 'now' });
+    await a.clock.idle();
+    await b.hub.publish('feed', 1);
+    await a.clock.idle();
+    lossy.deaf.add('appended'); // the link to the backend drops notifications now
+    lossy.health('lost');
+    assert.equal(a.hub.storeAvailable, false);
+    for (let i = 2; i <= 5; i++) await b.hub.publish('feed', i);
+    await a.clock.idle();
+    assert.deepEqual(messages(reader.socket.frames(), 'feed'), [1], 'nothing heard while deaf');
+    lossy.deaf.clear();
+    lossy.health('back');
+    await a.clock.idle();
+    assert.equal(a.hub.storeAvailable, true);
+    assert.deepEqual(messages(reader.socket.frames(), 'feed'), [1, 2, 3, 4, 5], 'the store was read on its return');
+  });
+
+  it('a notification that skips offsets makes the node read the gap from the store, in order, once', async () => {
+    const { lossy, a, b } = twoNodes();
+    const reader = await a.connect();
+    reader.send({ type: 'sub', topic: 'feed', from: 'now' });
+    await a.clock.idle();
+    lossy.deaf.add('appended');
+    for (let i = 1; i <= 3; i++) await b.hub.publish('feed', i);
+    lossy.deaf.clear();
+    await b.hub.publish('feed', 4); // heard: offset 4 after 0 is a gap
+    await a.clock.idle();
+    assert.deepEqual(messages(reader.socket.frames(), 'feed'), [1, 2, 3, 4]);
+  });
+
+  it('a node that missed the takeover learns it from the refused lease renewal, and never overwrites the new holder', async () => {
+    const ttl = 10_000;
+    const { lossy, a, b } = twoNodes({ sessionTtl: ttl, heartbeat: { interval: 1e9, timeout: 1e9 } });
+    lossy.deaf.add('session');
+    const old = await a.connect();
+    const welcome = old.socket.ofType('welcome')[0]!;
+    const moved = await b.connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
+    assert.equal(moved.socket.ofType('welcome')[0]!.resumed, true);
+    moved.send({ type: 'pub', topic: 'room', seq: 1, id: 'm1', data: 'on B' });
+    await b.clock.idle();
+    assert.equal(old.connection.state, 'open', 'node A did not hear of the takeover');
+    // A renews its lease halfway through sessionTtl: the store refuses the write, and A lets go.
+    a.clock.advance(ttl / 2 + 1000);
+    await a.clock.idle();
+    assert.equal(old.connection.state, 'closed');
+    assert.equal(old.socket.ofType('error').at(-1)?.code, ErrorCode.SessionReplaced);
+    assert.equal(old.socket.closedWith?.code, CloseCode.SessionReplaced);
+    const record = await b.store.loadSession(welcome.session);
+    assert.deepEqual([record?.version, record?.lastSeq], [2, 1], "node B's holding and its ledger are intact");
+    assert.equal(internals(a.hub).sessions.get(welcome.session), undefined);
+  });
+
+  it('during a store outage nothing is acknowledged, subscriptions are refused and a hello is closed 4503; all resumes after', async () => {
+    const backend = new MemoryBackend();
+    const { hub, clock, connect } = hubHarness({ store: new MemoryStore({ backend }), onError: () => undefined });
+    const peer = await connect();
+    backend.setAvailable(false);
+    assert.equal(hub.storeAvailable, false);
+    peer.send({ type: 'pub', topic: 'room', seq: 1, id: 'm1', data: 'lost?' });
+    peer.send({ type: 'sub', topic: 'room', from: 'start' });
+    await clock.idle();
+    // The refusal of the publish is a reply, and a reply waits for the session save that keeps it.
+    assert.deepEqual(peer.socket.ofType('reply'), [], 'no reply while the session cannot be saved');
+    assert.deepEqual(peer.socket.ofType('ack'), [], 'nothing acknowledged during the outage');
+    assert.equal(peer.socket.ofType('error').find((e) => e.for === 'sub')?.code, ErrorCode.StoreUnavailable);
+    const late = await connect();
+    assert.equal(late.socket.ofType('error')[0]?.code, ErrorCode.StoreUnavailable);
+    assert.equal(late.socket.closedWith?.code, CloseCode.Unavailable);
+    backend.setAvailable(true);
+    assert.equal(hub.storeAvailable, true);
+    await clock.idle();
+    const reply = peer.socket.ofType('reply')[0];
+    assert.equal(reply !== undefined && !reply.ok && reply.error.code, ErrorCode.StoreUnavailable, 'the publish was not stored, and the client hears so');
+    peer.send({ type: 'pub', topic: 'room', seq: 2, id: 'm1', data: 'again' });
+    peer.send({ type: 'sub', topic: 'room', from: 'start' });
+    await clock.idle();
+    assert.deepEqual(messages(peer.socket.frames(), 'room'), ['again'], 'stored once, after the outage');
+    assert.equal(peer.socket.ofType('ack').at(-1)?.seq, 2);
+  });
+});
