@@ -5,7 +5,10 @@
  * /proc/self/io: the write-ahead log, plus checkpoints copying it into the database) and the
  * database's page count. A save must cost in proportion to what changed, not to what is kept.
  *
- *   node --import tsx bench/store/session-saves.ts --file <new database file> [--replies 10000] [--saves 1000]
+ * With `--cursors N`, the session also has N subscription cursors and each save moves one of them
+ * (an ack of one topic's messages): a save writes that cursor, not the N.
+ *
+ *   node --import tsx bench/store/session-saves.ts --file <new database file> [--replies 10000] [--saves 1000] [--cursors 0]
  *
  * Linux only (reads /proc/self/io). The database is closed, not deleted.
  */
@@ -25,26 +28,31 @@ if (file === undefined) {
 }
 const replyCount = Number(option('replies') ?? 10_000);
 const saves = Number(option('saves') ?? 1_000);
+const cursorCount = Number(option('cursors') ?? 0);
 
 /** Bytes this process handed to write(2) so far. */
 const written = (): number => Number(/wchar:\s*(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
 
 const store = new SqliteStore({ file });
-const state: SessionState = { id: 'bench-session', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: Date.now() + 120_000, version: 1, lastSeq: 0, doneAbove: [], cursors: {} };
+const topic = (i: number): string => `room:${String(i % cursorCount).padStart(4, '0')}`;
+const cursors = Object.fromEntries(Array.from({ length: cursorCount }, (_, i) => [topic(i), { epoch: 'a1b2c3d4-e5f6-4788-99aa-bbccddeeff00', offset: 1 }]));
+const state: SessionState = { id: 'bench-session', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: Date.now() + 120_000, version: 1, lastSeq: 0, doneAbove: [], cursors };
 const reply = (seq: number): KeptReply => ({ seq, id: `req-${seq}`, ok: true, data: { seq, text: 'a typical small handler result' } });
 try {
   await store.createSession(state);
-  await store.saveSessions([{ id: state.id, version: 1, addReplies: Array.from({ length: replyCount }, (_, i) => reply(i + 1)) }]);
+  if (replyCount > 0) await store.saveSessions([{ id: state.id, version: 1, addReplies: Array.from({ length: replyCount }, (_, i) => reply(i + 1)) }]);
   const before = written();
   const started = performance.now();
-  // What an ack confirming one reply writes: the ledger moved, one reply removed, the lease renewed.
+  // What an ack writes: the ledger moved, one reply confirmed (removed) or one cursor moved, the lease renewed.
   for (let i = 1; i <= saves; i++) {
-    await store.saveSessions([{ id: state.id, version: 1, expiresAt: Date.now() + 120_000, ledger: { lastSeq: replyCount + i, doneAbove: [] }, removeReplies: [i] }]);
+    const moved = cursorCount > 0 ? { cursors: { [topic(i)]: { epoch: 'a1b2c3d4-e5f6-4788-99aa-bbccddeeff00', offset: i + 1 } } } : {};
+    const confirmed = i <= replyCount ? { removeReplies: [i] } : {};
+    await store.saveSessions([{ id: state.id, version: 1, expiresAt: Date.now() + 120_000, ledger: { lastSeq: replyCount + i, doneAbove: [] }, ...moved, ...confirmed }]);
   }
   const ms = performance.now() - started;
   const bytes = written() - before;
   const kept = (await store.loadSession(state.id))?.replies.length;
-  console.log(JSON.stringify({ replies: replyCount, saves, kept, bytesWritten: bytes, bytesPerSave: Math.round(bytes / saves), msPerSave: +(ms / saves).toFixed(3), databaseBytes: statSync(file).size }));
+  console.log(JSON.stringify({ replies: replyCount, cursors: cursorCount, saves, kept, bytesWritten: bytes, bytesPerSave: Math.round(bytes / saves), msPerSave: +(ms / saves).toFixed(3), databaseBytes: statSync(file).size }));
 } finally {
   await store.close();
 }
