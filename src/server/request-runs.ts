@@ -109,8 +109,9 @@ export class RequestRuns {
     settle(result.outcome);
     this.finished(key, result.outcome);
     const { store, now, ttl, onError } = this.options;
-    // Not awaited by the reply: the session's kept reply answers this client; the record answers the others.
-    store.completeRequest(key, result.outcome, now(), ttl).catch(onError);
+    // On record before the reply is kept and sent: a node that dies after the reply leaves the
+    // outcome findable by id (a resend into another session or node gets it, not OUTCOME_UNKNOWN).
+    await store.completeRequest(key, result.outcome, now(), ttl).catch(onError);
     return result;
   }
 

@@ -130,4 +130,25 @@ describe('one core for many nodes', () => {
     assert.deepEqual(messages(peer.socket.frames(), 'room'), ['again'], 'stored once, after the outage');
     assert.equal(peer.socket.ofType('ack').at(-1)?.seq, 2);
   });
+
+  it("a request's outcome is on record by id before its reply goes out, so a node dying after the reply cannot leave it unknown", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    class SlowRecords extends ForwardingStore {
+      override completeRequest: ForwardingStore['completeRequest'] = async (key, outcome, now, ttl) => {
+        await gate;
+        return this.target.completeRequest(key, outcome, now, ttl);
+      };
+    }
+    const store = new SlowRecords(new MemoryStore());
+    const { clock, connect } = hubHarness({ store, handlers: { charge: () => 'charged' } });
+    const peer = await connect();
+    peer.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
+    await clock.idle();
+    assert.deepEqual(peer.socket.ofType('reply'), [], 'no reply while the outcome is not on record');
+    release();
+    await clock.idle();
+    assert.deepEqual(peer.socket.ofType('reply'), [{ type: 'reply', seq: 1, ok: true, data: 'charged' }]);
+    assert.deepEqual(await store.claimRequest('\u0000charge-1', clock.now(), 1000, 60_000), { state: 'done', outcome: { ok: true, data: 'charged' } });
+  });
 });
