@@ -6,15 +6,16 @@
  * database's page count. A save must cost in proportion to what changed, not to what is kept.
  *
  * With `--cursors N`, the session also has N subscription cursors and each save moves one of them
- * (an ack of one topic's messages): a save writes that cursor, not the N.
+ * (an ack of one topic's messages): a save writes that cursor, not the N. With `--churn`, each save
+ * also subscribes to one more topic or unsubscribes from it, in turn: a cursor added or removed.
  *
- *   node --import tsx bench/store/session-saves.ts --file <new database file> [--replies 10000] [--saves 1000] [--cursors 0]
+ *   node --import tsx bench/store/session-saves.ts --file <new database file> [--replies 10000] [--saves 1000] [--cursors 0] [--churn]
  *
  * Linux only (reads /proc/self/io). The database is closed, not deleted.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import type { KeptReply, SessionState } from '../../src/store/types.js';
+import type { Cursor, KeptReply, SessionState } from '../../src/store/types.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string): string | undefined => {
@@ -23,12 +24,13 @@ const option = (name: string): string | undefined => {
 };
 const file = option('file');
 if (file === undefined) {
-  console.error('usage: node --import tsx bench/store/session-saves.ts --file <database> [--replies N] [--saves M]');
+  console.error('usage: node --import tsx bench/store/session-saves.ts --file <database> [--replies N] [--saves M] [--cursors N] [--churn]');
   process.exit(2);
 }
 const replyCount = Number(option('replies') ?? 10_000);
 const saves = Number(option('saves') ?? 1_000);
 const cursorCount = Number(option('cursors') ?? 0);
+const churn = argv.includes('--churn');
 
 /** Bytes this process handed to write(2) so far. */
 const written = (): number => Number(/wchar:\s*(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
@@ -45,14 +47,16 @@ try {
   const started = performance.now();
   // What an ack writes: the ledger moved, one reply confirmed (removed) or one cursor moved, the lease renewed.
   for (let i = 1; i <= saves; i++) {
-    const moved = cursorCount > 0 ? { cursors: { [topic(i)]: { epoch: 'a1b2c3d4-e5f6-4788-99aa-bbccddeeff00', offset: i + 1 } } } : {};
+    const changed: Record<string, Cursor | null> = {};
+    if (cursorCount > 0) changed[topic(i)] = { epoch: 'a1b2c3d4-e5f6-4788-99aa-bbccddeeff00', offset: i + 1 };
+    if (churn) changed['room:extra'] = i % 2 === 1 ? { epoch: 'a1b2c3d4-e5f6-4788-99aa-bbccddeeff00', offset: i } : null;
     const confirmed = i <= replyCount ? { removeReplies: [i] } : {};
-    await store.saveSessions([{ id: state.id, version: 1, expiresAt: Date.now() + 120_000, ledger: { lastSeq: replyCount + i, doneAbove: [] }, ...moved, ...confirmed }]);
+    await store.saveSessions([{ id: state.id, version: 1, expiresAt: Date.now() + 120_000, ledger: { lastSeq: replyCount + i, doneAbove: [] }, ...(Object.keys(changed).length > 0 ? { cursors: changed } : {}), ...confirmed }]);
   }
   const ms = performance.now() - started;
   const bytes = written() - before;
   const kept = (await store.loadSession(state.id))?.replies.length;
-  console.log(JSON.stringify({ replies: replyCount, cursors: cursorCount, saves, kept, bytesWritten: bytes, bytesPerSave: Math.round(bytes / saves), msPerSave: +(ms / saves).toFixed(3), databaseBytes: statSync(file).size }));
+  console.log(JSON.stringify({ replies: replyCount, cursors: cursorCount, churn, saves, kept, bytesWritten: bytes, bytesPerSave: Math.round(bytes / saves), msPerSave: +(ms / saves).toFixed(3), databaseBytes: statSync(file).size }));
 } finally {
   await store.close();
 }

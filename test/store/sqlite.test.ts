@@ -90,6 +90,55 @@ describe('SqliteStore', () => {
     }
   });
 
+  it('keeps cursors in rows of their own: a stale update writes none, and no session leaves any behind', async () => {
+    // Guards the rows the version check does not see: cursor rows are written after it, by the store.
+    const file = join(folder, 'cursor-rows.db');
+    const store = new SqliteStore({ file, deleteChunk: 7 });
+    const cursorRows = () => {
+      const raw = new Database(file, { readonly: true });
+      try {
+        return raw.prepare('SELECT session, topic, epoch, offset FROM session_cursors ORDER BY session, topic').all();
+      } finally {
+        raw.close();
+      }
+    };
+    const cursors = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`t${i}`, { epoch: 'e', offset: i }]));
+    const state = (id: string, expiresAt: number, n: number) => ({ id, identity: null, tokenHash: 'ab'.repeat(32), expiresAt, version: 1, lastSeq: 0, doneAbove: [], cursors: cursors(n) });
+    try {
+      assert.equal(await store.createSession(state('a', 100, 2)), true);
+      assert.equal(await store.createSession(state('a', 100, 5)), false);
+      assert.deepEqual(cursorRows(), [
+        { session: 'a', topic: 't0', epoch: 'e', offset: 0 },
+        { session: 'a', topic: 't1', epoch: 'e', offset: 1 },
+      ], 'a refused create writes no cursor row');
+
+      assert.equal(await store.takeSession('a', 1, { tokenHash: 'cd'.repeat(32), expiresAt: 100 }), 2);
+      const stale = await store.saveSessions([
+        { id: 'a', version: 1, cursors: { t0: null, t9: { epoch: 'e', offset: 9 } } },
+        { id: 'a', version: 1, expiresAt: 50, cursors: { t1: { epoch: 'x', offset: 7 } } },
+        { id: 'gone', version: 1, cursors: { t0: { epoch: 'e', offset: 1 } } },
+      ]);
+      assert.deepEqual(stale, [false, false, false]);
+      assert.equal(cursorRows().length, 2, 'stale and missing sessions get no cursor rows');
+      assert.deepEqual(await store.saveSessions([{ id: 'a', version: 2, cursors: { t0: null, t1: { epoch: 'x', offset: 7 } } }]), [true]);
+      assert.deepEqual(cursorRows(), [{ session: 'a', topic: 't1', epoch: 'x', offset: 7 }]);
+
+      await store.deleteSession('a', 1);
+      assert.equal(cursorRows().length, 1, 'a stale delete keeps the rows');
+      await store.deleteSession('a', 2);
+      assert.deepEqual(cursorRows(), [], 'a delete takes the rows with it');
+
+      // Swept in steps of 7 rows (deleteChunk), and a session not yet expired keeps its rows.
+      for (const id of ['x', 'y', 'z']) await store.createSession(state(id, 100, 30));
+      await store.createSession(state('live', 1_000, 3));
+      assert.deepEqual(await store.sweep(100), { sessions: 3, ids: 0 });
+      assert.deepEqual(cursorRows().map((row) => (row as { session: string }).session), ['live', 'live', 'live']);
+      assert.deepEqual(Object.keys((await store.loadSession('live'))?.cursors ?? {}), ['t0', 't1', 't2']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('saves sessions on a database that messages filled up to maxSizeBytes, and still refuses appends', async () => {
     // Guards the sessions' reserve: kept replies (STORE_FULL ones among them) are rows that need new
     // pages, and without room for them no reply could be saved, nor sent, until space was freed.
@@ -201,6 +250,7 @@ describe('SqliteStore migration from schema version 1', () => {
       assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       assert.equal(raw.pragma('integrity_check', { simple: true }), 'ok');
       assert.deepEqual(raw.prepare('SELECT COUNT(*) AS n FROM session_replies').get(), { n: 0 }, 'no reply outlived its session');
+      assert.deepEqual(raw.prepare('SELECT COUNT(*) AS n FROM session_cursors').get(), { n: 0 }, 'nor did a cursor');
     } finally {
       raw.close();
     }
@@ -241,12 +291,15 @@ const V2_SCHEMA = `
 `;
 
 describe('SqliteStore migration from schema version 2', () => {
-  it('puts existing sessions at version 1, patchable and takeable, and adds request runs', async () => {
+  it('puts existing sessions at version 1, patchable and takeable, moves their cursors into rows, and adds request runs', async () => {
     const file = join(folder, 'v2.db');
     const v2 = new Database(file);
     v2.exec(V2_SCHEMA);
-    const state = { id: 's', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: 5_000, lastSeq: 2, doneAbove: [4], cursors: { chat: { epoch: 'E2', offset: 2 } } };
+    const cursors = { chat: { epoch: 'E2', offset: 2 }, 'a.b': { epoch: 'E2.1', offset: 9_007_199_254_740_991 }, 'with "quotes"': { epoch: 'E2', offset: 0 } };
+    const state = { id: 's', identity: 'ann', tokenHash: 'ab'.repeat(32), expiresAt: 5_000, lastSeq: 2, doneAbove: [4], cursors };
+    const bare = { ...state, id: 'bare', cursors: {} };
     v2.prepare('INSERT INTO sessions (id, expires_at, state) VALUES (?, ?, ?)').run('s', 5_000, JSON.stringify(state));
+    v2.prepare('INSERT INTO sessions (id, expires_at, state) VALUES (?, ?, ?)').run('bare', 5_000, JSON.stringify(bare));
     v2.prepare('INSERT INTO session_replies (session, seq, reply) VALUES (?, ?, ?)').run('s', 4, JSON.stringify({ seq: 4, ok: true }));
     v2.prepare('INSERT INTO topics (topic, head, epoch) VALUES (?, ?, ?)').run('chat', 2, 'E2');
     v2.close();
@@ -254,6 +307,15 @@ describe('SqliteStore migration from schema version 2', () => {
     const store = new SqliteStore({ file });
     try {
       assert.deepEqual(await store.loadSession('s'), { ...state, version: 1, replies: [{ seq: 4, ok: true }] });
+      assert.deepEqual(await store.loadSession('bare'), { ...bare, version: 1, replies: [] });
+      const raw = new Database(file, { readonly: true });
+      try {
+        assert.deepEqual(raw.prepare("SELECT COUNT(*) AS n FROM session_cursors WHERE session = 's'").get(), { n: 3 }, 'a row per cursor');
+        assert.deepEqual(raw.prepare("SELECT COUNT(*) AS n FROM sessions WHERE state -> '$.cursors' IS NOT NULL").get(), { n: 0 }, 'the state JSON keeps none');
+      } finally {
+        raw.close();
+      }
+      await store.deleteSession('bare', 1);
       assert.deepEqual(await store.info('chat'), { epoch: 'E2', head: 2, first: 3 });
       assert.deepEqual(await store.saveSessions([{ id: 's', version: 1, cursors: { chat: null, news: { epoch: 'E2', offset: 1 } } }]), [true]);
       assert.equal(await store.takeSession('s', 1, { tokenHash: 'cd'.repeat(32), expiresAt: 6_000 }), 2);
@@ -263,7 +325,7 @@ describe('SqliteStore migration from schema version 2', () => {
         tokenHash: 'cd'.repeat(32),
         expiresAt: 6_000,
         version: 2,
-        cursors: { news: { epoch: 'E2', offset: 1 } },
+        cursors: { 'a.b': cursors['a.b'], 'with "quotes"': cursors['with "quotes"'], news: { epoch: 'E2', offset: 1 } },
         replies: [{ seq: 4, ok: true }],
       });
       assert.deepEqual(await store.claimRequest('r', 1, 100, 1000), { state: 'new' });
@@ -277,6 +339,7 @@ describe('SqliteStore migration from schema version 2', () => {
       assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
       assert.equal(raw.pragma('integrity_check', { simple: true }), 'ok');
       assert.deepEqual(raw.prepare('SELECT COUNT(*) AS n FROM session_replies').get(), { n: 0 });
+      assert.deepEqual(raw.prepare('SELECT COUNT(*) AS n FROM session_cursors').get(), { n: 0 });
     } finally {
       raw.close();
     }

@@ -80,10 +80,27 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     `);
   },
   // Sessions held through versioned leases (existing ones are at version 1; the column is the
-  // truth, not the state JSON), and request runs by id, each with its lease and expiry.
+  // truth, not the state JSON), their cursors in rows of their own, and request runs by id, each
+  // with its lease and expiry.
   (db) =>
     db.exec(`
       ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+      -- A cursor a row, so a save writes the cursors that changed: in the state JSON (8 KB with
+      -- 100 cursors, over overflow pages) a change of its length (a subscribe, an unsubscribe, an
+      -- offset one digit longer) rewrote it whole. WITHOUT ROWID: the rows are small (a topic, an
+      -- epoch, an offset) and live in the key's b-tree, with no rowid table beside it to write too.
+      CREATE TABLE session_cursors (
+        session TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        offset INTEGER NOT NULL,
+        PRIMARY KEY (session, topic)
+      ) WITHOUT ROWID;
+      INSERT INTO session_cursors (session, topic, epoch, offset)
+        SELECT s.id, c.key, c.value ->> '$.epoch', c.value ->> '$.offset'
+        FROM sessions AS s, json_each(s.state -> '$.cursors') AS c;
+      -- The rows are the truth for cursors: the state JSON keeps none.
+      UPDATE sessions SET state = json_remove(state, '$.cursors');
       -- A rowid table, like messages: an outcome carries application data.
       CREATE TABLE requests (
         key TEXT PRIMARY KEY,

@@ -359,12 +359,14 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Removes expired sessions and ids in steps, like `trim`: first the replies of expired sessions,
-   * then the sessions (with any reply saved meanwhile), then the ids and request runs.
+   * Removes expired sessions and ids in steps, like `trim`: first the replies and cursors of
+   * expired sessions, then the sessions (with any reply or cursor saved meanwhile), then the ids
+   * and request runs.
    */
   async sweep(now: number): Promise<{ sessions: number; ids: number }> {
     this.ensureOpen();
     await this.deleteInSteps(() => this.sessions.sweepReplies(now, this.deleteChunk));
+    await this.deleteInSteps(() => this.sessions.sweepCursors(now, this.deleteChunk));
     const sessions = await this.deleteInSteps(() => this.sessions.sweepSessions(now, this.deleteChunk));
     const dedup = await this.deleteInSteps(() => this.sql.sweepDedup.run(now, this.deleteChunk).changes);
     const claims = await this.deleteInSteps(() => this.sql.sweepClaims.run(now, this.deleteChunk).changes);

@@ -30,7 +30,7 @@ const SQL = {
   sessionCreate: 'INSERT INTO sessions (id, expires_at, version, state) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO NOTHING',
   /** A takeover: the patch sets the new token hashes (null removes previousTokenHash). */
   sessionTake: 'UPDATE sessions SET version = version + 1, expires_at = ?, state = json_patch(state, ?) WHERE id = ? AND version = ?',
-  /** An incremental save: json_patch is an RFC 7396 merge patch, where null removes a key (a cursor). */
+  /** An incremental save of the ledger: json_patch is an RFC 7396 merge patch of the state. */
   sessionPatch: 'UPDATE sessions SET expires_at = COALESCE(?, expires_at), state = json_patch(state, ?) WHERE id = ? AND version = ?',
   sessionAt: 'SELECT 1 AS found FROM sessions WHERE id = ? AND version = ?',
   sessionGet: 'SELECT expires_at, version, state FROM sessions WHERE id = ?',
@@ -40,6 +40,11 @@ const SQL = {
   replyDelete: 'DELETE FROM session_replies WHERE session = ? AND seq = ?',
   repliesGet: 'SELECT reply FROM session_replies WHERE session = ? ORDER BY seq',
   repliesDelete: 'DELETE FROM session_replies WHERE session = ?',
+  cursorPut:
+    'INSERT INTO session_cursors (session, topic, epoch, offset) VALUES (?, ?, ?, ?) ON CONFLICT (session, topic) DO UPDATE SET epoch = excluded.epoch, offset = excluded.offset',
+  cursorDelete: 'DELETE FROM session_cursors WHERE session = ? AND topic = ?',
+  cursorsGet: 'SELECT topic, epoch, offset FROM session_cursors WHERE session = ?',
+  cursorsDelete: 'DELETE FROM session_cursors WHERE session = ?',
 
   requestGet: 'SELECT state, outcome, lease_until, expires_at FROM requests WHERE key = ?',
   requestStart: "INSERT OR REPLACE INTO requests (key, state, outcome, lease_until, expires_at) VALUES (?, 'running', NULL, ?, ?)",
@@ -52,6 +57,9 @@ const SQL = {
   /** Replies of expired sessions, a step at a time; their sessions go next (sweepSessions). */
   sweepReplies:
     'DELETE FROM session_replies WHERE id IN (SELECT r.id FROM sessions AS s JOIN session_replies AS r ON r.session = s.id WHERE s.expires_at <= ? LIMIT ?)',
+  /** Cursors of expired sessions, a step at a time, like their replies. */
+  sweepCursors:
+    'DELETE FROM session_cursors WHERE (session, topic) IN (SELECT c.session, c.topic FROM sessions AS s JOIN session_cursors AS c ON c.session = s.id WHERE s.expires_at <= ? LIMIT ?)',
   expiredSessions: 'SELECT id FROM sessions WHERE expires_at <= ? LIMIT ?',
   sweepDedup: 'DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE expires_at <= ? LIMIT ?)',
   sweepRequests: 'DELETE FROM requests WHERE key IN (SELECT key FROM requests WHERE expires_at <= ? LIMIT ?)',
