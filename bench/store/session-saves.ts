@@ -8,8 +8,10 @@
  * With `--cursors N`, the session also has N subscription cursors and each save moves one of them
  * (an ack of one topic's messages): a save writes that cursor, not the N. With `--churn`, each save
  * also subscribes to one more topic or unsubscribes from it, in turn: a cursor added or removed.
+ * With `--offsets-only`, a save moves a cursor and nothing else, as a client's `ack {offsets}` does
+ * (without it, each save also moves the ledger, as a publish acknowledged in the same turn would).
  *
- *   node --import tsx bench/store/session-saves.ts --file <new database file> [--replies 10000] [--saves 1000] [--cursors 0] [--churn]
+ *   node --import tsx bench/store/session-saves.ts --file <new database file> [--replies 10000] [--saves 1000] [--cursors 0] [--churn] [--offsets-only]
  *
  * Linux only (reads /proc/self/io). The database is closed, not deleted.
  */
@@ -31,6 +33,7 @@ const replyCount = Number(option('replies') ?? 10_000);
 const saves = Number(option('saves') ?? 1_000);
 const cursorCount = Number(option('cursors') ?? 0);
 const churn = argv.includes('--churn');
+const offsetsOnly = argv.includes('--offsets-only');
 
 /** Bytes this process handed to write(2) so far. */
 const written = (): number => Number(/wchar:\s*(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
@@ -51,12 +54,14 @@ try {
     if (cursorCount > 0) changed[topic(i)] = { epoch: 'a1b2c3d4-e5f6-4788-99aa-bbccddeeff00', offset: i + 1 };
     if (churn) changed['room:extra'] = i % 2 === 1 ? { epoch: 'a1b2c3d4-e5f6-4788-99aa-bbccddeeff00', offset: i } : null;
     const confirmed = i <= replyCount ? { removeReplies: [i] } : {};
-    await store.saveSessions([{ id: state.id, version: 1, expiresAt: Date.now() + 120_000, ledger: { lastSeq: replyCount + i, doneAbove: [] }, ...(Object.keys(changed).length > 0 ? { cursors: changed } : {}), ...confirmed }]);
+    // No expiresAt: the hub renews a held session's lease halfway through sessionTtl, not with every save.
+    const ledger = offsetsOnly ? {} : { ledger: { lastSeq: replyCount + i, doneAbove: [] } };
+    await store.saveSessions([{ id: state.id, version: 1, ...ledger, ...(Object.keys(changed).length > 0 ? { cursors: changed } : {}), ...confirmed }]);
   }
   const ms = performance.now() - started;
   const bytes = written() - before;
   const kept = (await store.loadSession(state.id))?.replies.length;
-  console.log(JSON.stringify({ replies: replyCount, cursors: cursorCount, churn, saves, kept, bytesWritten: bytes, bytesPerSave: Math.round(bytes / saves), msPerSave: +(ms / saves).toFixed(3), databaseBytes: statSync(file).size }));
+  console.log(JSON.stringify({ replies: replyCount, cursors: cursorCount, churn, offsetsOnly, saves, kept, bytesWritten: bytes, bytesPerSave: Math.round(bytes / saves), msPerSave: +(ms / saves).toFixed(3), databaseBytes: statSync(file).size }));
 } finally {
   await store.close();
 }

@@ -315,7 +315,7 @@ export interface Store {
    */
   saveSessions(updates: SessionUpdate[]): Promise<boolean[]>;
   loadSession(id: string): Promise<SessionRecord | undefined>;
-  /** Removes the session and its replies if it is still at `version`. */
+  /** Removes the session, with its kept replies and cursors, if it is still at `version`. */
   deleteSession(id: string, version: number): Promise<void>;
   /**
    * Removes sessions (with their replies) whose expiresAt passed, and expired idempotency keys and

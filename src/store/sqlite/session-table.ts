@@ -41,10 +41,13 @@ export class SessionTable {
     const { sql } = this;
     return this.db.transaction(() =>
       updates.map(({ id, version, expiresAt, ledger, cursors, addReplies, removeReplies }) => {
+        const patch = JSON.stringify(ledger ?? {});
         const applied =
-          expiresAt === undefined && ledger === undefined
-            ? sql.sessionAt.get(id, version) !== undefined
-            : sql.sessionPatch.run(expiresAt ?? null, JSON.stringify(ledger ?? {}), id, version).changes === 1;
+          expiresAt !== undefined
+            ? sql.sessionPatch.run(expiresAt, patch, id, version).changes === 1
+            : ledger !== undefined
+              ? sql.sessionPatchState.run(patch, id, version).changes === 1
+              : sql.sessionAt.get(id, version) !== undefined;
         if (!applied) return false;
         if (cursors !== undefined) this.putCursors(id, cursors);
         if (addReplies !== undefined) for (const reply of addReplies) sql.replyPut.run(id, reply.seq, JSON.stringify(reply));

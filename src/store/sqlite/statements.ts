@@ -31,7 +31,10 @@ const SQL = {
   /** A takeover: the patch sets the new token hashes (null removes previousTokenHash). */
   sessionTake: 'UPDATE sessions SET version = version + 1, expires_at = ?, state = json_patch(state, ?) WHERE id = ? AND version = ?',
   /** An incremental save of the ledger: json_patch is an RFC 7396 merge patch of the state. */
-  sessionPatch: 'UPDATE sessions SET expires_at = COALESCE(?, expires_at), state = json_patch(state, ?) WHERE id = ? AND version = ?',
+  sessionPatch: 'UPDATE sessions SET expires_at = ?, state = json_patch(state, ?) WHERE id = ? AND version = ?',
+  // Without expires_at in SET: SQLite rewrites an index entry for every indexed column SET names,
+  // changed or not, and the expiry index is a page of its own in the write-ahead log.
+  sessionPatchState: 'UPDATE sessions SET state = json_patch(state, ?) WHERE id = ? AND version = ?',
   sessionAt: 'SELECT 1 AS found FROM sessions WHERE id = ? AND version = ?',
   sessionGet: 'SELECT expires_at, version, state FROM sessions WHERE id = ?',
   sessionDeleteAt: 'DELETE FROM sessions WHERE id = ? AND version = ?',
