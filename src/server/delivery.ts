@@ -4,7 +4,7 @@ import type { StoreEvent, StoredMessage, Store } from '../store/types.js';
 import type { ServerSubscription } from './subscription.js';
 
 /** Called when a subscription's position can no longer be served (trimmed while it lagged, or a new epoch). */
-export type GapHandler = (subscription: ServerSubscription) => void;
+export type GapHandler<S extends ServerSubscription = ServerSubscription> = (subscription: S) => void;
 
 const READ_BATCH = 500;
 
@@ -19,8 +19,8 @@ export type DeliveryStore = Pick<Store, 'read' | 'watch' | 'unwatch'>;
  * store that lost its backend). An event whose first offset is not the next one the subscription
  * needs makes it read the store; `recheck` reads for every live subscription after an outage.
  */
-export class Delivery {
-  private readonly byTopic = new Map<string, Set<ServerSubscription>>();
+export class Delivery<S extends ServerSubscription = ServerSubscription> {
+  private readonly byTopic = new Map<string, Set<S>>();
   /** The store's watch of each topic with subscribers, resolved once events of it are heard. */
   private readonly watching = new Map<string, Promise<void>>();
   /**
@@ -29,13 +29,13 @@ export class Delivery {
    */
   private readonly heads = new Map<string, { epoch: string; offset: number }>();
   /** Subscriptions in the `blocked` state, for the sweeper's retries. */
-  private readonly blocked = new Set<ServerSubscription>();
+  private readonly blocked = new Set<S>();
 
   constructor(
     private readonly store: DeliveryStore,
     private readonly maxInFlight: number,
     private readonly maxBufferedBytes: number,
-    private readonly onGap: GapHandler,
+    private readonly onGap: GapHandler<S>,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -43,7 +43,7 @@ export class Delivery {
    * Registers a held subscription and watches its topic in the store: resolves once the store's
    * events of the topic reach this node, so a position read after it misses nothing.
    */
-  watch(subscription: ServerSubscription): Promise<void> {
+  watch(subscription: S): Promise<void> {
     const { topic } = subscription;
     let set = this.byTopic.get(topic);
     if (set === undefined) this.byTopic.set(topic, (set = new Set()));
@@ -54,7 +54,7 @@ export class Delivery {
   }
 
   /** Starts (or restarts) a held subscription from its `sent` offset. */
-  start(subscription: ServerSubscription): void {
+  start(subscription: S): void {
     if (subscription.closed) return;
     this.blocked.delete(subscription);
     if (subscription.mode === 'volatile') return subscription.moveTo('live');
@@ -62,7 +62,7 @@ export class Delivery {
     this.pump(subscription).catch(this.onError);
   }
 
-  stop(subscription: ServerSubscription): void {
+  stop(subscription: S): void {
     subscription.moveTo('closed');
     this.blocked.delete(subscription);
     const { topic } = subscription;
@@ -106,13 +106,13 @@ export class Delivery {
   }
 
   /** The client acknowledged `offset`; may reopen the window. */
-  acknowledge(subscription: ServerSubscription, offset: number): void {
+  acknowledge(subscription: S, offset: number): void {
     if (offset > subscription.acked) subscription.acked = Math.min(offset, subscription.sent);
     if (subscription.state === 'blocked') this.pump(subscription).catch(this.onError);
   }
 
   /** A connection's send buffer drained: its blocked subscriptions may go on. */
-  drained(subscriptions: Iterable<ServerSubscription>): void {
+  drained(subscriptions: Iterable<S>): void {
     for (const subscription of subscriptions) {
       if (subscription.state === 'blocked') this.pump(subscription).catch(this.onError);
     }
@@ -148,14 +148,14 @@ export class Delivery {
    * topic created in an epoch it did not know: it loses nothing, so the client is told it goes on
    * from offset 0 of the new epoch, recovered.
    */
-  private adoptEpoch(subscription: ServerSubscription, epoch: string): void {
+  private adoptEpoch(subscription: S, epoch: string): void {
     subscription.epoch = epoch;
     subscription.acked = 0;
     const { topic, mode } = subscription;
     subscription.connection.send({ type: 'subscribed', topic, mode, epoch, offset: 0, recovering: true, recovered: true });
   }
 
-  private pushLive(subscription: ServerSubscription, messages: StoredMessage[], texts: Array<string | undefined>): void {
+  private pushLive(subscription: S, messages: StoredMessage[], texts: Array<string | undefined>): void {
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       if (message.offset <= subscription.sent) continue;
@@ -174,7 +174,7 @@ export class Delivery {
     }
   }
 
-  private hasRoom(subscription: ServerSubscription): boolean {
+  private hasRoom(subscription: S): boolean {
     return (
       subscription.sent - subscription.acked < this.maxInFlight &&
       subscription.connection.bufferedAmount <= this.maxBufferedBytes
@@ -198,7 +198,7 @@ export class Delivery {
    * buffer is: checked message by message, so a catch-up never writes more than one message past
    * `maxBufferedBytes`, and each read asks for no more data than the buffer has room for.
    */
-  private async pump(subscription: ServerSubscription): Promise<void> {
+  private async pump(subscription: S): Promise<void> {
     if (subscription.pumpRunning || subscription.closed || subscription.state === 'held') return;
     subscription.moveTo('pumping');
     this.blocked.delete(subscription);
@@ -255,7 +255,7 @@ export class Delivery {
     for (const subscription of [...this.blocked]) if (!subscription.pumpRunning) this.pump(subscription).catch(this.onError);
   }
 
-  private block(subscription: ServerSubscription): void {
+  private block(subscription: S): void {
     if (subscription.closed || subscription.state === 'held') return;
     subscription.moveTo('blocked');
     this.blocked.add(subscription);

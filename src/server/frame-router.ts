@@ -1,6 +1,7 @@
 import { CloseCode, decodeClientFrame, ErrorCode, forEachFrame, isValidTopic, type ClientFrame, type Clock } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 import type { Delivery } from './delivery.js';
+import type { ServerSubscription } from './subscription.js';
 import type { Handshake } from './handshake.js';
 import { EarlyFrames, MAX_EARLY_BYTES, MAX_EARLY_FRAMES } from './held-input.js';
 import type { Inbound } from './inbound.js';
@@ -15,7 +16,7 @@ export interface FrameRouterContext {
   readonly handshake: Handshake;
   readonly subscriptions: Subscriptions;
   readonly inbound: Inbound;
-  readonly delivery: Delivery;
+  readonly delivery: Delivery<ServerSubscription<Connection>>;
 }
 
 /**

@@ -23,6 +23,7 @@ import { DEFAULT_LIMITS, DEFAULTS, type HubOptions, type RequestHandler, type Re
 import { RequestRuns } from './request-runs.js';
 import { SessionDirectory, type HubSession } from './session-directory.js';
 import { SessionSaves } from './session-saves.js';
+import type { ServerSubscription } from './subscription.js';
 import { Subscriptions } from './subscriptions.js';
 import { Sweeper } from './sweeper.js';
 import { TopicDirectory } from './topics.js';
@@ -67,7 +68,7 @@ export class Hub {
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly topics: TopicDirectory;
-  private readonly delivery: Delivery;
+  private readonly delivery: Delivery<ServerSubscription<Connection>>;
   private readonly appends: AppendBatcher;
   private readonly acks: AckScheduler;
   private readonly saves: SessionSaves<HubSession>;
@@ -110,12 +111,12 @@ export class Hub {
     const sessions = (this.sessions = new SessionDirectory({ store, saves, acks: this.acks, now, sessionTtl, onError }));
     this.requests = new RequestRuns({ store, now, ttl: dedupWindow, onError });
     this.appends = new AppendBatcher(store, defer, () => saves.flushNow(), (topic) => this.appendedTopics.add(topic), onError);
-    this.delivery = new Delivery(
+    this.delivery = new Delivery<ServerSubscription<Connection>>(
       store,
       limits.maxInFlight,
       limits.maxBufferedBytes,
       // Deferred: the gap is found inside a pump, which must finish before the restart pumps again.
-      (subscription) => queueMicrotask(() => this.subscriptions.reposition(subscription as never).catch(onError)),
+      (subscription) => queueMicrotask(() => this.subscriptions.reposition(subscription).catch(onError)),
       onError,
     );
     const authorizer = new Authorizer(options.authorize, resolved.cacheAuthorization, onError);

@@ -17,7 +17,7 @@ export interface SubscriptionsContext {
   readonly onError: (error: unknown) => void;
   readonly store: Pick<Store, 'info'>;
   readonly topics: Pick<TopicDirectory, 'resolve'>;
-  readonly delivery: Delivery;
+  readonly delivery: Delivery<ServerSubscription<Connection>>;
   readonly saves: Pick<SessionSaves, 'request'>;
   readonly requests: Pick<RequestRuns, 'confirm'>;
   authorized(connection: Connection, topic: string, action: 'subscribe' | 'publish'): boolean | Promise<boolean>;
