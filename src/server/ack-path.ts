@@ -64,6 +64,11 @@ export class AckPath implements AckTarget {
     this.ledger.begin(seq);
   }
 
+  /** `seq` was not processed after all (the store failed): the client sends it again, and it is new then. */
+  abandon(seq: number): void {
+    this.ledger.abandon(seq);
+  }
+
   /** `seq` is processed, with its reply when it has one (`bytes`: the reply's size, when measured). */
   processed(seq: number, reply?: KeptReply, bytes?: number): void {
     this.ledger.complete(seq, reply, bytes);

@@ -55,6 +55,11 @@ export class InboundLedger {
     (this.pending ??= new Set()).add(seq);
   }
 
+  /** `seq` was not processed after all (the store failed): a resend of it is new again. */
+  abandon(seq: number): void {
+    this.pending?.delete(seq);
+  }
+
   /**
    * Marks `seq` processed, keeping its reply when there is one; returns whether lastSeq moved.
    * `bytes` is the reply's size when the caller measured it already (replySize otherwise).

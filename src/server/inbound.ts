@@ -11,7 +11,7 @@ import {
   type ReqFrame,
 } from '../protocol/index.js';
 import type { KeptReply, RequestOutcome, Store } from '../store/types.js';
-import type { AppendBatcher } from './append-batcher.js';
+import { AppendCancelled, type AppendBatcher } from './append-batcher.js';
 import type { Connection } from './connection.js';
 import type { RequestHandler, ResolvedLimits } from './options.js';
 import { dedupKey } from './reply.js';
@@ -54,8 +54,9 @@ export class Inbound {
     }
     if (!this.isNew(connection, frame.seq)) return;
     session.acks.begin(frame.seq);
+    const { generation } = session;
     // Checks may be asynchronous; the session queue keeps publishes in the order they were sent.
-    this.inOrder(connection, session, text.length, () => this.reliablePub(connection, session, frame as ReliablePub, text));
+    this.inOrder(connection, session, text.length, () => this.reliablePub(connection, session, frame as ReliablePub, text, generation));
   }
 
   req(connection: Connection, frame: ReqFrame, text: string): void {
@@ -89,7 +90,9 @@ export class Inbound {
   }
 
   /** Synchronous when the checks are: no promise per publish on the usual path. */
-  private reliablePub(connection: Connection, session: HubSession, frame: ReliablePub, text: string): Promise<void> | void {
+  private reliablePub(connection: Connection, session: HubSession, frame: ReliablePub, text: string, generation: number): Promise<void> | void {
+    // The store failed an earlier frame of the session: this one waits for the client to send it again.
+    if (session.generation !== generation) return this.abandon(connection, session, frame.seq);
     let checked: ReturnType<Inbound['check']>;
     try {
       checked = this.check(connection, frame.topic, frame.data, text);
@@ -98,13 +101,14 @@ export class Inbound {
       this.hub.onError(error);
       return this.finish(session, frame.seq, { ok: false, error: { code: ErrorCode.Internal, message: 'internal server error' } });
     }
-    if (checked instanceof Promise) return checked.then((settings) => this.storePub(connection, session, frame, settings, text.length));
-    this.storePub(connection, session, frame, checked, text.length);
+    if (checked instanceof Promise) return checked.then((settings) => this.storePub(connection, session, frame, settings, text.length, generation));
+    this.storePub(connection, session, frame, checked, text.length, generation);
   }
 
   /** `size`: the frame's length, a bound on its data's size that a store counting bytes can take as it is. */
-  private storePub(connection: Connection, session: HubSession, frame: ReliablePub, settings: ResolvedTopic | ErrorBody, size: number): void {
+  private storePub(connection: Connection, session: HubSession, frame: ReliablePub, settings: ResolvedTopic | ErrorBody, size: number, generation: number): void {
     const { hub } = this;
+    if (session.generation !== generation) return this.abandon(connection, session, frame.seq);
     if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
     const key = dedupKey(session.identity, frame.id);
     if (settings.mode === 'volatile') {
@@ -114,22 +118,48 @@ export class Inbound {
         .then(([fresh]) => (fresh ? hub.store.broadcast(message(frame)) : undefined))
         .then(
           () => this.finish(session, frame.seq),
-          (error: unknown) => this.storeFailed(session, frame.seq, error),
+          (error: unknown) => this.storeFailed(connection, session, frame.seq, error),
         );
       return;
     }
     const entry = storedEntry(this.hub, connection, frame, settings, size, key);
     // One callback for both outcomes: a closure per publish, not two.
-    hub.appends.push(entry, (result, error) => {
-      const refused = settleBudget(this.hub, connection, entry, result);
-      if (result === undefined) this.storeFailed(session, frame.seq, error);
-      else this.finish(session, frame.seq, refused === undefined ? undefined : { ok: false, error: refused });
-    });
+    hub.appends.push(
+      entry,
+      (result, error) => {
+        const refused = settleBudget(this.hub, connection, entry, result);
+        if (result === undefined) this.storeFailed(connection, session, frame.seq, error);
+        else this.finish(session, frame.seq, refused === undefined ? undefined : { ok: false, error: refused });
+      },
+      session,
+      generation,
+    );
   }
 
-  private storeFailed(session: HubSession, seq: number, error: unknown): void {
+  /**
+   * The store failed a reliable frame. A full store (STORE_FULL, which the operator must see) is
+   * the frame's answer, like any refusal. Any other failure is not: the frame is left unprocessed,
+   * the session's frames taken in after it are abandoned too (so none is stored ahead of it), and
+   * the connection is closed with STORE_UNAVAILABLE (4503, retryable). The client keeps every
+   * unacknowledged frame in its outbox and sends them again, in order, once it is back: nothing
+   * is acknowledged during an outage, and nothing is lost.
+   */
+  private storeFailed(connection: Connection, session: HubSession, seq: number, error: unknown): void {
+    if (error instanceof AppendCancelled) return this.abandon(connection, session, seq);
     this.hub.onError(error);
-    this.finish(session, seq, { ok: false, error: storeFailure(error) });
+    if (isHoldfastError(error) && error.code === ErrorCode.StoreFull) return this.finish(session, seq, { ok: false, error: error.toBody() });
+    session.generation++;
+    this.abandon(connection, session, seq);
+  }
+
+  /**
+   * `seq` will not be processed now. Whichever connection holds the session is closed, so that the
+   * client sends it again (a resend that arrived meanwhile was ignored as in progress).
+   */
+  private abandon(connection: Connection, session: HubSession, seq: number): void {
+    session.acks.abandon(seq);
+    const holder = session.replaced ? null : (session.connection ?? connection);
+    holder?.fail(ErrorCode.StoreUnavailable, CloseCode.Unavailable, 'the store failed; connect again: frames not acknowledged are sent again', 1000);
   }
 
   private async fireAndForget(connection: Connection, frame: PubFrame, text: string): Promise<void> {
@@ -168,8 +198,9 @@ export class Inbound {
       // Run here, or the outcome of the run that claimed this id first (any session, any node).
       result = await hub.requests.outcome(dedupKey(session.identity, frame.id), () => this.handle(handler, frame, session, connection));
     } catch (error) {
+      // The id could not be claimed: the handler did not run, and the request is sent again.
       hub.onError(error);
-      result = { outcome: { ok: false, error: { code: ErrorCode.StoreUnavailable, message: 'the store failed; send the request again' } } };
+      return this.abandon(connection, session, frame.seq);
     }
     reply(result);
   }

@@ -39,6 +39,12 @@ export class Session<C extends SessionHolder = SessionHolder> {
   /** Another holding took the session over (here or on another node): this object writes no more. */
   replaced = false;
   readonly acks: AckPath;
+  /**
+   * Moves on when the store failed a frame of this session: the frames taken in before that are
+   * not processed any more (they are abandoned, and the client sends them again), so that none of
+   * them is stored ahead of the one that failed. Frames carry the generation they came in.
+   */
+  generation = 0;
   /** Publishes wait here for their turn, so asynchronous checks cannot reorder them. */
   readonly inbound: Array<() => Promise<void> | void> = [];
   /** The frame size of each piece of work in `inbound`, given back (Connection.dischargeInflight) when it is done. */

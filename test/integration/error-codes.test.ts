@@ -15,8 +15,8 @@ import { waitFor } from '../support/wait.js';
 describe('error codes on the wire', () => {
   let t: TestServer | undefined;
   const peers: RawPeer[] = [];
-  const greet = async (url: string) => {
-    const peer = await RawPeer.greeted(url);
+  const greet = async (url: string, hello: object = {}) => {
+    const peer = await RawPeer.greeted(url, hello);
     peers.push(peer);
     return peer;
   };
@@ -46,20 +46,25 @@ describe('error codes on the wire', () => {
     await second.next('ack', (a) => a.seq === 1);
   });
 
-  it('STORE_UNAVAILABLE: a reliable pub gets a reply, and is stored when sent again after the store is back', async () => {
+  it('STORE_UNAVAILABLE: a reliable pub the store fails closes the connection 4503, unacknowledged; sent again after the resume, it is stored once', async () => {
     const store = new FailingStore();
     t = await startServer({ store, expectErrors: store.threw });
-    const peer = await greet(t.url);
+    const { peer, welcome } = await RawPeer.handshake(t.url);
+    peers.push(peer);
     store.failing.add('append');
     peer.send({ type: 'pub', topic: 'orders', data: 'first try', seq: 1, id: 'o1' });
-    const reply = await peer.next('reply');
-    assert.deepEqual([reply.seq, !reply.ok && reply.error.code], [1, ErrorCode.StoreUnavailable]);
-    await peer.next('ack', (a) => a.seq === 1); // processed (rejected): the client must send it anew
+    const error = await peer.next('error');
+    assert.deepEqual([error.code, error.retryAfter], [ErrorCode.StoreUnavailable, 1000]);
+    await waitFor(() => peer.closed !== undefined, 'the close');
+    assert.equal(peer.closed!.code, CloseCode.Unavailable);
+    assert.deepEqual(peer.frames.filter((f) => f.type === 'ack' || f.type === 'reply'), [], 'neither acknowledged nor answered');
     store.failing.clear();
-    peer.send({ type: 'pub', topic: 'orders', data: 'second try', seq: 2, id: 'o1-again' });
-    await peer.next('ack', (a) => a.seq === 2);
+    // The client resumes and sends what was not acknowledged again, with its seq and id.
+    const again = await greet(t.url, { resume: { session: welcome.session, token: welcome.token } });
+    again.send({ type: 'pub', topic: 'orders', data: 'first try', seq: 1, id: 'o1' });
+    await again.next('ack', (a) => a.seq === 1);
     const stored = await store.inner.read('orders', 0, 10);
-    assert.deepEqual(stored.messages.map((m) => m.data), ['second try']);
+    assert.deepEqual(stored.messages.map((m) => m.data), ['first try']);
     assert.ok(t.errors.length > 0 && t.errors.every(store.threw), 'the operator hears about the store failure');
   });
 
@@ -90,16 +95,23 @@ describe('error codes on the wire', () => {
     assert.equal((await peer.next('subscribed')).topic, 'orders');
   });
 
-  it('STORE_UNAVAILABLE: a req whose id cannot be claimed gets a reply, and its handler does not run', async () => {
+  it('STORE_UNAVAILABLE: a req whose id cannot be claimed closes the connection 4503 before its handler runs; sent again, it runs once', async () => {
     const store = new FailingStore();
     let runs = 0;
     t = await startServer({ store, expectErrors: store.threw, handlers: { charge: () => ++runs } });
-    const peer = await greet(t.url);
+    const { peer, welcome } = await RawPeer.handshake(t.url);
+    peers.push(peer);
     store.failing.add('claimRequest');
     peer.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
-    const reply = await peer.next('reply');
-    assert.equal(!reply.ok && reply.error.code, ErrorCode.StoreUnavailable);
+    assert.equal((await peer.next('error')).code, ErrorCode.StoreUnavailable);
+    await waitFor(() => peer.closed !== undefined, 'the close');
+    assert.equal(peer.closed!.code, CloseCode.Unavailable);
     assert.equal(runs, 0);
+    store.failing.clear();
+    const again = await greet(t.url, { resume: { session: welcome.session, token: welcome.token } });
+    again.send({ type: 'req', seq: 1, id: 'charge-1', method: 'charge', data: null });
+    assert.deepEqual(await again.next('reply'), { type: 'reply', seq: 1, ok: true, data: 1 });
+    assert.equal(runs, 1);
   });
 
   it('OUTCOME_UNKNOWN: a req resent to another node after the node running it stopped mid-run', async () => {

@@ -103,32 +103,65 @@ describe('one core for many nodes', () => {
     assert.equal(internals(a.hub).sessions.get(welcome.session), undefined);
   });
 
-  it('during a store outage nothing is acknowledged, subscriptions are refused and a hello is closed 4503; all resumes after', async () => {
+  it('during a store outage nothing is acknowledged: a sub is refused, a pub closes the connection 4503, a hello too; resent after, stored once', async () => {
     const backend = new MemoryBackend();
     const { hub, clock, connect } = hubHarness({ store: new MemoryStore({ backend }), onError: () => undefined });
     const peer = await connect();
+    const welcome = peer.socket.ofType('welcome')[0]!;
     backend.setAvailable(false);
     assert.equal(hub.storeAvailable, false);
-    peer.send({ type: 'pub', topic: 'room', seq: 1, id: 'm1', data: 'lost?' });
     peer.send({ type: 'sub', topic: 'room', from: 'start' });
     await clock.idle();
-    // The refusal of the publish is a reply, and a reply waits for the session save that keeps it.
-    assert.deepEqual(peer.socket.ofType('reply'), [], 'no reply while the session cannot be saved');
-    assert.deepEqual(peer.socket.ofType('ack'), [], 'nothing acknowledged during the outage');
     assert.equal(peer.socket.ofType('error').find((e) => e.for === 'sub')?.code, ErrorCode.StoreUnavailable);
-    const late = await connect();
+    peer.send({ type: 'pub', topic: 'room', seq: 1, id: 'm1', data: 'kept by the client' });
+    await clock.idle();
+    assert.equal(peer.socket.closedWith?.code, CloseCode.Unavailable);
+    assert.deepEqual(peer.socket.frames().filter((f) => f.type === 'ack' || f.type === 'reply'), [], 'neither acknowledged nor answered');
+    const late = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
     assert.equal(late.socket.ofType('error')[0]?.code, ErrorCode.StoreUnavailable);
     assert.equal(late.socket.closedWith?.code, CloseCode.Unavailable);
     backend.setAvailable(true);
     assert.equal(hub.storeAvailable, true);
+    const back = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
+    assert.equal(back.socket.ofType('welcome')[0]?.resumed, true);
+    back.send({ type: 'pub', topic: 'room', seq: 1, id: 'm1', data: 'kept by the client' });
+    back.send({ type: 'sub', topic: 'room', from: 'start' });
     await clock.idle();
-    const reply = peer.socket.ofType('reply')[0];
-    assert.equal(reply !== undefined && !reply.ok && reply.error.code, ErrorCode.StoreUnavailable, 'the publish was not stored, and the client hears so');
-    peer.send({ type: 'pub', topic: 'room', seq: 2, id: 'm1', data: 'again' });
-    peer.send({ type: 'sub', topic: 'room', from: 'start' });
+    assert.deepEqual(messages(back.socket.frames(), 'room'), ['kept by the client'], 'stored once, after the outage');
+    assert.equal(back.socket.ofType('ack').at(-1)?.seq, 1);
+  });
+
+  it('when the store fails a batch, the frames of that session after it are not stored ahead of it: all are sent again, in order', async () => {
+    const calls: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+    let gated = true;
+    class GatedAppends extends ForwardingStore {
+      override append: ForwardingStore['append'] = (entries) => {
+        if (!gated) return this.target.append(entries);
+        return new Promise((resolve, reject) => calls.push({ resolve: () => void this.target.append(entries).then(resolve, reject), reject }));
+      };
+    }
+    const inner = new MemoryStore();
+    const { clock, connect } = hubHarness({ store: new GatedAppends(inner), onError: () => undefined });
+    const peer = await connect();
+    const welcome = peer.socket.ofType('welcome')[0]!;
+    peer.send({ type: 'pub', topic: 'room', seq: 1, id: 'm1', data: 1 });
     await clock.idle();
-    assert.deepEqual(messages(peer.socket.frames(), 'room'), ['again'], 'stored once, after the outage');
-    assert.equal(peer.socket.ofType('ack').at(-1)?.seq, 2);
+    assert.equal(calls.length, 1, 'the first batch is at the store');
+    peer.send({ type: 'pub', topic: 'room', seq: 2, id: 'm2', data: 2 });
+    peer.send({ type: 'pub', topic: 'room', seq: 3, id: 'm3', data: 3 });
+    await clock.idle();
+    assert.equal(calls.length, 1, 'one batch at the store at a time');
+    calls[0]!.reject(new Error('connection to the store lost'));
+    await clock.idle();
+    assert.equal(calls.length, 1, 'the frames after the failed one were not sent to the store');
+    assert.equal(peer.socket.closedWith?.code, CloseCode.Unavailable);
+    assert.deepEqual((await inner.read('room', 0, 10)).messages, []);
+    gated = false;
+    const back = await connect({ type: 'hello', v: 1, resume: { session: welcome.session, token: welcome.token } });
+    for (const seq of [1, 2, 3]) back.send({ type: 'pub', topic: 'room', seq, id: `m${seq}`, data: seq });
+    await clock.idle();
+    assert.equal(back.socket.ofType('ack').at(-1)?.seq, 3);
+    assert.deepEqual((await inner.read('room', 0, 10)).messages.map((m) => m.data), [1, 2, 3], 'stored once each, in the order sent');
   });
 
   it("a request's outcome is on record by id before its reply goes out, so a node dying after the reply cannot leave it unknown", async () => {
