@@ -58,10 +58,13 @@ async function freePort(): Promise<number> {
 export class OwnRedis {
   private process: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extra: string[],
+  ) {}
 
-  static async start(): Promise<OwnRedis> {
-    const own = new OwnRedis(await freePort());
+  static async start(extra: string[] = []): Promise<OwnRedis> {
+    const own = new OwnRedis(await freePort(), extra);
     await own.restart();
     return own;
   }
@@ -73,7 +76,7 @@ export class OwnRedis {
   /** Starts the server (again), and waits until it accepts connections. */
   async restart(): Promise<void> {
     if (this.process !== undefined) throw new Error('redis-server is running');
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extra], { stdio: 'ignore' });
     this.process = child;
     child.once('exit', () => {
       if (this.process === child) this.process = undefined;
@@ -101,5 +104,25 @@ export class OwnRedis {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+  }
+}
+
+/**
+ * A one-node Redis Cluster of the test's own: cluster mode on, every slot assigned to it. One node
+ * answers every key, yet Redis still refuses a script or command whose keys span slots (CROSSSLOT),
+ * which is what the key layout must never do.
+ */
+export async function startOneNodeCluster(configFile: string): Promise<OwnRedis> {
+  const own = await OwnRedis.start(['--cluster-enabled', 'yes', '--cluster-config-file', configFile]);
+  const client = new Redis(own.url, { maxRetriesPerRequest: 0 });
+  try {
+    await client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    for (let i = 0; i < 100; i++) {
+      if (String(await client.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) return own;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the one-node cluster did not become ok');
+  } finally {
+    client.disconnect();
   }
 }

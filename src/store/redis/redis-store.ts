@@ -161,7 +161,13 @@ export class RedisStore implements Store {
       await previous;
       await this.ready();
       if (Number.isFinite(this.maxTopics)) {
-        const ask = [...groups].filter(([topic, group]) => !this.known.has(topic) && group.some((i) => entries[i]!.create !== false)).map(([topic]) => topic);
+        // In the order of each topic's first entry that may create it: the order the topics would be created in.
+        const ask = [...groups]
+          .filter(([topic]) => !this.known.has(topic))
+          .map(([topic, group]) => [topic, group.find((i) => entries[i]!.create !== false)] as const)
+          .filter((pair): pair is readonly [string, number] => pair[1] !== undefined)
+          .sort((x, y) => x[1] - y[1])
+          .map(([topic]) => topic);
         if (ask.length > 0) {
           const answers = (await this.script('hfPermit', [this.layout.topics], [this.maxTopics, ...ask])) as number[];
           ask.forEach((topic, i) => answers[i] === 1 && granted.add(topic));
