@@ -7,7 +7,7 @@ import { MemoryStore } from '../../src/store/memory/index.js';
 import { RedisStore } from '../../src/store/redis/index.js';
 import { isRefusal, type AppendEntry, type AppendResult, type Store, type StoreEvent } from '../../src/store/types.js';
 import { appendOk } from '../support/append.js';
-import { OwnRedis, freshPrefix } from '../support/redis.js';
+import { OwnRedis, freshPrefix, ownRedisPossible } from '../support/redis.js';
 
 const T0 = 1_700_000_000_000;
 const unavailable = (error: unknown): boolean => isHoldfastError(error) && error.code === ErrorCode.StoreUnavailable;
@@ -28,7 +28,9 @@ function nextEvent(store: Store, match: (event: StoreEvent) => boolean, ms = 500
   });
 }
 
-describe('RedisStore against a redis-server that dies and restarts (no persistence)', () => {
+const possible = ownRedisPossible('RedisStore outages');
+
+describe('RedisStore against a redis-server that dies and restarts (no persistence)', { skip: !possible }, () => {
   let redis: OwnRedis;
   before(async () => {
     redis = await OwnRedis.start(['--enable-debug-command', 'yes']);
@@ -116,7 +118,7 @@ function random(seed: number): () => number {
 
 const brief = (r: AppendResult) => (isRefusal(r) ? r.refused.code : [r.offset, r.duplicate]);
 
-describe('RedisStore against the memory store, on random appends, trims and reads', () => {
+describe('RedisStore against the memory store, on random appends, trims and reads', { skip: !possible }, () => {
   let redis: OwnRedis;
   before(async () => {
     redis = await OwnRedis.start();

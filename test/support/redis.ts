@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 import { Redis } from 'ioredis';
@@ -125,4 +125,15 @@ export async function startOneNodeCluster(configFile: string): Promise<OwnRedis>
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * Whether tests can start a redis-server of their own. Without one they are skipped with a message,
+ * except on CI (CI=true), where that throws: .ci/run installs it.
+ */
+export function ownRedisPossible(what: string): boolean {
+  const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!found && process.env['CI'] === 'true') throw new Error(`${what}: redis-server is not installed, and CI must run these tests (.ci/run installs it)`);
+  if (!found) console.log(`${what}: skipped, redis-server is not installed`);
+  return found;
 }
