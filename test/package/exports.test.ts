@@ -20,6 +20,7 @@ const expected: Record<string, string[]> = {
   'holdfast/server/ws': ['HoldfastServer', 'LOOPBACK_ORIGINS'],
   'holdfast/store/memory': ['MemoryStore'],
   'holdfast/store/sqlite': ['SqliteStore', 'openDataFolder', 'SCHEMA_VERSION'],
+  'holdfast/store/redis': ['RedisStore', 'KeyLayout'],
 };
 
 describe('package exports (built dist)', () => {
