@@ -40,6 +40,11 @@ Storage (the SQLite store by default, which needs the better-sqlite3 package):
       --max-db-size <size>
                         Cap the database at this size (bytes, or with k, m or g: 500m); beyond it
                         publishes fail with STORE_FULL (default: no cap but the disk)
+      --redis <url>     Keep everything in Redis (redis://[user:password@]host:port[/db]; needs the
+                        ioredis package): several serve processes on one Redis and prefix are one
+                        deployment, any of them resumes any session (docs/redis.md)
+      --redis-prefix <prefix>
+                        Prefix of every Redis key of this deployment (default holdfast)
 
 General:
   -h, --help            Show this help
@@ -52,6 +57,7 @@ HTTP publish API (Content-Type: application/json; answers 4xx with {"error": {"c
 /** Where `serve` keeps its data. */
 export type StoreChoice =
   | { kind: 'memory' }
+  | { kind: 'redis'; url: string; keyPrefix: string | undefined }
   | { kind: 'sqlite'; dataFolder: string; synchronous: 'normal' | 'full'; maxSizeBytes: number | undefined };
 
 export type Command =
@@ -111,6 +117,8 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
         memory: { type: 'boolean' },
         synchronous: { type: 'string' },
         'max-db-size': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -172,7 +180,24 @@ function parseConnectionLimit(text: string | undefined): number {
   return limit === 0 ? Infinity : limit;
 }
 
-function parseStore(values: { data?: string; memory?: boolean; synchronous?: string; 'max-db-size'?: string }): StoreChoice {
+function parseStore(values: { data?: string; memory?: boolean; synchronous?: string; 'max-db-size'?: string; redis?: string; 'redis-prefix'?: string }): StoreChoice {
+  if (values.redis !== undefined) {
+    // Silently ignoring one of them would leave the operator unsure where the messages went.
+    for (const flag of ['memory', 'data', 'synchronous', 'max-db-size'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} cannot be combined with --redis`);
+    }
+    let url: URL;
+    try {
+      url = new URL(values.redis);
+    } catch {
+      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379: '${values.redis}'`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new UsageError(`--redis must be a redis:// or rediss:// URL: '${values.redis}'`);
+    const keyPrefix = values['redis-prefix'];
+    if (keyPrefix !== undefined && (keyPrefix === '' || /[{}]/.test(keyPrefix))) throw new UsageError(`--redis-prefix must be non-empty, without { or }: '${keyPrefix}'`);
+    return { kind: 'redis', url: values.redis, keyPrefix };
+  }
+  if (values['redis-prefix'] !== undefined) throw new UsageError('--redis-prefix applies to the Redis store: give --redis too');
   if (values.memory) {
     // Silently ignoring one of them would leave the operator unsure where the messages went.
     for (const flag of ['data', 'synchronous', 'max-db-size'] as const) {

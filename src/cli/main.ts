@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ErrorCode, isHoldfastError } from '../protocol/index.js';
 import { parseCommand, USAGE, UsageError, type Command, type StoreChoice } from './args.js';
 import { LOOPBACK_HOSTS, LOOPBACK_ORIGINS } from '../server/origins.js';
-import { hasBuiltClient, PACKAGE_ROOT, SqliteUnavailableError, startStandalone, type StandaloneOptions, type StorageInfo } from './standalone.js';
+import { hasBuiltClient, PACKAGE_ROOT, RedisUnavailableError, SqliteUnavailableError, startStandalone, type StandaloneOptions, type StorageInfo } from './standalone.js';
 
 /** Exit status for a command-line mistake, as most Unix tools use it. */
 const EXIT_USAGE = 2;
@@ -67,6 +67,7 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
 
 function storeOption(choice: StoreChoice): NonNullable<StandaloneOptions['store']> {
   if (choice.kind === 'memory') return 'memory';
+  if (choice.kind === 'redis') return choice.keyPrefix === undefined ? { redisUrl: choice.url } : { redisUrl: choice.url, keyPrefix: choice.keyPrefix };
   const { dataFolder, synchronous, maxSizeBytes } = choice;
   return maxSizeBytes === undefined ? { dataFolder, synchronous } : { dataFolder, synchronous, maxSizeBytes };
 }
@@ -77,6 +78,8 @@ function describeStore(storage: StorageInfo): string {
       return `sqlite ${storage.file}`;
     case 'memory':
       return 'memory (nothing survives a restart)';
+    case 'redis':
+      return `redis ${storage.url} (prefix ${storage.keyPrefix})`;
     case 'custom':
       return 'custom';
   }
@@ -109,6 +112,8 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`holdfast: cannot listen: ${(error as Error).message}`);
   } else if (isHoldfastError(error) && START_ERRORS.has(error.code)) {
     console.error(`holdfast: ${error.message} [${error.code}]`);
+  } else if (error instanceof RedisUnavailableError) {
+    console.error(`holdfast: ${error.message}. Run \`npm install ioredis\`.`);
   } else if (error instanceof SqliteUnavailableError) {
     console.error(`holdfast: ${error.message}. Run \`npm install better-sqlite3\`, or start with --memory to keep messages in memory only.`);
   } else {

@@ -65,11 +65,14 @@ export interface StandaloneOptions {
    *   restart loses nothing. Needs the optional peer dependency better-sqlite3 (see
    *   `SqliteUnavailableError`); the folder's problems reject with `HoldfastError`
    *   DATA_FOLDER_UNUSABLE, DATABASE_LOCKED or DATABASE_TOO_NEW.
+   * - `{ redisUrl, keyPrefix? }`: the Redis store (several standalone servers on one Redis and
+   *   prefix are one deployment). Needs the optional peer dependency ioredis (see
+   *   `RedisUnavailableError`).
    * - any other `Store`: used as is, and left open by `close()` (as `HoldfastServer` does).
    *
    * `close()` closes the store it opened, after the server and the HTTP server.
    */
-  store?: 'memory' | DataFolderOptions | Store;
+  store?: 'memory' | DataFolderOptions | RedisOptions | Store;
   /**
    * More server options (authenticate, limits…); `topics` replaces the demo's topics. An `authorize`
    * given here is asked after the standalone's own rule: clients never publish to the topics the
@@ -84,8 +87,22 @@ export interface DataFolderOptions extends Omit<SqliteStoreOptions, 'file'> {
   dataFolder: string;
 }
 
-/** Which store a standalone server uses, for its start-up line. */
-export type StorageInfo = { kind: 'memory' } | { kind: 'sqlite'; file: string } | { kind: 'custom' };
+/** The Redis store: `new RedisStore({ url: redisUrl, keyPrefix })`. */
+export interface RedisOptions {
+  redisUrl: string;
+  keyPrefix?: string;
+}
+
+/** Which store a standalone server uses, for its start-up line (a Redis URL without its password). */
+export type StorageInfo = { kind: 'memory' } | { kind: 'sqlite'; file: string } | { kind: 'redis'; url: string; keyPrefix: string } | { kind: 'custom' };
+
+/** The Redis store was asked for, but ioredis (an optional peer dependency) cannot be loaded. */
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+  constructor(cause: unknown) {
+    super(`the Redis store needs the ioredis package, which cannot be loaded (${firstLine(cause)})`, { cause });
+  }
+}
 
 /**
  * The SQLite store was asked for, but better-sqlite3 cannot be loaded: not installed (it is an
@@ -259,11 +276,28 @@ function originHostname(entry: string): string[] {
 
 async function openStore(choice: NonNullable<StandaloneOptions['store']>): Promise<{ store: Store; storage: StorageInfo }> {
   if (choice === 'memory') return { store: new MemoryStore(), storage: { kind: 'memory' } };
+  if ('redisUrl' in choice) {
+    const { RedisStore } = await loadRedis();
+    const keyPrefix = choice.keyPrefix ?? 'holdfast';
+    const shown = new URL(choice.redisUrl);
+    if (shown.password !== '') shown.password = '***';
+    return { store: new RedisStore({ url: choice.redisUrl, keyPrefix }), storage: { kind: 'redis', url: shown.toString(), keyPrefix } };
+  }
   if (!('dataFolder' in choice)) return { store: choice, storage: { kind: 'custom' } };
   const { dataFolder, ...storeOptions } = choice;
   const { openDataFolder, DATABASE_FILE } = await loadSqlite();
   const store = openDataFolder(dataFolder, storeOptions);
   return { store, storage: { kind: 'sqlite', file: join(resolve(dataFolder), DATABASE_FILE) } };
+}
+
+/** The Redis subpath, loaded on first use only; ioredis is an optional peer dependency. */
+async function loadRedis(): Promise<typeof import('../store/redis/index.js')> {
+  try {
+    await import('ioredis');
+  } catch (error) {
+    throw new RedisUnavailableError(error);
+  }
+  return import('../store/redis/index.js');
 }
 
 /** The SQLite subpath, loaded on first use only; better-sqlite3 is an optional peer dependency. */

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { HoldfastClient } from '../../src/client/index.js';
+import { RedisStore } from '../../src/store/redis/index.js';
+import { freePort } from '../support/child-process.js';
+import { deleteKeys, freshPrefix, REDIS_URL, redisAvailable } from '../support/redis.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { cli, finished, listening } from './helpers.js';
+
+const present = await redisAvailable();
+if (!present && process.env['CI'] === 'true') throw new Error(`Redis does not answer at ${REDIS_URL}, and CI starts it: the setup is broken`);
+
+/**
+ * `holdfast serve --redis`: two processes on one Redis and prefix are one deployment behind a
+ * round-robin balancer. One of them is SIGKILLed in the middle of the traffic and started again;
+ * the client resumes through whichever answers, and every message arrives once, in order.
+ */
+describe('holdfast serve --redis', { skip: present ? false : `no Redis at ${REDIS_URL} (set REDIS_URL)` }, () => {
+  const prefix = freshPrefix();
+  const children = new Set<ChildProcess>();
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await deleteKeys(REDIS_URL, prefix);
+  });
+
+  async function node(port: number): Promise<ChildProcess> {
+    const child = cli(['serve', '--redis', REDIS_URL, '--redis-prefix', prefix, '--port', String(port), '--no-prices']);
+    children.add(child);
+    void finished(child).then(() => children.delete(child));
+    const { store } = await listening(child);
+    assert.match(store, new RegExp(`^redis redis://.* \\(prefix ${prefix}\\)$`));
+    return child;
+  }
+
+  let proxy: TcpProxy;
+  before(async () => {
+    const ports = [await freePort(), await freePort()];
+    proxy = await TcpProxy.start(ports);
+    (proxy as unknown as { ports: number[] }).ports = ports;
+  });
+  after(() => proxy.close());
+
+  it('refuses --redis with --memory or --data, and a URL that is not redis://', async () => {
+    for (const args of [['--memory'], ['--data', '/tmp/x'], []]) {
+      const url = args.length === 0 ? 'http://localhost:6379' : REDIS_URL;
+      const result = await finished(cli(['serve', '--redis', url, ...args]));
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /--redis/);
+    }
+  });
+
+  it('a node killed mid-stream: the client resumes on the other, nothing lost or repeated, in order', { timeout: 60_000 }, async () => {
+    const [portA, portB] = (proxy as unknown as { ports: number[] }).ports as [number, number];
+    const a = await node(portA);
+    await node(portB);
+    const client = new HoldfastClient({ url: `ws://127.0.0.1:${proxy.port}/holdfast`, WebSocket: WebSocket as never, reconnect: { initialDelay: 20, maxDelay: 200 } });
+    try {
+      const seen: unknown[] = [];
+      const room = client.subscribe('chat:redis', (data) => seen.push((data as { n: number }).n), { from: 'start' });
+      await room.ready;
+      const sent: Array<Promise<void>> = [];
+      const TOTAL = 300;
+      for (let n = 0; n < TOTAL; n++) {
+        sent.push(client.publish('chat:redis', { n }));
+        if (n === 100) a.kill('SIGKILL'); // whichever node the client is on, the other one or its restart takes over
+        if (n === 200) await node(portA);
+        if (n % 10 === 0) await sleep(5);
+      }
+      await Promise.all(sent);
+      await waitFor(() => seen.length >= TOTAL, `${TOTAL} messages (have ${seen.length})`, 30_000);
+      await sleep(200);
+      assert.deepEqual(seen, Array.from({ length: TOTAL }, (_, n) => n));
+      const store = new RedisStore({ url: REDIS_URL, keyPrefix: prefix });
+      try {
+        const { messages } = await store.read('chat:redis', 0, TOTAL + 10);
+        assert.deepEqual(messages.map((m) => (m.data as { n: number }).n), Array.from({ length: TOTAL }, (_, n) => n), 'stored once each, in order');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      client.close();
+    }
+  });
+});
