@@ -181,6 +181,9 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return sendText(response, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
     }
+    // For load balancers and orchestrators: the process answers, and it can serve (its store answers).
+    if (rawPath === '/healthz') return sendText(response, 200, 'ok');
+    if (rawPath === '/readyz') return server.hub.storeAvailable ? sendText(response, 200, 'ready') : sendText(response, 503, 'the store is unavailable');
     // The page learns the WebSocket path from here, so `--path` needs no change to the demo.
     if (rawPath === '/config.json') return sendConfig(response, path);
     let result: StaticResult;
