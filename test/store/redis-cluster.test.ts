@@ -9,6 +9,7 @@ import { appendOk } from '../support/append.js';
 import { freshPrefix, ownRedisPossible, startOneNodeCluster } from '../support/redis.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { storeConformance } from './conformance.js';
+import { proxiedRedisStore } from '../support/redis-conformance.js';
 
 /*
  * The store on Redis in cluster mode. One node holds every slot, so no request is redirected, but
@@ -31,18 +32,7 @@ if (ownRedisPossible('Redis in cluster mode')) {
   storeConformance(
     'redis, cluster mode',
     async (limits) => {
-      const proxy = await TcpProxy.start(redis.port);
-      proxies.push(proxy);
-      const prefix = freshPrefix();
-      const make = () => new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: prefix, ...limits });
-      return {
-        store: make(),
-        peer: make,
-        setAvailable: (up) => {
-          proxy.refusing = !up;
-          if (!up) proxy.killAll();
-        },
-      };
+      return proxiedRedisStore(redis.port, freshPrefix(), limits, proxies);
     },
     { severalInstances: true, deliversWatchedOnly: true },
   );

@@ -1,8 +1,8 @@
 import { after, describe, it } from 'node:test';
-import { RedisStore } from '../../src/store/redis/index.js';
 import { deleteKeys, freshPrefix, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { storeConformance } from './conformance.js';
+import { proxiedRedisStore } from '../support/redis-conformance.js';
 
 const available = await redisAvailable();
 if (!available && process.env['CI'] === 'true') throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI must run the Redis store tests (.ci/run starts redis-server)`);
@@ -27,17 +27,7 @@ if (!available) {
     async (limits) => {
       const prefix = freshPrefix();
       prefixes.push(prefix);
-      const proxy = await TcpProxy.start(port);
-      proxies.push(proxy);
-      const make = () => new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: prefix, ...limits });
-      return {
-        store: make(),
-        peer: make,
-        setAvailable: (up) => {
-          proxy.refusing = !up;
-          if (!up) proxy.killAll();
-        },
-      };
+      return proxiedRedisStore(port, prefix, limits, proxies);
     },
     { severalInstances: true, deliversWatchedOnly: true },
   );
