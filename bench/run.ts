@@ -8,11 +8,14 @@
  *                 [--systems=ws,socketio,…] [--profile[=dir]] [--out file] [--no-report]
  *                 [--connections N] [--subscribers N] [--storm-clients N] [--catchup-messages N]
  *                 [--in-flight N] [--stall-rows N] [--delete-chunk N] [--merge]
+ *                 [--redis-fsync=no|everysec|always]
  *
  * --quick     smaller sizes and shorter windows: the whole run in under 2 minutes
  * --profile   the Holdfast servers run with --cpu-prof (summarise with bench/profile-top.ts)
  * --merge     workloads not run keep their figures from the output file (--only=hostile after a full run)
  * hostile     one hostile connection per flood against a fresh Holdfast server (bench/hostile/)
+ * --redis-fsync  holdfastRedis's private redis-server: AOF with `appendfsync everysec` (default) or
+ *             `always`, or `no` (no AOF, no RDB: an acknowledged message is only in Redis's memory)
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -21,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePayload } from './lib/payload.js';
 import { fileLimits, killChildren, pinning } from './lib/spawn.js';
-import { mosquittoBinary } from './lib/servers.js';
+import { REDIS_FSYNC, mosquittoBinary, redisPersistence, redisServerBinary, redisServerVersion, type RedisFsync } from './lib/servers.js';
 import {
   SYSTEM_IDS,
   SYSTEM_LABELS,
@@ -106,13 +109,29 @@ if (limits.soft < needed) {
     sizes.subscribers = Math.min(sizes.subscribers, cap);
   }
 }
-const setup: Setup = { root, profileArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], fileLimit };
+const redisFsync = (value('redis-fsync') ?? 'everysec') as RedisFsync;
+if (!REDIS_FSYNC.includes(redisFsync)) throw new Error(`--redis-fsync: "${redisFsync}" is not one of ${REDIS_FSYNC.join(', ')}`);
+const setup: Setup = { root, profileArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], fileLimit, redisFsync };
 
 const systems = chosenSystems.filter((id) => {
-  if (id !== 'mqtt' || mosquittoBinary() !== undefined) return true;
-  notes.push('mosquitto is not installed (Debian: apt-get install -y mosquitto): MQTT was not measured');
-  return false;
+  if (id === 'mqtt' && mosquittoBinary() === undefined) {
+    notes.push('mosquitto is not installed (Debian: apt-get install -y mosquitto): MQTT was not measured');
+    return false;
+  }
+  if (id === 'holdfastRedis' && redisServerBinary() === undefined) {
+    notes.push('redis-server is not installed (Debian: apt-get install -y redis-server): the Redis store was not measured');
+    return false;
+  }
+  return true;
 });
+if (systems.includes('holdfastRedis')) {
+  // What an acknowledgement means depends on Redis's persistence (docs/redis.md): the results say which.
+  notes.push(
+    `Redis store: a private redis-server ${redisServerVersion()} on loopback, pinned to the server's CPU, ` +
+      `started with ${redisPersistence(redisFsync).map((arg) => (arg === '' ? "''" : arg)).join(' ')} (--redis-fsync=${redisFsync}); ` +
+      `its CPU and RSS are added to the Node server's`,
+  );
+}
 
 const NOT_APPLICABLE: Partial<Record<Workload, Partial<Record<SystemId, string>>>> = {
   catchup: {
@@ -251,6 +270,8 @@ function results(partial: boolean): BenchResults {
       mqtt: versionOf('mqtt'),
       'better-sqlite3': versionOf('better-sqlite3'),
       mosquitto: mosquittoVersion(),
+      ioredis: versionOf('ioredis'),
+      'redis-server': redisServerVersion(),
     },
     sizes,
     notes,

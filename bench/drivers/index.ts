@@ -17,6 +17,7 @@ export function driverFor(system: SystemId): Driver {
     case 'holdfastVolatile':
     case 'holdfastMemory':
     case 'holdfastSqlite':
+    case 'holdfastRedis':
       return holdfastDriver(system);
   }
 }

@@ -9,7 +9,7 @@ import type { HostileResults } from '../hostile/figures.js';
 import type { MemorySample, SqliteStallResult, ThroughputResult } from './ipc.js';
 
 /** The systems under test, in the order tables and charts list them. */
-export const SYSTEM_IDS = ['ws', 'socketio', 'socketioRecovery', 'mqtt', 'holdfastVolatile', 'holdfastMemory', 'holdfastSqlite'] as const;
+export const SYSTEM_IDS = ['ws', 'socketio', 'socketioRecovery', 'mqtt', 'holdfastVolatile', 'holdfastMemory', 'holdfastSqlite', 'holdfastRedis'] as const;
 export type SystemId = (typeof SYSTEM_IDS)[number];
 
 export const SYSTEM_LABELS: Record<SystemId, string> = {
@@ -20,6 +20,7 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
   holdfastVolatile: 'Holdfast volatile',
   holdfastMemory: 'Holdfast reliable, memory store',
   holdfastSqlite: 'Holdfast reliable, SQLite store',
+  holdfastRedis: 'Holdfast reliable, Redis store',
 };
 
 export type Failed = { error: string };

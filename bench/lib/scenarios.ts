@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CatchupConfig, FanoutConfig, LatencyConfig } from '../load/workloads.js';
 import { cpuShare, type CpuSample, type LoadReport, type OpenOutcome, type SqliteStallResult, type ThroughputConfig, type ThroughputResult } from './ipc.js';
 import type { CatchupFigures, FanoutFigures, LatencyFigures, MemoryFigures, StormFigures, SystemId, ThroughputFigures } from './results.js';
-import { startServer, type ServerHandle } from './servers.js';
+import { startServer, type RedisFsync, type ServerHandle } from './servers.js';
 import { Child, pinning } from './spawn.js';
 import { machineCores, systemSample, type SystemSample } from './system.js';
 
@@ -19,6 +19,8 @@ export interface Setup {
   /** Extra node flags of the Holdfast server processes (e.g. --cpu-prof). */
   profileArgs: string[];
   fileLimit: number | undefined;
+  /** holdfastRedis: its redis-server's durability (--redis-fsync). */
+  redisFsync?: RedisFsync | undefined;
 }
 
 type Report<T extends LoadReport['type']> = Extract<LoadReport, { type: T }>;
@@ -47,7 +49,7 @@ async function withSystem<T>(
     });
     let server: ServerHandle | undefined;
     try {
-      server = await startServer(system, { root: setup.root, nodeArgs: profile, fileLimit: setup.fileLimit, folder });
+      server = await startServer(system, { root: setup.root, nodeArgs: profile, fileLimit: setup.fileLimit, folder, redisFsync: setup.redisFsync });
       return await work(server, load, folder);
     } finally {
       load.send({ type: 'stop' });

@@ -1,11 +1,13 @@
 /**
  * The server under test, as the orchestrator holds it: a Node child (bench/servers/*) that
  * reports over IPC, or a private Mosquitto broker read through /proc. Either can be killed
- * (SIGKILL) and started again on the same port with the same files, for the storm.
+ * (SIGKILL) and started again on the same port with the same files, for the storm. holdfastRedis
+ * is a Node child with a private redis-server next to it (RedisBacked).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CpuSample, MemorySample, ServerReport } from './ipc.js';
@@ -33,11 +35,25 @@ export interface ServerSetup {
   /** Extra node flags for Node servers (e.g. --cpu-prof). */
   nodeArgs: string[];
   fileLimit: number | undefined;
-  /** A folder for files of this server (SQLite database, Mosquitto config), removed by the caller. */
+  /** A folder for files of this server (SQLite database, Mosquitto config, Redis AOF), removed by the caller. */
   folder: string;
+  /** holdfastRedis: the durability of its private redis-server. @default 'everysec' */
+  redisFsync?: RedisFsync | undefined;
 }
 
-const SCRIPTS: Record<Exclude<SystemId, 'mqtt'>, { script: string; args: (folder: string) => string[] }> = {
+export const REDIS_FSYNC = ['no', 'everysec', 'always'] as const;
+export type RedisFsync = (typeof REDIS_FSYNC)[number];
+
+/**
+ * redis-server's persistence flags per --redis-fsync. RDB snapshots are off in all three, so that
+ * a background save (a fork) does not land in one run's windows and not another's: only the AOF
+ * differs. AOF rewrites keep Redis's defaults (they happen in a real deployment too).
+ */
+export function redisPersistence(fsync: RedisFsync): string[] {
+  return fsync === 'no' ? ['--appendonly', 'no', '--save', ''] : ['--appendonly', 'yes', '--appendfsync', fsync, '--save', ''];
+}
+
+const SCRIPTS: Record<Exclude<SystemId, 'mqtt' | 'holdfastRedis'>, { script: string; args: (folder: string) => string[] }> = {
   ws: { script: 'ws-echo.ts', args: () => [] },
   socketio: { script: 'socketio.ts', args: () => [] },
   socketioRecovery: { script: 'socketio.ts', args: () => ['--recovery'] },
@@ -50,6 +66,7 @@ const SCRIPTS: Record<Exclude<SystemId, 'mqtt'>, { script: string; args: (folder
 
 export async function startServer(system: SystemId, setup: ServerSetup, extraArgs: string[] = []): Promise<ServerHandle> {
   if (system === 'mqtt') return Mosquitto.start(setup);
+  if (system === 'holdfastRedis') return RedisBacked.start(setup, extraArgs);
   const { script, args } = SCRIPTS[system];
   return NodeServer.start(system, setup, script, [...args(setup.folder), ...extraArgs]);
 }
@@ -138,6 +155,33 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
+/** Fields of /proc/<pid>/stat after the command name; undefined once the process is gone. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (µs) the process used so far. */
+function procCpu(pid: number): number | undefined {
+  const fields = procStat(pid);
+  // After the command name: field 14 (utime) and 15 (stime) of proc(5) are at 11 and 12 here.
+  return fields === undefined ? undefined : (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+/** Resident set size in bytes. */
+function procRss(pid: number): number | undefined {
+  try {
+    const kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return Number.isFinite(kib) ? kib * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where Debian's mosquitto package puts the broker; undefined when it is not installed. */
 export function mosquittoBinary(): string | undefined {
   for (const path of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/local/bin/mosquitto']) {
@@ -200,33 +244,16 @@ class Mosquitto implements ServerHandle {
     return { process: child, exited };
   }
 
-  /** The broker itself: with taskset/sh in front, the process that exec'd into mosquitto keeps our child's pid. */
-  private stat(): string[] | undefined {
-    try {
-      const text = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      return text.slice(text.lastIndexOf(')') + 2).split(' ');
-    } catch {
-      return undefined;
-    }
-  }
-
   async cpu(): Promise<CpuSample | undefined> {
-    const fields = this.stat();
-    // After the command name: field 14 (utime) and 15 (stime) of proc(5) are at 11 and 12 here.
-    if (fields === undefined) return undefined;
-    return { cpu: (Number(fields[11]) + Number(fields[12])) * TICK_US, at: performance.now() };
+    // The broker itself: with taskset/sh in front, the process that exec'd into mosquitto keeps our child's pid.
+    const cpu = procCpu(this.pid);
+    return cpu === undefined ? undefined : { cpu, at: performance.now() };
   }
 
   async memory(): Promise<MemorySample | undefined> {
     await sleep(200); // as the Node servers' settledMemory: let the last work finish
-    try {
-      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
-      if (!Number.isFinite(kib)) return undefined;
-      return { rss: kib * 1024, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
-    } catch {
-      return undefined;
-    }
+    const rss = procRss(this.pid);
+    return rss === undefined ? undefined : { rss, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
   }
 
   async kill(): Promise<void> {
@@ -243,5 +270,112 @@ class Mosquitto implements ServerHandle {
     this.process.kill('SIGTERM');
     const late = sleep(5000).then(() => 'late');
     if ((await Promise.race([this.exited.then(() => 'done'), late])) === 'late') await this.kill();
+  }
+}
+
+/** Where Debian's redis-server package puts it; undefined when it is not installed. */
+export function redisServerBinary(): string | undefined {
+  for (const path of ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/usr/sbin/redis-server']) {
+    try {
+      execFileSync(path, ['--version'], { stdio: 'ignore' });
+      return path;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/** `redis-server --version` prints "Redis server v=7.0.15 sha=…". */
+export function redisServerVersion(): string {
+  const binary = redisServerBinary();
+  if (binary === undefined) return 'not installed';
+  try {
+    return /v=(\S+)/.exec(execFileSync(binary, ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * holdfastRedis: a private redis-server on a free port, its files (the AOF) in the system's temp
+ * folder, pinned to the server's CPU like Mosquitto, so the store's work is server-side work as
+ * SQLite's is (in-process); then the Holdfast server on it, with a fresh key prefix. cpu() and
+ * memory() add Redis's process to the Node server's. kill() and restart() (the storm) touch only
+ * the Node server: Redis keeps the sessions, as for a restarted node. Redis stops after the server.
+ */
+class RedisBacked implements ServerHandle {
+  readonly hasHeap = true;
+
+  private constructor(
+    private readonly node: NodeServer,
+    private readonly redis: ChildProcess,
+    private readonly redisExited: Promise<void>,
+  ) {}
+
+  get url(): string {
+    return this.node.url;
+  }
+
+  get pid(): number {
+    return this.node.pid;
+  }
+
+  static async start(setup: ServerSetup, extraArgs: string[]): Promise<RedisBacked> {
+    const binary = redisServerBinary();
+    if (binary === undefined) throw new Error('redis-server is not installed (Debian: apt-get install -y redis-server)');
+    const port = await freePort();
+    let command = [
+      binary,
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', setup.folder, '--daemonize', 'no', '--loglevel', 'warning'],
+      ...redisPersistence(setup.redisFsync ?? 'everysec'),
+    ];
+    if (pinning !== undefined) command = ['taskset', '-c', String(pinning.server), ...command];
+    const [file, ...args] = command as [string, ...string[]];
+    const redis = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    registerProcess(redis);
+    const exited = new Promise<void>((resolve) => redis.once('exit', () => resolve()));
+    try {
+      await waitForPort(port, 10_000);
+      const prefix = `bench-${randomBytes(6).toString('hex')}`;
+      const serverArgs = ['--no-rate-limit', `--redis=redis://127.0.0.1:${port}`, `--redis-prefix=${prefix}`, ...extraArgs];
+      const node = await NodeServer.start('holdfastRedis', setup, 'holdfast.ts', serverArgs);
+      return new RedisBacked(node, redis, exited);
+    } catch (error) {
+      redis.kill('SIGKILL');
+      await exited;
+      throw error;
+    }
+  }
+
+  async cpu(): Promise<CpuSample | undefined> {
+    const [sample, redis] = [await this.node.cpu(), procCpu(this.redis.pid ?? -1)];
+    return sample === undefined || redis === undefined ? undefined : { cpu: sample.cpu + redis, at: sample.at };
+  }
+
+  async memory(): Promise<MemorySample | undefined> {
+    const [sample, redis] = [await this.node.memory(), procRss(this.redis.pid ?? -1)];
+    return sample === undefined || redis === undefined ? undefined : { ...sample, rss: sample.rss + redis };
+  }
+
+  kill(): Promise<void> {
+    return this.node.kill();
+  }
+
+  restart(): Promise<void> {
+    return this.node.restart();
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.node.stop();
+    } finally {
+      this.redis.kill('SIGTERM');
+      const late = sleep(5000).then(() => 'late');
+      if ((await Promise.race([this.redisExited.then(() => 'done'), late])) === 'late') {
+        this.redis.kill('SIGKILL');
+        await this.redisExited;
+      }
+    }
   }
 }

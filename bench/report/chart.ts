@@ -20,6 +20,7 @@ export const SYSTEM_COLORS: Record<SystemId, Color> = {
   holdfastVolatile: 0xff7f0e,
   holdfastMemory: 0x2ca02c,
   holdfastSqlite: 0x9467bd,
+  holdfastRedis: 0xd62728,
 };
 
 const INK = 0x222222;
