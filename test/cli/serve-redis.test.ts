@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import { HoldfastClient } from '../../src/client/index.js';
 import { RedisStore } from '../../src/store/redis/index.js';
 import { freePort } from '../support/child-process.js';
-import { deleteKeys, freshPrefix, REDIS_URL, redisAvailable } from '../support/redis.js';
+import { deleteKeys, freshPrefix, OwnRedis, ownRedisPossible, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { cli, finished, listening } from './helpers.js';
@@ -82,6 +82,39 @@ describe('holdfast serve --redis', { skip: present ? false : `no Redis at ${REDI
       }
     } finally {
       client.close();
+    }
+  });
+
+  it('a Redis restart without persistence is told, never silent: recovered false, then the new history, once', { timeout: 60_000, skip: ownRedisPossible('the Redis restart test') ? false : 'needs redis-server' }, async () => {
+    const redis = await OwnRedis.start(); // no persistence: a restart loses everything
+    const port = await freePort();
+    const child = cli(['serve', '--redis', redis.url, '--port', String(port), '--no-prices']);
+    children.add(child);
+    void finished(child).then(() => children.delete(child));
+    await listening(child);
+    const client = new HoldfastClient({ url: `ws://127.0.0.1:${port}/holdfast`, WebSocket: WebSocket as never, reconnect: { initialDelay: 20, maxDelay: 200 } });
+    try {
+      const seen: unknown[] = [];
+      const recovered: boolean[] = [];
+      const room = client.subscribe('chat:lost', (data) => seen.push(data), { from: 'start' });
+      room.on('subscribed', (info) => recovered.push(info.recovered));
+      await room.ready;
+      for (let n = 1; n <= 5; n++) await client.publish('chat:lost', `before ${n}`);
+      await waitFor(() => seen.length === 5, 'the first five');
+      await redis.kill();
+      await sleep(300);
+      await redis.restart();
+      // The client resends what the outage left unacknowledged; these go into the new history.
+      for (let n = 1; n <= 5; n++) await client.publish('chat:lost', `after ${n}`);
+      await waitFor(() => seen.length >= 10, "the next five", 20_000);
+      await sleep(200);
+      assert.deepEqual(seen, [1, 2, 3, 4, 5].map((n) => `before ${n}`).concat([1, 2, 3, 4, 5].map((n) => `after ${n}`)), 'each once, none of the lost history again');
+      assert.equal(recovered[0], true, 'the first subscription found everything');
+      assert.ok(recovered.slice(1).includes(false), `after the restart the client was told its history is gone: ${JSON.stringify(recovered)}`);
+    } finally {
+      client.close();
+      child.kill('SIGKILL');
+      await redis.kill();
     }
   });
 });
