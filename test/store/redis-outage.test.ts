@@ -8,6 +8,7 @@ import { RedisStore } from '../../src/store/redis/index.js';
 import { isRefusal, type AppendEntry, type AppendResult, type Store, type StoreEvent } from '../../src/store/types.js';
 import { appendOk } from '../support/append.js';
 import { OwnRedis, freshPrefix, ownRedisPossible } from '../support/redis.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const T0 = 1_700_000_000_000;
 const unavailable = (error: unknown): boolean => isHoldfastError(error) && error.code === ErrorCode.StoreUnavailable;
@@ -80,6 +81,33 @@ describe('RedisStore against a redis-server that dies and restarts (no persisten
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('notices a pub/sub link gone silent while no call is made, renews it, and hears the topic again', async () => {
+    // Both connections go through a proxy that can swallow bytes without closing anything, as a
+    // half-open TCP connection does; nothing is called meanwhile, so only the pings can notice.
+    const proxy = await TcpProxy.start(redis.port);
+    const prefix = freshPrefix();
+    const store = new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: prefix, commandTimeoutMs: 300 });
+    const writer = new RedisStore({ url: redis.url, keyPrefix: prefix });
+    try {
+      await store.watch('news');
+      const heard = nextEvent(store, (e) => e.kind === 'appended' && e.topic === 'news');
+      await appendOk(writer, [{ topic: 'news', data: 1, time: T0 }]);
+      await heard;
+      const lost = nextEvent(store, (e) => e.kind === 'health' && e.state === 'lost', 3000);
+      const back = nextEvent(store, (e) => e.kind === 'health' && e.state === 'back', 8000);
+      proxy.blackholeAll();
+      await lost;
+      await back;
+      const again = nextEvent(store, (e) => e.kind === 'appended' && e.topic === 'news');
+      await appendOk(writer, [{ topic: 'news', data: 2, time: T0 }]);
+      assert.deepEqual((await again as Extract<StoreEvent, { kind: 'appended' }>).messages.map((m) => m.data), [2]);
+    } finally {
+      await store.close();
+      await writer.close();
+      await proxy.close();
     }
   });
 

@@ -46,6 +46,9 @@ export class RedisLink {
   everUp = false;
   private preparing = false;
   private closed = false;
+  /** The subscriber's watchdog (see `watchSubscriber`). */
+  private readonly pinger: ReturnType<typeof setInterval>;
+  private pinging = false;
   private markOpened!: () => void;
   private readonly ownsCommands: boolean;
 
@@ -53,6 +56,8 @@ export class RedisLink {
     source: { url: string } | { client: RedisClient },
     options: RedisOptions,
     private readonly hooks: LinkHooks,
+    /** How often the subscriber is pinged; a ping unanswered within the command timeout renews it. */
+    pingIntervalMs = 5000,
   ) {
     this.opened = new Promise((resolve) => (this.markOpened = resolve));
     this.ownsCommands = 'url' in source;
@@ -67,6 +72,29 @@ export class RedisLink {
       connection.on('error', this.onError);
     }
     if (this.commands.status === 'ready') this.onReady();
+    this.pinger = setInterval(() => this.watchSubscriber(), pingIntervalMs);
+    this.pinger.unref();
+  }
+
+  /**
+   * The subscriber only ever reads: if its link goes silent (a half-open TCP connection, a NAT
+   * entry dropped), nothing would notice, and every notification would be missed while the link
+   * says it is up. A ping answers that: one left unanswered within the command timeout drops the
+   * connection, which is an outage (`lost`), and the reconnection brings the channels back (`back`,
+   * after which the hub reads every live subscription from the streams).
+   */
+  private watchSubscriber(): void {
+    if (this.closed || !this.up || this.pinging || this.subscriber.status !== 'ready') return;
+    this.pinging = true;
+    this.subscriber.ping().then(
+      () => (this.pinging = false),
+      (error: unknown) => {
+        this.pinging = false;
+        if (this.closed) return;
+        this.hooks.onError(error);
+        this.subscriber.disconnect(true);
+      },
+    );
   }
 
   /** Drops the connection of the commands (a reply that never came: the link may be half open); it reconnects. */
@@ -78,6 +106,7 @@ export class RedisLink {
     if (this.closed) return;
     this.closed = true;
     this.up = false;
+    clearInterval(this.pinger);
     for (const connection of [this.commands, this.subscriber]) {
       connection.off('ready', this.onReady);
       connection.off('close', this.onClose);
@@ -116,7 +145,9 @@ export class RedisLink {
       await this.hooks.prepare();
     } catch (error) {
       // A connection dropped meanwhile (its next `ready` tries again), or Redis refused: try again soon.
+      // A reply that never came means a silent commands link: it is renewed first.
       this.hooks.onError(error);
+      if (/timed out/i.test(error instanceof Error ? error.message : String(error))) this.reset();
       this.preparing = false;
       setTimeout(() => void this.bringUp(), 200).unref();
       return;

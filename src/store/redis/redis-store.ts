@@ -58,7 +58,11 @@ export interface RedisStoreOptions {
   tombstoneTtlMs?: number;
   /** @default 10000 */
   connectTimeoutMs?: number;
-  /** A call whose reply takes longer fails with STORE_UNAVAILABLE, and the connection is renewed. @default 5000 */
+  /**
+   * A call whose reply takes longer fails with STORE_UNAVAILABLE, and the connection is renewed.
+   * The pub/sub connection is pinged this often, with the same timeout, so a silent one is renewed
+   * too (an outage: `lost`, then `back`). @default 5000
+   */
   commandTimeoutMs?: number;
   /** Receives what a listener threw; the store carries on. @default console.error */
   onListenerError?: (error: unknown) => void;
@@ -130,11 +134,17 @@ export class RedisStore implements Store {
     this.onError = options.onError ?? (() => undefined);
     this.events = new EventFanout(options.onListenerError);
     const source = options.client !== undefined ? { client: options.client } : { url: options.url ?? 'redis://127.0.0.1:6379' };
-    this.link = new RedisLink(source, linkOptions(this.connectTimeoutMs, options.commandTimeoutMs ?? 5_000), {
-      prepare: () => this.prepare(),
-      health: (state) => this.events.emit({ kind: 'health', state }),
-      onError: (error) => this.onError(error),
-    });
+    const commandTimeoutMs = options.commandTimeoutMs ?? 5_000;
+    this.link = new RedisLink(
+      source,
+      linkOptions(this.connectTimeoutMs, commandTimeoutMs),
+      {
+        prepare: () => this.prepare(),
+        health: (state) => this.events.emit({ kind: 'health', state }),
+        onError: (error) => this.onError(error),
+      },
+      commandTimeoutMs,
+    );
     for (const [name, lua] of Object.entries(SCRIPTS)) this.link.commands.defineCommand(name, { lua });
     this.link.subscriber.on('message', (channel: string, payload: string) => this.heard(channel, payload));
   }
