@@ -74,11 +74,6 @@ export class Delivery<S extends ServerSubscription = ServerSubscription> {
     this.store.unwatch(topic);
   }
 
-  /** Whether this node has subscribers of `topic` (it hears the store's events of it). */
-  isWatched(topic: string): boolean {
-    return this.byTopic.has(topic);
-  }
-
   /**
    * The store may have missed notifications (it lost its backend and has it back): every live
    * subscription reads the store once, and goes on from what it finds.

@@ -54,7 +54,7 @@ export class SessionDirectory {
     const { store, now, sessionTtl, acks } = this.options;
     for (;;) {
       const session = Session.create<Connection>(identity, acks);
-      const token = session.rotateToken();
+      const token = session.issueToken();
       // 128 random bits: an id already taken is a broken random source, not bad luck; try once more anyway.
       if (await store.createSession(session.wholeState(now(), sessionTtl))) {
         this.byId.set(session.id, session);

@@ -77,14 +77,11 @@ export class Session<C extends SessionHolder = SessionHolder> {
   }
 
   /**
-   * Issues a new resume token. The token the client presented to resume (`presentedHash`) stays
-   * valid beside it until the client resumes with the new one: if the `welcome` carrying the new
-   * token is lost with the connection, the client still holds a token that works, instead of
-   * starting a new session and orphaning this one. Every older token stops working.
+   * The first resume token of a new session. A resume gets its next one from the takeover
+   * (SessionDirectory.resume, then `tookOver`), which keeps the presented one valid beside it.
    */
-  rotateToken(presentedHash?: string): string {
+  issueToken(): string {
     const token = randomId();
-    this.previousTokenHash = presentedHash;
     this.tokenHash = hashToken(token);
     return token;
   }
