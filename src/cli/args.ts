@@ -45,6 +45,12 @@ Storage (the SQLite store by default, which needs the better-sqlite3 package):
                         deployment, any of them resumes any session (docs/redis.md)
       --redis-prefix <prefix>
                         Prefix of every Redis key of this deployment (default holdfast)
+      --redis-wait-replicas <n>
+                        Acknowledge a publish only once n Redis replicas have it (WAIT); one Redis
+                        with replicas, not a Cluster (default: no waiting)
+      --redis-wait-timeout <ms>
+                        How long to wait for them before the publish fails with STORE_UNAVAILABLE
+                        and is resent by the client (default 1000)
 
 General:
   -h, --help            Show this help
@@ -57,7 +63,7 @@ HTTP publish API (Content-Type: application/json; answers 4xx with {"error": {"c
 /** Where `serve` keeps its data. */
 export type StoreChoice =
   | { kind: 'memory' }
-  | { kind: 'redis'; url: string; keyPrefix: string | undefined }
+  | { kind: 'redis'; url: string; keyPrefix: string | undefined; waitForReplicas?: { replicas: number; timeoutMs: number } }
   | { kind: 'sqlite'; dataFolder: string; synchronous: 'normal' | 'full'; maxSizeBytes: number | undefined };
 
 export type Command =
@@ -119,6 +125,8 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
         'max-db-size': { type: 'string' },
         redis: { type: 'string' },
         'redis-prefix': { type: 'string' },
+        'redis-wait-replicas': { type: 'string' },
+        'redis-wait-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -180,7 +188,33 @@ function parseConnectionLimit(text: string | undefined): number {
   return limit === 0 ? Infinity : limit;
 }
 
-function parseStore(values: { data?: string; memory?: boolean; synchronous?: string; 'max-db-size'?: string; redis?: string; 'redis-prefix'?: string }): StoreChoice {
+interface StoreFlags {
+  data?: string;
+  memory?: boolean;
+  synchronous?: string;
+  'max-db-size'?: string;
+  redis?: string;
+  'redis-prefix'?: string;
+  'redis-wait-replicas'?: string;
+  'redis-wait-timeout'?: string;
+}
+
+/** The Redis store's WAIT: under the store's command timeout (5 s), which would otherwise cut it short. */
+function parseReplicaWait(replicasText: string | undefined, timeoutText: string | undefined): { replicas: number; timeoutMs: number } | undefined {
+  if (replicasText === undefined) {
+    if (timeoutText !== undefined) throw new UsageError('--redis-wait-timeout needs --redis-wait-replicas');
+    return undefined;
+  }
+  const replicas = Number(replicasText);
+  if (!/^\d+$/.test(replicasText) || replicas < 1) throw new UsageError(`--redis-wait-replicas must be a whole number of at least 1: '${replicasText}'`);
+  const timeoutMs = timeoutText === undefined ? 1000 : Number(timeoutText);
+  if (timeoutText !== undefined && (!/^\d+$/.test(timeoutText) || timeoutMs < 1 || timeoutMs >= 5000)) {
+    throw new UsageError(`--redis-wait-timeout must be a whole number of milliseconds from 1 to 4999: '${timeoutText}'`);
+  }
+  return { replicas, timeoutMs };
+}
+
+function parseStore(values: StoreFlags): StoreChoice {
   if (values.redis !== undefined) {
     // Silently ignoring one of them would leave the operator unsure where the messages went.
     for (const flag of ['memory', 'data', 'synchronous', 'max-db-size'] as const) {
@@ -195,9 +229,12 @@ function parseStore(values: { data?: string; memory?: boolean; synchronous?: str
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new UsageError(`--redis must be a redis:// or rediss:// URL: '${values.redis}'`);
     const keyPrefix = values['redis-prefix'];
     if (keyPrefix !== undefined && (keyPrefix === '' || /[{}]/.test(keyPrefix))) throw new UsageError(`--redis-prefix must be non-empty, without { or }: '${keyPrefix}'`);
-    return { kind: 'redis', url: values.redis, keyPrefix };
+    const waitForReplicas = parseReplicaWait(values['redis-wait-replicas'], values['redis-wait-timeout']);
+    return waitForReplicas === undefined ? { kind: 'redis', url: values.redis, keyPrefix } : { kind: 'redis', url: values.redis, keyPrefix, waitForReplicas };
   }
-  if (values['redis-prefix'] !== undefined) throw new UsageError('--redis-prefix applies to the Redis store: give --redis too');
+  for (const flag of ['redis-prefix', 'redis-wait-replicas', 'redis-wait-timeout'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to the Redis store: give --redis too`);
+  }
   if (values.memory) {
     // Silently ignoring one of them would leave the operator unsure where the messages went.
     for (const flag of ['data', 'synchronous', 'max-db-size'] as const) {

@@ -67,7 +67,13 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
 
 function storeOption(choice: StoreChoice): NonNullable<StandaloneOptions['store']> {
   if (choice.kind === 'memory') return 'memory';
-  if (choice.kind === 'redis') return choice.keyPrefix === undefined ? { redisUrl: choice.url } : { redisUrl: choice.url, keyPrefix: choice.keyPrefix };
+  if (choice.kind === 'redis') {
+    return {
+      redisUrl: choice.url,
+      ...(choice.keyPrefix === undefined ? {} : { keyPrefix: choice.keyPrefix }),
+      ...(choice.waitForReplicas === undefined ? {} : { waitForReplicas: choice.waitForReplicas }),
+    };
+  }
   const { dataFolder, synchronous, maxSizeBytes } = choice;
   return maxSizeBytes === undefined ? { dataFolder, synchronous } : { dataFolder, synchronous, maxSizeBytes };
 }

@@ -87,10 +87,12 @@ export interface DataFolderOptions extends Omit<SqliteStoreOptions, 'file'> {
   dataFolder: string;
 }
 
-/** The Redis store: `new RedisStore({ url: redisUrl, keyPrefix })`. */
+/** The Redis store: `new RedisStore({ url: redisUrl, keyPrefix, waitForReplicas })`. */
 export interface RedisOptions {
   redisUrl: string;
   keyPrefix?: string;
+  /** See RedisStoreOptions.waitForReplicas. @default no waiting */
+  waitForReplicas?: { replicas: number; timeoutMs: number };
 }
 
 /** Which store a standalone server uses, for its start-up line (a Redis URL without its password). */
@@ -284,7 +286,8 @@ async function openStore(choice: NonNullable<StandaloneOptions['store']>): Promi
     const keyPrefix = choice.keyPrefix ?? 'holdfast';
     const shown = new URL(choice.redisUrl);
     if (shown.password !== '') shown.password = '***';
-    return { store: new RedisStore({ url: choice.redisUrl, keyPrefix }), storage: { kind: 'redis', url: shown.toString(), keyPrefix } };
+    const store = new RedisStore({ url: choice.redisUrl, keyPrefix, ...(choice.waitForReplicas === undefined ? {} : { waitForReplicas: choice.waitForReplicas }) });
+    return { store, storage: { kind: 'redis', url: shown.toString(), keyPrefix } };
   }
   if (!('dataFolder' in choice)) return { store: choice, storage: { kind: 'custom' } };
   const { dataFolder, ...storeOptions } = choice;

@@ -59,6 +59,30 @@ describe('parseCommand', () => {
     for (const [text, bytes] of sizes) assert.equal((store(['--max-db-size', text]) as { maxSizeBytes: number }).maxSizeBytes, bytes, text);
   });
 
+  it('reads the Redis store: --redis, --redis-prefix, and --redis-wait-replicas with its timeout', () => {
+    const store = (argv: string[]) => (parseCommand(['serve', ...argv]) as Extract<Command, { kind: 'serve' }>).store;
+    const url = 'redis://127.0.0.1:6379';
+    assert.deepEqual(store(['--redis', url]), { kind: 'redis', url, keyPrefix: undefined });
+    assert.deepEqual(store(['--redis', url, '--redis-prefix', 'p', '--redis-wait-replicas', '2']), {
+      kind: 'redis',
+      url,
+      keyPrefix: 'p',
+      waitForReplicas: { replicas: 2, timeoutMs: 1000 },
+    });
+    assert.deepEqual((store(['--redis', url, '--redis-wait-replicas', '1', '--redis-wait-timeout', '250']) as { waitForReplicas: unknown }).waitForReplicas, {
+      replicas: 1,
+      timeoutMs: 250,
+    });
+    const refused: Array<[string[], RegExp]> = [
+      [['--redis-wait-replicas', '1'], /--redis-wait-replicas applies to the Redis store: give --redis too/],
+      [['--redis', url, '--redis-wait-replicas', '0'], /--redis-wait-replicas must be a whole number of at least 1: '0'/],
+      [['--redis', url, '--redis-wait-replicas', '1.5'], /whole number/],
+      [['--redis', url, '--redis-wait-timeout', '100'], /--redis-wait-timeout needs --redis-wait-replicas/],
+      [['--redis', url, '--redis-wait-replicas', '1', '--redis-wait-timeout', '5000'], /from 1 to 4999: '5000'/],
+    ];
+    for (const [argv, message] of refused) assert.throws(() => store(argv), (error: unknown) => error instanceof UsageError && message.test(error.message), argv.join(' '));
+  });
+
   it('collects --allow-origin (repeatable) and reads --max-connections-per-address (0: no limit)', () => {
     const serve = (argv: string[]) => parseCommand(['serve', ...argv]) as Extract<Command, { kind: 'serve' }>;
     assert.deepEqual(serve(['--allow-origin', 'https://app.example', '--allow-origin=http://host:*']).allowedOrigins, ['https://app.example', 'http://host:*']);

@@ -85,6 +85,38 @@ describe('holdfast serve --redis', { skip: present ? false : `no Redis at ${REDI
     }
   });
 
+  it('--redis-wait-replicas: a publish no replica confirmed is not acknowledged, and is once a replica has it, delivered once', { timeout: 60_000, skip: ownRedisPossible('the replica test') ? false : 'needs redis-server' }, async () => {
+    const primary = await OwnRedis.start();
+    let replica: OwnRedis | undefined;
+    const port = await freePort();
+    const child = cli(['serve', '--redis', primary.url, '--redis-wait-replicas', '1', '--redis-wait-timeout', '200', '--port', String(port), '--no-prices']);
+    children.add(child);
+    void finished(child).then(() => children.delete(child));
+    await listening(child);
+    const client = new HoldfastClient({ url: `ws://127.0.0.1:${port}/holdfast`, WebSocket: WebSocket as never, reconnect: { initialDelay: 50, maxDelay: 300 } });
+    try {
+      const seen: unknown[] = [];
+      const room = client.subscribe('chat:replicated', (data) => seen.push(data), { from: 'start' });
+      await room.ready;
+      let acknowledged = false;
+      const published = client.publish('chat:replicated', 'only once').then(() => (acknowledged = true));
+      // Written to the primary, never confirmed by a replica: the node refuses to acknowledge it,
+      // and the client keeps resending it (each resend a duplicate the store recognises).
+      await sleep(1500);
+      assert.equal(acknowledged, false, 'acknowledged with no replica to hold it');
+      replica = await OwnRedis.start(['--replicaof', '127.0.0.1', String(primary.port)]);
+      await published;
+      await waitFor(() => seen.length >= 1, 'the delivery');
+      await sleep(300);
+      assert.deepEqual(seen, ['only once']);
+    } finally {
+      client.close();
+      child.kill('SIGKILL');
+      await replica?.kill();
+      await primary.kill();
+    }
+  });
+
   it('a Redis restart without persistence is told, never silent: recovered false, then the new history, once', { timeout: 60_000, skip: ownRedisPossible('the Redis restart test') ? false : 'needs redis-server' }, async () => {
     const redis = await OwnRedis.start(); // no persistence: a restart loses everything
     const port = await freePort();

@@ -96,6 +96,16 @@ export class OwnRedis {
     }
   }
 
+  /** Freezes the server (SIGSTOP): its connections stay open and nothing answers, like a stalled replica. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** Kills the server at once (SIGKILL: nothing is saved, connections reset). */
   async kill(): Promise<void> {
     const child = this.process;

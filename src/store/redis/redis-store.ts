@@ -64,6 +64,15 @@ export interface RedisStoreOptions {
    * too (an outage: `lost`, then `back`). @default 5000
    */
   commandTimeoutMs?: number;
+  /**
+   * Wait for replicas before an append counts as done: after the batch's scripts, the store sends
+   * `WAIT replicas timeoutMs`, and an append that fewer replicas confirmed in time fails with
+   * STORE_UNAVAILABLE (it is in the primary; the client's resend is recognised as a duplicate and
+   * waited for again). Completed request outcomes are waited for the same way. One Redis with
+   * replicas only, not a Cluster (WAIT is per connection, and a Cluster client has one per
+   * primary). See docs/redis.md, "What an acknowledgement means". @default no waiting
+   */
+  waitForReplicas?: { replicas: number; timeoutMs: number };
   /** Receives what a listener threw; the store carries on. @default console.error */
   onListenerError?: (error: unknown) => void;
   /** Receives connection errors the store recovers from (they also show as `health`). @default ignored */
@@ -118,6 +127,7 @@ export class RedisStore implements Store {
   private readonly tombstoneTtlMs: number;
   private readonly connectTimeoutMs: number;
   private readonly onError: (error: unknown) => void;
+  private readonly replicaWait: { replicas: number; timeoutMs: number } | undefined;
   /** The deployment's epoch: its base and how many topics were forgotten, as last read. */
   private epochBase = '';
   private forgotten = 0;
@@ -135,6 +145,7 @@ export class RedisStore implements Store {
     this.events = new EventFanout(options.onListenerError);
     const source = options.client !== undefined ? { client: options.client } : { url: options.url ?? 'redis://127.0.0.1:6379' };
     const commandTimeoutMs = options.commandTimeoutMs ?? 5_000;
+    this.replicaWait = checkReplicaWait(options.waitForReplicas, commandTimeoutMs, options.client?.isCluster === true);
     this.link = new RedisLink(
       source,
       linkOptions(this.connectTimeoutMs, commandTimeoutMs),
@@ -204,6 +215,7 @@ export class RedisStore implements Store {
       }
       this.settleGroup(topic, group, reply.value as Arg[], results, granted.has(topic));
     }
+    await this.waitForReplicas('the append');
     return results;
   }
 
@@ -311,6 +323,7 @@ export class RedisStore implements Store {
   async completeRequest(key: string, outcome: RequestOutcome, now: number, ttlMs: number): Promise<void> {
     await this.ready();
     await this.call('hfCompleteRequest', this.requestKeys(key), [key, JSON.stringify(outcome), now, now + ttlMs, this.layout.nodeChannel('')]);
+    await this.waitForReplicas('the request outcome');
   }
 
   async confirmRequests(keys: string[]): Promise<void> {
@@ -418,7 +431,8 @@ export class RedisStore implements Store {
 
   private appendGroup(topic: string, group: AppendEntry[], permitted: boolean): Promise<unknown> {
     const keys = this.layout.topic(topic);
-    const args: Arg[] = [this.epoch, permitted || !Number.isFinite(this.maxTopics) ? '1' : '0', this.layout.topicChannel(topic), group.length];
+    const mark = this.replicaWait === undefined ? '0' : '1';
+    const args: Arg[] = [this.epoch, permitted || !Number.isFinite(this.maxTopics) ? '1' : '0', this.layout.topicChannel(topic), mark, group.length];
     let soonest = Infinity;
     for (const entry of group) {
       const compact = entry.compact === true;
@@ -453,6 +467,23 @@ export class RedisStore implements Store {
     // without asking (known here, forgotten by another node meanwhile) is counted, a permit unused is given back.
     if (created && !granted) this.link.commands.sadd(this.layout.topics, topic).catch((error: unknown) => this.onError(error));
     if (!exists && granted) this.link.commands.srem(this.layout.topics, topic).catch((error: unknown) => this.onError(error));
+  }
+
+  /**
+   * With `waitForReplicas`: WAIT on the commands connection, after this call's writes were answered
+   * (so also after a script that NOSCRIPT made ioredis send again). WAIT covers every write this
+   * connection made so far, which includes them.
+   */
+  private async waitForReplicas(what: string): Promise<void> {
+    if (this.replicaWait === undefined) return;
+    const { replicas, timeoutMs } = this.replicaWait;
+    const confirmed = Number(await this.call('wait', [], [replicas, timeoutMs]));
+    if (confirmed < replicas) {
+      throw new HoldfastError(
+        ErrorCode.StoreUnavailable,
+        `${what} is in the Redis primary, but ${confirmed} of the ${replicas} replicas asked for (waitForReplicas) confirmed it within ${timeoutMs} ms`,
+      );
+    }
   }
 
   private requestKeys(key: string): string[] {
@@ -542,6 +573,22 @@ export class RedisStore implements Store {
   private ensureOpen(): void {
     if (this.closed) throw new HoldfastError(ErrorCode.StoreUnavailable, 'the Redis store is closed');
   }
+}
+
+function checkReplicaWait(
+  wait: RedisStoreOptions['waitForReplicas'],
+  commandTimeoutMs: number,
+  cluster: boolean,
+): { replicas: number; timeoutMs: number } | undefined {
+  if (wait === undefined) return undefined;
+  const { replicas, timeoutMs } = wait;
+  if (!Number.isInteger(replicas) || replicas < 1) throw new TypeError(`RedisStore: waitForReplicas.replicas must be an integer of at least 1, got ${replicas}`);
+  // WAIT 0 would block forever, and a wait the command timeout cuts short would renew the connection.
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs >= commandTimeoutMs) {
+    throw new TypeError(`RedisStore: waitForReplicas.timeoutMs must be an integer from 1 to below commandTimeoutMs (${commandTimeoutMs}), got ${timeoutMs}`);
+  }
+  if (cluster) throw new TypeError('RedisStore: waitForReplicas works with one Redis and its replicas, not with a Cluster client');
+  return { replicas, timeoutMs };
 }
 
 function errorText(error: unknown): string {

@@ -16,7 +16,9 @@ local function offsetOf(id) return tonumber(string.match(id, '^(%d+)')) end
 
 /**
  * KEYS: meta, log, keys, dedup, dedupOffsets, gone.
- * ARGV: epoch for a new topic, permit ('1': may create), channel, n, then 8 per entry: data (JSON),
+ * ARGV: epoch for a new topic, permit ('1': may create), channel, mark ('1': a batch that writes
+ * nothing because its entries are duplicates still makes one write, so that a WAIT behind it on the
+ * same connection covers the original appends, possibly made by another node), n, then 8 per entry: data (JSON),
  * mode (p plain, k keyed, c compacted), key, dedupKey ('' none), dedup expiry, time, create ('0'/'1'),
  * maxKeys ('' none).
  * Returns: epoch, exists (0/1), created (0/1), then per entry a code (n new, d duplicate, t no such
@@ -46,14 +48,16 @@ local function newEpoch()
   return base .. '.' .. n
 end
 
-for i = 0, tonumber(ARGV[4]) - 1 do
-  local b = 5 + i * 8
+local duplicates = 0
+for i = 0, tonumber(ARGV[5]) - 1 do
+  local b = 6 + i * 8
   local data, mode, key, dk, dexp, time, create, maxKeys = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]
   local code, offset = 'n', 0
   if dk ~= '' then
     local expiry = redis.call('ZSCORE', dedup, dk)
     if expiry and tonumber(expiry) > tonumber(time) then
       code = 'd'
+      duplicates = duplicates + 1
       offset = tonumber(redis.call('HGET', dedupOffsets, dk)) or 0
     end
   end
@@ -96,6 +100,9 @@ end
 if #events > 0 then
   redis.call('HSET', meta, 'head', head)
   redis.call('PUBLISH', ARGV[3], '{"e":' .. cjson.encode(epoch) .. ',"m":[' .. table.concat(events, ',') .. ']}')
+elseif ARGV[4] == '1' and duplicates > 0 and epoch then
+  -- Replication is one ordered stream: this write comes after the originals on every replica.
+  redis.call('HINCRBY', meta, 'mark', 1)
 end
 local result = { epoch or ARGV[1], epoch and 1 or 0, created }
 for j = 1, #out do result[#result + 1] = out[j] end
