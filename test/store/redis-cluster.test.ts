@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/store/redis/index.js';
 import { appendOk } from '../support/append.js';
-import { freshPrefix, ownRedisPossible, startOneNodeCluster } from '../support/redis.js';
+import { freshPrefix, ownRedisPossible, startCluster, startOneNodeCluster } from '../support/redis.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { storeConformance } from './conformance.js';
-import { proxiedRedisStore } from '../support/redis-conformance.js';
+import { proxiedRedisClusterStore, proxiedRedisStore } from '../support/redis-conformance.js';
 
 /*
  * The store on Redis in cluster mode. One node holds every slot, so no request is redirected, but
@@ -107,5 +108,26 @@ if (ownRedisPossible('Redis in cluster mode')) {
         await store.close();
       }
     });
+  });
+}
+
+/*
+ * A real three-shard Redis Cluster (three primaries, the slots split between them), reached by
+ * ioredis's Cluster client: topics, buckets and channels really live on different nodes, commands
+ * are routed by slot, notifications cross nodes. The whole contract again, unchanged.
+ */
+if (ownRedisPossible('a three-shard Redis Cluster')) {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-cluster3-'));
+  const nodes = await startCluster(3, dir);
+  const proxies: TcpProxy[] = [];
+  after(async () => {
+    for (const proxy of proxies) await proxy.close();
+    for (const node of nodes) await node.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  storeConformance('redis, three-shard cluster', async (limits) => proxiedRedisClusterStore(nodes.map((node) => node.port), freshPrefix(), limits, proxies), {
+    severalInstances: true,
+    deliversWatchedOnly: true,
   });
 }

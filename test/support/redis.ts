@@ -138,6 +138,34 @@ export async function startOneNodeCluster(configFile: string): Promise<OwnRedis>
 }
 
 /**
+ * A Redis Cluster of the test's own with `shards` primaries (no replicas), the 16384 slots split
+ * evenly between them: commands really are routed by slot, redirected (MOVED) when a client's map
+ * is stale, and pub/sub crosses nodes. Config files go in `dir`.
+ */
+export async function startCluster(shards: number, dir: string): Promise<OwnRedis[]> {
+  const nodes: OwnRedis[] = [];
+  for (let i = 0; i < shards; i++) {
+    nodes.push(await OwnRedis.start(['--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/node-${i}.conf`, '--cluster-node-timeout', '5000']));
+  }
+  const clients = nodes.map((node) => new Redis(node.url, { maxRetriesPerRequest: 0 }));
+  try {
+    const per = Math.ceil(16384 / shards);
+    await Promise.all(
+      clients.map((client, i) => client.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1)))),
+    );
+    for (const node of nodes.slice(1)) await clients[0]!.call('CLUSTER', 'MEET', '127.0.0.1', String(node.port));
+    for (let i = 0; i < 200; i++) {
+      const infos = await Promise.all(clients.map((client) => client.call('CLUSTER', 'INFO') as Promise<string>));
+      if (infos.every((info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${shards}`))) return nodes;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the ${shards}-node cluster did not become ok`);
+  } finally {
+    for (const client of clients) client.disconnect();
+  }
+}
+
+/**
  * Whether tests can start a redis-server of their own. Without one they are skipped with a message,
  * except on CI (CI=true), where that throws: .ci/run installs it.
  */

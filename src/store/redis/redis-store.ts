@@ -157,6 +157,13 @@ export class RedisStore implements Store {
       commandTimeoutMs,
     );
     for (const [name, lua] of Object.entries(SCRIPTS)) this.link.commands.defineCommand(name, { lua });
+    // A Cluster client groups auto-pipelined commands by the slot of their first argument, which
+    // for these scripts is the key count, not a key: the pipeline then mixes nodes and fails. Sent
+    // one by one they still go out without waiting for each other's replies.
+    if (this.link.commands.isCluster) {
+      const options = this.link.commands.options as { autoPipeliningIgnoredCommands?: string[] };
+      options.autoPipeliningIgnoredCommands = [...new Set([...(options.autoPipeliningIgnoredCommands ?? []), ...Object.keys(SCRIPTS)])];
+    }
     this.link.subscriber.on('message', (channel: string, payload: string) => this.heard(channel, payload));
   }
 
