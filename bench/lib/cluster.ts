@@ -255,6 +255,8 @@ export async function failover(setup: Setup, system: ClusterSystemId, config: Fa
         allReceivingMs: latest((share) => share.lastReceivingAt),
         allCompleteMs: latest((share) => share.lastCompleteAt),
         completeP50Ms: median(parts.flatMap((share) => share.completeMs)),
+        reconnectP50Ms: median(parts.flatMap((share) => share.reconnectMs)),
+        attempts: sum((share) => share.attempts),
         complete: sum((share) => share.complete),
         published: stopped.published,
         acknowledged: stopped.acknowledged,

@@ -4,6 +4,11 @@
  * heartbeat's), except that node B is the only primary and node A its `backup`: every client
  * connects to B while B is up, and once B refuses connections nginx sends the reconnecting
  * clients to A. The same URL before and after the kill, as an application's clients have it.
+ *
+ * The backup is never marked down (`max_fails=0`) and a connect may take 5 s: thousands of clients
+ * reconnecting at once overflow the survivor's accept backlog, a dropped SYN is resent after 1 s,
+ * and nginx's defaults (max_fails=1 over 10 s) would then refuse every client for 10 s with "no
+ * live upstreams": the bench would measure nginx's passive health check, not the systems.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -28,7 +33,7 @@ master_process off;
 worker_processes 1;
 worker_rlimit_nofile ${FILE_LIMIT};
 pid ${dir}/nginx.pid;
-error_log ${dir}/error.log error;
+error_log ${process.env['BENCH_NGINX_LOG'] ?? `${dir}/error.log`} warn;
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 events { worker_connections ${FILE_LIMIT - 500}; multi_accept on; }
 http {
@@ -44,7 +49,7 @@ http {
   }
   upstream nodes {
     server 127.0.0.1:${primary} max_fails=1 fail_timeout=10s;
-    server 127.0.0.1:${backup} backup;
+    server 127.0.0.1:${backup} backup max_fails=0;
   }
   server {
     listen 127.0.0.1:${port} backlog=4096;
@@ -54,7 +59,7 @@ http {
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
-      proxy_connect_timeout 1s;
+      proxy_connect_timeout 5s;
       proxy_read_timeout 75s;
       proxy_send_timeout 75s;
       proxy_next_upstream error timeout;

@@ -166,6 +166,10 @@ export interface FailoverFigures {
   allCompleteMs: number;
   /** Median of the clients' complete times, ms. */
   completeP50Ms: number;
+  /** Median of the clients' reconnect times, ms. */
+  reconnectP50Ms: number;
+  /** Connection attempts after the kill, all clients together (one each when every first try worked). */
+  attempts: number;
   /** Clients complete by the end. */
   complete: number;
   /** Messages the publisher sent, and of those confirmed (acknowledged) by the system. */

@@ -157,21 +157,35 @@ function clusterSummary(c: ClusterResults): void {
     ['one node', 'cross-node (A → B)'],
     clusterRows([c.latency?.oneNode, c.latency?.crossNode], (_id, [one, cross]) => [triple(one as L | undefined), triple(cross as L | undefined)]),
   );
-  type V = { allCompleteMs: number; allReconnectedMs: number; onKilledNode: number; complete: number; recovered: number; lost: number; duplicates: number; acknowledged: number; published: number };
+  type V = {
+    allCompleteMs: number;
+    allReconnectedMs: number;
+    reconnectP50Ms: number;
+    onKilledNode: number;
+    complete: number;
+    recovered: number;
+    lost: number;
+    duplicates: number;
+    acknowledged: number;
+    published: number;
+    attempts: number;
+  };
   print(
     `Cluster 4. Failover: ${num(s.failoverClients)} clients on node B, SIGKILLed; publisher on A at ${num(s.failoverRate)} msg/s`,
-    ['all complete', 'all reconnected', 'complete', 'recovered', 'lost', 'dup', 'acked/published'],
+    ['all complete', 'all reconnected', 'median reconnected', 'complete', 'recovered', 'lost', 'dup', 'acked/published', 'attempts'],
     clusterRows([c.failover], (_id, [f]) => {
       const x = f as V | undefined;
-      if (x === undefined) return Array(7).fill('-');
+      if (x === undefined) return Array(9).fill('-');
       return [
         Number.isFinite(x.allCompleteMs) ? `${num(x.allCompleteMs)} ms` : 'never',
         `${num(x.allReconnectedMs)} ms`,
+        `${num(x.reconnectP50Ms)} ms`,
         `${num(x.complete)}/${num(x.onKilledNode)}`,
         num(x.recovered),
         num(x.lost),
         num(x.duplicates),
         `${num(x.acknowledged)}/${num(x.published)}`,
+        num(x.attempts),
       ];
     }),
   );

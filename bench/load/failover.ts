@@ -39,6 +39,10 @@ export interface FailoverShare {
   lastCompleteAt: number | null;
   /** Each complete client's time from the kill, ms (for the median). */
   completeMs: number[];
+  /** Each reconnected client's time from the kill, ms (for the median). */
+  reconnectMs: number[];
+  /** Connection attempts after the kill (a first try that failed makes more than one per client). */
+  attempts: number;
   complete: number;
   lost: number;
   clientsWithLosses: number;
@@ -64,6 +68,7 @@ export class FailoverClients {
   /** Publish time of each message number, as carried by the messages. */
   private readonly publishedAt: Float64Array;
   private killedAt: number | undefined;
+  private attempts = 0;
   readonly errors: Record<string, number> = {};
 
   constructor(
@@ -90,7 +95,9 @@ export class FailoverClients {
             autoReconnect: true,
             resubscribe: true,
             hooks: {
-              attempt: () => undefined,
+              attempt: () => {
+                if (this.killedAt !== undefined) this.attempts++;
+              },
               open: (resumed) => this.opened(state, resumed),
               lost: () => this.lost(state),
             },
@@ -174,6 +181,8 @@ export class FailoverClients {
       lastReceivingAt: latest((state) => state.receivingAt),
       lastCompleteAt: latest((state) => state.completeAt),
       completeMs,
+      reconnectMs: onKilled.flatMap((state) => (state.reconnectedAt === undefined ? [] : [state.reconnectedAt - killedAt])),
+      attempts: this.attempts,
       complete: completeMs.length,
       lost,
       clientsWithLosses,

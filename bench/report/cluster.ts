@@ -145,29 +145,31 @@ function failoverTable(c: ClusterResults): string {
       { header: 'all complete after', numeric: true },
       { header: 'all reconnected after', numeric: true },
       { header: 'all receiving after', numeric: true },
-      { header: 'median complete', numeric: true },
+      { header: 'median reconnected / complete', numeric: true },
       { header: 'complete / on killed node', numeric: true },
       { header: 'recovered', numeric: true },
       { header: 'lost', numeric: true },
       { header: 'clients with losses', numeric: true },
       { header: 'duplicates', numeric: true },
       { header: 'acknowledged / published', numeric: true },
+      { header: 'attempts', numeric: true },
       { header: 'errors' },
     ],
     (_system, [f]) =>
       f === undefined
-        ? Array(11).fill(dash)
+        ? Array(12).fill(dash)
         : [
             ms(f.allCompleteMs) === dash ? 'never (a gap not filled)' : ms(f.allCompleteMs),
             ms(f.allReconnectedMs),
             ms(f.allReceivingMs),
-            ms(f.completeP50Ms),
+            `${ms(f.reconnectP50Ms)} / ${ms(f.completeP50Ms)}`,
             `${int(f.complete)} / ${int(f.onKilledNode)}${f.onKilledNode < f.clients ? ` (of ${int(f.clients)})` : ''}`,
             int(f.recovered),
             int(f.lost),
             int(f.clientsWithLosses),
             int(f.duplicates),
             `${int(f.acknowledged)} / ${int(f.published)}`,
+            int(f.attempts),
             counts(f.errors),
           ],
   );
@@ -207,7 +209,8 @@ export function clusterSection(cluster: ClusterResults | undefined): string | un
       `${int(s.failoverRate)} msg/s, each awaiting its ack. Node B is SIGKILLed; the clients reconnect by their own policy ` +
       `(${failoverRoute ?? 'nginx in front of both nodes, node B primary and node A backup: one URL that reaches the survivor'}). ` +
       '"All complete": from the kill until every client was connected again and had every message, without a gap, up to ' +
-      'one published after it came back; never, when a client kept a gap. "Lost": acknowledged messages a client never received ' +
+      'one published after it came back; never, when a client kept a gap. "Attempts": connection attempts after the kill, ' +
+      'all clients together (one each when every first try worked). "Lost": acknowledged messages a client never received ' +
       `(counted per client); Socket.IO + redis-adapter has no recovery, so what was published while a client was away is lost. ` +
       `Waits at most ${amount(s.failoverTimeoutMs / 1000)} s after the kill.\n\n` +
       failoverTable(cluster),

@@ -442,6 +442,8 @@ const failoverFigures = (changes: Partial<FailoverFigures>): FailoverFigures => 
   allReceivingMs: 2100,
   allCompleteMs: 2500,
   completeP50Ms: 1200,
+  reconnectP50Ms: 900,
+  attempts: 5000,
   complete: 5000,
   published: 60,
   acknowledged: 60,
@@ -527,7 +529,7 @@ test('renderMarkdown renders the cluster section: one and two nodes side by side
   assert.deepEqual(clusterRow(markdown, 'Cross-node latency', CLUSTER_LABEL.holdfastRedis).slice(1, 4), ['2.00 ms / 4.00 ms / 8.00 ms', '3.00 ms / 6.00 ms / 12.0 ms', '1.50×']);
   // Failover: complete, or never when a gap stayed; the losses of a system without recovery.
   const holdfast = clusterRow(markdown, 'Failover', CLUSTER_LABEL.holdfastRedis);
-  assert.deepEqual(holdfast.slice(1, 9), ['2,500 ms', '2,000 ms', '2,100 ms', '1,200 ms', '5,000 / 5,000', '5,000', '0', '0']);
+  assert.deepEqual(holdfast.slice(1, 9), ['2,500 ms', '2,000 ms', '2,100 ms', '900 ms / 1,200 ms', '5,000 / 5,000', '5,000', '0', '0']);
   const plain = clusterRow(markdown, 'Failover', CLUSTER_LABEL.socketioRedis);
   assert.equal(plain[1], 'never (a gap not filled)');
   assert.deepEqual(plain.slice(5, 9), ['0 / 5,000', '0', '12,345', '5,000']);
