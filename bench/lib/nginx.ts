@@ -9,6 +9,7 @@
  * reconnecting at once overflow the survivor's accept backlog, a dropped SYN is resent after 1 s,
  * and nginx's defaults (max_fails=1 over 10 s) would then refuse every client for 10 s with "no
  * live upstreams": the bench would measure nginx's passive health check, not the systems.
+ * BENCH_NGINX_LOG=<file> writes nginx's log there, warnings included, to outlive the temp folder.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
