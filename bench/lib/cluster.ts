@@ -247,7 +247,7 @@ export async function failover(setup: Setup, system: ClusterSystemId, config: Fa
         clients: config.clients,
         loadProcesses: holders.length,
         ratePerSecond: config.ratePerSecond,
-        route: 'nginx in front of both nodes (node B primary, node A backup), one URL for every client; the publisher on node A directly',
+        route: 'nginx in front of both nodes, node B its primary and node A its backup: one URL for every client, before and after the kill; the publisher on node A directly',
         onKilledNode: sum((share) => share.onKilledNode),
         reconnected: sum((share) => share.reconnected),
         recovered: sum((share) => share.recovered),

@@ -207,11 +207,13 @@ export function clusterSection(cluster: ClusterResults | undefined): string | un
     '',
     `### Failover\n\n${int(s.failoverClients)} clients, each subscribed to one topic, all on node B; a publisher on node A sends ` +
       `${int(s.failoverRate)} msg/s, each awaiting its ack. Node B is SIGKILLed; the clients reconnect by their own policy ` +
-      `(${failoverRoute ?? 'nginx in front of both nodes, node B primary and node A backup: one URL that reaches the survivor'}). ` +
+      `through ${failoverRoute ?? 'nginx in front of both nodes, node B primary and node A backup: one URL that reaches the survivor'}. ` +
       '"All complete": from the kill until every client was connected again and had every message, without a gap, up to ' +
       'one published after it came back; never, when a client kept a gap. "Attempts": connection attempts after the kill, ' +
       'all clients together (one each when every first try worked). "Lost": acknowledged messages a client never received ' +
-      `(counted per client); Socket.IO + redis-adapter has no recovery, so what was published while a client was away is lost. ` +
+      `(counted per client); Socket.IO + redis-adapter has no recovery, so what was published while a client was away is lost; ` +
+      "Socket.IO's connection state recovery saves a session when its node closes the connection, and a SIGKILLed node saves none, " +
+      'so with the streams adapter too a client of the killed node starts afresh on the other. ' +
       `Waits at most ${amount(s.failoverTimeoutMs / 1000)} s after the kill.\n\n` +
       failoverTable(cluster),
   ].join('\n');
