@@ -90,7 +90,7 @@ const started = performance.now();
 const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
 // Quick must stay under 2 minutes with the build; the deadline stops a run that hangs. The hostile
 // floods add about 5 minutes to a full run (2 to a quick one).
-// The cluster workloads add about 1 minute to a quick run and 8 to a full one.
+// The cluster workloads add about 1 minute to a quick run and 5 to a full one.
 const deadlineMs =
   (quick ? 150_000 : 900_000) + (only.includes('hostile') ? (quick ? 150_000 : 480_000) : 0) + (runsCluster ? (quick ? 180_000 : 900_000) : 0);
 const payload = makePayload(100);
