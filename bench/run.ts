@@ -4,16 +4,19 @@
  * fresh load process, pinned to separate cores. It prints and records figures; it asserts nothing.
  * Writes bench/results/latest.json (or --out), then bench/RESULTS.md and bench/results/chart.png.
  *
- *   npm run bench [-- --quick] [--only=throughput,fanout,latency,memory,catchup,storm,stall,hostile]
- *                 [--systems=ws,socketio,…] [--profile[=dir]] [--out file] [--no-report]
+ *   npm run bench [-- --quick] [--only=throughput,fanout,latency,memory,catchup,storm,stall,hostile,cluster]
+ *                 [--systems=ws,socketio,…] [--cluster-systems=socketioRedis,socketioStreams,holdfastRedis]
+ *                 [--profile[=dir]] [--out file] [--no-report]
  *                 [--connections N] [--subscribers N] [--storm-clients N] [--catchup-messages N]
  *                 [--in-flight N] [--stall-rows N] [--delete-chunk N] [--merge]
- *                 [--redis-fsync=no|everysec|always]
+ *                 [--redis-fsync=no|everysec|always] [--failover-clients N] [--failover-rate N]
  *
  * --quick     smaller sizes and shorter windows: the whole run in under 2 minutes
  * --profile   the Holdfast servers run with --cpu-prof (summarise with bench/profile-top.ts)
  * --merge     workloads not run keep their figures from the output file (--only=hostile after a full run)
  * hostile     one hostile connection per flood against a fresh Holdfast server (bench/hostile/)
+ * cluster     two nodes on one Redis (bench/lib/cluster.ts): cluster-throughput, cluster-fanout,
+ *             cluster-latency and failover, each also selectable by its name
  * --redis-fsync  holdfastRedis's private redis-server: AOF with `appendfsync everysec` (default) or
  *             `always`, or `no` (no AOF, no RDB: an acknowledged message is only in Redis's memory)
  */
@@ -26,17 +29,25 @@ import { makePayload } from './lib/payload.js';
 import { fileLimits, killChildren, pinning } from './lib/spawn.js';
 import { REDIS_FSYNC, mosquittoBinary, redisPersistence, redisServerBinary, redisServerVersion, type RedisFsync } from './lib/servers.js';
 import {
+  CLUSTER_SYSTEM_IDS,
+  CLUSTER_SYSTEM_LABELS,
   SYSTEM_IDS,
   SYSTEM_LABELS,
   isFigures,
   type BenchResults,
+  type ClusterResults,
+  type ClusterSystemId,
+  type PerClusterSystem,
   type Failed,
   type PerSystem,
   type SystemId,
   type TargetCheck,
 } from './lib/results.js';
 import { catchup, fanout, latency, memory, sqliteStall, storm, throughput, type Setup } from './lib/scenarios.js';
+import { clusterFanout, clusterLatency, clusterThroughput, failover } from './lib/cluster.js';
+import { nginxBinary } from './lib/nginx.js';
 import { printSummary } from './lib/summary.js';
+import { num } from './lib/report.js';
 import { asBenchResults } from './report/render.js';
 import { carryOver } from './lib/merge.js';
 import { emptyHostileResults, runHostile } from './hostile/run.js';
@@ -59,20 +70,29 @@ const numberOption = (name: string, fallback: number): number => {
   return parsed;
 };
 
-const WORKLOADS = ['throughput', 'fanout', 'latency', 'memory', 'catchup', 'storm', 'stall', 'hostile'] as const;
+const CLUSTER_WORKLOADS = ['cluster-throughput', 'cluster-fanout', 'cluster-latency', 'failover'] as const;
+const WORKLOADS = ['throughput', 'fanout', 'latency', 'memory', 'catchup', 'storm', 'stall', 'hostile', ...CLUSTER_WORKLOADS] as const;
 type Workload = (typeof WORKLOADS)[number];
-const only = value('only')?.split(',') ?? [...WORKLOADS];
-for (const name of only) if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`--only: unknown workload "${name}" (${WORKLOADS.join(', ')})`);
+// `cluster` names the four cluster workloads together.
+const only = (value('only')?.split(',') ?? [...WORKLOADS]).flatMap((name) => (name === 'cluster' ? [...CLUSTER_WORKLOADS] : [name]));
+for (const name of only) if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`--only: unknown workload "${name}" (${WORKLOADS.join(', ')}, cluster)`);
 const chosenSystems = (value('systems')?.split(',') ?? [...SYSTEM_IDS]) as SystemId[];
 for (const id of chosenSystems) if (!SYSTEM_IDS.includes(id)) throw new Error(`--systems: unknown system "${id}" (${SYSTEM_IDS.join(', ')})`);
+const chosenClusterSystems = (value('cluster-systems')?.split(',') ?? [...CLUSTER_SYSTEM_IDS]) as ClusterSystemId[];
+for (const id of chosenClusterSystems) {
+  if (!CLUSTER_SYSTEM_IDS.includes(id)) throw new Error(`--cluster-systems: unknown system "${id}" (${CLUSTER_SYSTEM_IDS.join(', ')})`);
+}
 const runs = (workload: Workload): boolean => only.includes(workload);
+const runsCluster = CLUSTER_WORKLOADS.some(runs);
 
 const quick = flag('quick');
 const started = performance.now();
 const loadAverageAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
 // Quick must stay under 2 minutes with the build; the deadline stops a run that hangs. The hostile
 // floods add about 5 minutes to a full run (2 to a quick one).
-const deadlineMs = (quick ? 150_000 : 900_000) + (only.includes('hostile') ? (quick ? 150_000 : 480_000) : 0);
+// The cluster workloads add about 1 minute to a quick run and 5 to a full one.
+const deadlineMs =
+  (quick ? 150_000 : 900_000) + (only.includes('hostile') ? (quick ? 150_000 : 480_000) : 0) + (runsCluster ? (quick ? 180_000 : 900_000) : 0);
 const payload = makePayload(100);
 const payloadBytes = JSON.stringify(payload).length;
 const sizes = {
@@ -88,6 +108,21 @@ const sizes = {
   catchupMessages: numberOption('catchup-messages', quick ? 2000 : 10_000),
   stormClients: numberOption('storm-clients', quick ? 300 : 5000),
 };
+const clusterSizes = {
+  nodes: 2,
+  inFlight: sizes.inFlight,
+  warmupMs: sizes.warmupMs,
+  windowMs: sizes.windowMs,
+  windows: sizes.windows,
+  subscribers: numberOption('subscribers', quick ? 250 : 1000),
+  latencyRate: sizes.latencyRate,
+  latencyMs: sizes.latencyMs,
+  failoverClients: numberOption('failover-clients', quick ? 1000 : 5000),
+  // 5,000 subscribers × 2 msg/s = 10,000 deliveries/s through nginx: a failover, not an overload (docs/benchmarks.md).
+  failoverRate: numberOption('failover-rate', 2),
+  failoverTimeoutMs: quick ? 15_000 : 30_000,
+  redisFsync: 'everysec',
+};
 const stallRows = numberOption('stall-rows', quick ? 50_000 : 1_000_000);
 const deleteChunkText = value('delete-chunk');
 const deleteChunk = deleteChunkText === undefined ? undefined : Number(deleteChunkText);
@@ -97,7 +132,10 @@ if (quick) notes.push('quick run: smaller sizes and one short window per measure
 
 // Each connection is a file descriptor in the server and in the load process.
 const limits = fileLimits();
-const needed = Math.max(sizes.idleConnections, sizes.stormClients, sizes.subscribers) + 512;
+// The failover's clients are spread over load processes of at most FAILOVER_PER_LOAD each; its
+// surviving node holds them all.
+const FAILOVER_PER_LOAD = 2500;
+const needed = Math.max(sizes.idleConnections, sizes.stormClients, sizes.subscribers, runsCluster ? clusterSizes.failoverClients : 0) + 512;
 let fileLimit: number | undefined;
 if (limits.soft < needed) {
   fileLimit = Math.min(needed, limits.hard);
@@ -107,10 +145,12 @@ if (limits.soft < needed) {
     sizes.idleConnections = Math.min(sizes.idleConnections, cap);
     sizes.stormClients = Math.min(sizes.stormClients, cap);
     sizes.subscribers = Math.min(sizes.subscribers, cap);
+    clusterSizes.failoverClients = Math.min(clusterSizes.failoverClients, cap);
   }
 }
 const redisFsync = (value('redis-fsync') ?? 'everysec') as RedisFsync;
 if (!REDIS_FSYNC.includes(redisFsync)) throw new Error(`--redis-fsync: "${redisFsync}" is not one of ${REDIS_FSYNC.join(', ')}`);
+clusterSizes.redisFsync = redisFsync;
 const setup: Setup = { root, profileArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], fileLimit, redisFsync };
 
 const systems = chosenSystems.filter((id) => {
@@ -124,7 +164,15 @@ const systems = chosenSystems.filter((id) => {
   }
   return true;
 });
-if (systems.includes('holdfastRedis')) {
+const clusterSystems = runsCluster ? chosenClusterSystems : [];
+if (clusterSystems.length > 0 && redisServerBinary() === undefined) {
+  notes.push('redis-server is not installed (Debian: apt-get install -y redis-server): the cluster workloads were not run');
+  clusterSystems.length = 0;
+}
+if (clusterSystems.length > 0 && runs('failover') && nginxBinary() === undefined) {
+  notes.push('nginx is not installed (Debian: apt-get install -y nginx): the failover was not run');
+}
+if (systems.includes('holdfastRedis') || clusterSystems.length > 0) {
   // What an acknowledgement means depends on Redis's persistence (docs/redis.md): the results say which.
   notes.push(
     `Redis store: a private redis-server ${redisServerVersion()} on loopback, pinned to the server's CPU, ` +
@@ -147,6 +195,7 @@ const NOT_APPLICABLE: Partial<Record<Workload, Partial<Record<SystemId, string>>
 const workloads: BenchResults['workloads'] = { throughput: {}, fanout: {}, latency: {}, memory: {}, catchup: {}, storm: {} };
 let stallResult: BenchResults['sqliteStall'];
 let hostileResult: BenchResults['hostile'];
+let clusterResult: ClusterResults | undefined;
 const outFile = resolve(value('out') ?? join(root, 'bench/results/latest.json'));
 
 // --merge: the figures of the workloads not run now come from the previous run in the output file.
@@ -162,6 +211,7 @@ if (flag('merge')) {
   Object.assign(workloads, carried.workloads);
   stallResult = carried.sqliteStall;
   hostileResult = carried.hostile;
+  clusterResult = carried.cluster;
   const kept = carried.names;
   if (kept.length > 0) notes.push(`merged: ${kept.join(', ')} measured by the run of ${previous.date} (${previous.command})`);
 }
@@ -187,6 +237,12 @@ async function each<T>(workload: Exclude<Workload, 'stall' | 'hostile'>, into: P
     const reason = NOT_APPLICABLE[workload]?.[system];
     into[system] = reason !== undefined ? { notApplicable: reason } : await attempt(`${workload}: ${SYSTEM_LABELS[system]}`, () => run(system));
   }
+}
+
+/** Runs `run` for each cluster system, into `into`, unless `workload` was not asked for. */
+async function eachCluster<T>(workload: (typeof CLUSTER_WORKLOADS)[number], what: string, into: PerClusterSystem<T>, run: (system: ClusterSystemId) => Promise<T>): Promise<void> {
+  if (!runs(workload)) return;
+  for (const system of clusterSystems) into[system] = await attempt(`${what}: ${CLUSTER_SYSTEM_LABELS[system]}`, () => run(system));
 }
 
 const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
@@ -236,6 +292,63 @@ function targets(): TargetCheck[] {
       check(`p99 latency ≤ Socket.IO's (${label})`, `${id} p99 ÷ socketio p99`, ratio(p99(id), p99('socketio')), { max: 1 }),
     );
   }
+  list.push(...clusterTargets());
+  return list;
+}
+
+/** The targets of issue 12, on the cluster workloads' figures (none when they were not run). */
+function clusterTargets(): TargetCheck[] {
+  const c = clusterResult;
+  if (c === undefined) return [];
+  const check = (name: string, how: string, value: number | undefined, bound: { min?: number; max?: number }, unit?: string): TargetCheck => ({
+    name,
+    how,
+    value,
+    ...bound,
+    ...(unit === undefined ? {} : { unit }),
+    met: value === undefined ? undefined : bound.min !== undefined ? value >= bound.min : value <= (bound.max ?? Infinity),
+  });
+  const figures = <T extends object>(entries: PerClusterSystem<T> | undefined, id: ClusterSystemId): T | undefined => {
+    const entry = entries?.[id];
+    return isFigures(entry) ? entry : undefined;
+  };
+  const list: TargetCheck[] = [];
+  if (c.latency !== undefined) {
+    const one = figures(c.latency.oneNode, 'holdfastRedis')?.p99;
+    const cross = figures(c.latency.crossNode, 'holdfastRedis')?.p99;
+    list.push(check('cross-node p99 ≤ 2× single-node p99 (Redis store)', 'holdfastRedis cross-node p99 ÷ one-node p99, both on Redis', ratio(cross, one), { max: 2 }));
+  }
+  if (c.throughput !== undefined) {
+    for (const [key, label] of [
+      ['oneNode', 'one node'],
+      ['twoNodes', 'two nodes'],
+    ] as const) {
+      const rate = (id: ClusterSystemId): number | undefined => figures(c.throughput?.[key], id)?.messagesPerSecond;
+      list.push(
+        check(
+          `Redis store publish+ack ≥ 2× Socket.IO + redis-streams-adapter (${label})`,
+          `holdfastRedis msg/s ÷ socketioStreams msg/s, ${label}`,
+          ratio(rate('holdfastRedis'), rate('socketioStreams')),
+          { min: 2 },
+        ),
+      );
+    }
+  }
+  if (c.failover !== undefined) {
+    const f = figures(c.failover, 'holdfastRedis');
+    const complete = f === undefined ? undefined : Number.isFinite(f.allCompleteMs) ? f.allCompleteMs / 1000 : Infinity;
+    const clients = f?.clients ?? c.sizes.failoverClients;
+    list.push(
+      check(
+        `failover of ${clients.toLocaleString('en-US')} clients complete within 5 s (Redis store)`,
+        'holdfastRedis: from the SIGKILL until every client is back with every message (never: some client kept a gap)',
+        complete,
+        { max: 5 },
+        's',
+      ),
+      check('failover: 0 messages lost (Redis store)', 'holdfastRedis: acknowledged messages some client never received, summed over clients', f?.lost, { max: 0 }, 'messages'),
+    );
+  }
   return list;
 }
 
@@ -271,6 +384,9 @@ function results(partial: boolean): BenchResults {
       'better-sqlite3': versionOf('better-sqlite3'),
       mosquitto: mosquittoVersion(),
       ioredis: versionOf('ioredis'),
+      '@socket.io/redis-adapter': versionOf('@socket.io/redis-adapter'),
+      '@socket.io/redis-streams-adapter': versionOf('@socket.io/redis-streams-adapter'),
+      nginx: nginxVersion(),
       'redis-server': redisServerVersion(),
     },
     sizes,
@@ -279,7 +395,16 @@ function results(partial: boolean): BenchResults {
     targets: targets(),
     sqliteStall: stallResult,
     hostile: hostileResult,
+    cluster: clusterResult,
   };
+}
+
+/** `nginx -v` prints "nginx version: nginx/1.22.1" on stderr. */
+function nginxVersion(): string {
+  const binary = nginxBinary();
+  if (binary === undefined) return 'not installed';
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  return /nginx\/(\S+)/.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`)?.[1] ?? 'unknown';
 }
 
 /** `mosquitto -h` prints "mosquitto version 2.0.11" (and exits with 3). */
@@ -344,6 +469,44 @@ if (runs('stall') && systems.includes('holdfastSqlite')) {
 if (runs('hostile')) {
   hostileResult = emptyHostileResults();
   await runHostile(setup, quick, attempt, hostileResult);
+}
+if (clusterSystems.length > 0) {
+  // The figures of the cluster workloads not run now stay as --merge carried them over.
+  const cluster: ClusterResults = { ...clusterResult, sizes: clusterSizes };
+  clusterResult = cluster;
+  const s = clusterSizes;
+  if (runs('cluster-throughput')) {
+    cluster.throughput = { oneNode: {}, twoNodes: {} };
+    const config = { inFlight: s.inFlight, warmupMs: s.warmupMs, windowMs: s.windowMs, windows: s.windows, payload };
+    for (const nodes of [1, 2]) {
+      const into = nodes === 1 ? cluster.throughput.oneNode : cluster.throughput.twoNodes;
+      await eachCluster('cluster-throughput', `cluster throughput, ${nodes} node${nodes === 1 ? '' : 's'}`, into, (system) => clusterThroughput(setup, system, nodes, config));
+    }
+  }
+  if (runs('cluster-fanout')) {
+    cluster.fanout = {};
+    const config = { subscribers: s.subscribers, batch: 250, window: 50, warmupMs: s.warmupMs, windowMs: s.windowMs * s.windows, payloadBytes, topic: 'bench/fanout' };
+    await eachCluster('cluster-fanout', 'cluster fan-out across nodes', cluster.fanout, (system) => clusterFanout(setup, system, config));
+  }
+  if (runs('cluster-latency')) {
+    cluster.latency = { oneNode: {}, crossNode: {} };
+    const config = { ratePerSecond: s.latencyRate, warmupMs: s.warmupMs, durationMs: s.latencyMs, payloadBytes, topic: 'bench/latency' };
+    await eachCluster('cluster-latency', 'cluster latency, one node', cluster.latency.oneNode, (system) => clusterLatency(setup, system, false, config));
+    await eachCluster('cluster-latency', 'cluster latency, cross-node', cluster.latency.crossNode, (system) => clusterLatency(setup, system, true, config));
+  }
+  if (runs('failover') && nginxBinary() !== undefined) {
+    cluster.failover = {};
+    const config = {
+      clients: s.failoverClients,
+      perLoad: FAILOVER_PER_LOAD,
+      batch: 250,
+      ratePerSecond: s.failoverRate,
+      payloadBytes,
+      warmupMs: quick ? 500 : 1000,
+      timeoutMs: s.failoverTimeoutMs,
+    };
+    await eachCluster('failover', `failover, ${num(s.failoverClients)} clients`, cluster.failover, (system) => failover(setup, system, config));
+  }
 }
 clearTimeout(deadline);
 

@@ -9,6 +9,9 @@ import type { BenchClient, ConnectOptions, Driver, MessageHandler } from './type
 const ACK_TIMEOUT_MS = 30_000;
 
 class SocketIoClient implements BenchClient {
+  /** Rooms joined, joined again after a reconnection that was not recovered (with `resubscribe`). */
+  readonly topics = new Set<string>();
+
   constructor(private readonly socket: Socket) {}
 
   async publish(topic: string, payload: unknown): Promise<void> {
@@ -17,6 +20,7 @@ class SocketIoClient implements BenchClient {
 
   async subscribe(topic: string, onMessage: MessageHandler): Promise<void> {
     this.socket.on('msg', onMessage);
+    this.topics.add(topic);
     await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('sub', topic);
   }
 
@@ -41,10 +45,10 @@ class SocketIoClient implements BenchClient {
   }
 }
 
-export function socketIoDriver(id: 'socketio' | 'socketioRecovery'): Driver {
+export function socketIoDriver(id: 'socketio' | 'socketioRecovery' | 'socketioRedis' | 'socketioStreams'): Driver {
   return {
     id,
-    async connect({ url, autoReconnect, hooks }: ConnectOptions): Promise<BenchClient> {
+    async connect({ url, autoReconnect, hooks, resubscribe }: ConnectOptions): Promise<BenchClient> {
       // Reconnection stays with Socket.IO's defaults (1 s initial delay, ±50 % randomisation, up to 5 s).
       const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: autoReconnect === true });
       if (hooks !== undefined) {
@@ -59,7 +63,14 @@ export function socketIoDriver(id: 'socketio' | 'socketioRecovery'): Driver {
           if (!socket.active) reject(error);
         });
       });
-      return new SocketIoClient(socket);
+      const client = new SocketIoClient(socket);
+      if (resubscribe === true) {
+        socket.on('connect', () => {
+          if (socket.recovered) return;
+          for (const topic of client.topics) socket.emit('sub', topic);
+        });
+      }
+      return client;
     },
   };
 }

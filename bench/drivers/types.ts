@@ -2,7 +2,7 @@
  * One client of a system under test, as the workloads (bench/load/workloads.ts) drive it. Each
  * system's driver maps these calls onto that system's own API, the way its users would call it.
  */
-import type { SystemId } from '../lib/results.js';
+import type { ClusterSystemId, SystemId } from '../lib/results.js';
 
 export type MessageHandler = (payload: unknown) => void;
 
@@ -40,10 +40,15 @@ export interface ConnectOptions {
   /** Reconnect by itself, with the system's default policy (storm); otherwise no reconnecting. */
   autoReconnect?: boolean;
   hooks?: StormHooks;
+  /**
+   * After a reconnection the system did not recover, subscribe again to what was subscribed, as
+   * an application does (Socket.IO's rooms belong to a connection; Holdfast resubscribes by itself).
+   */
+  resubscribe?: boolean;
 }
 
 export interface Driver {
-  id: SystemId;
+  id: SystemId | ClusterSystemId;
   connect(options: ConnectOptions): Promise<BenchClient>;
 }
 

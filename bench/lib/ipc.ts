@@ -4,6 +4,7 @@
  */
 
 import type { CatchupConfig, FanoutConfig, LatencyConfig } from '../load/workloads.js';
+import type { FailoverShare } from '../load/failover.js';
 import type { CatchupFigures, FanoutFigures, LatencyFigures, StormFigures } from './results.js';
 
 export interface MemorySample {
@@ -51,7 +52,7 @@ export interface ThroughputResult {
 
 /** Parent → load (bench/load/main.ts). */
 export type LoadCommand =
-  | { type: 'throughput'; config: ThroughputConfig; topic: string }
+  | { type: 'throughput'; config: ThroughputConfig; topic: string; urls?: string[] }
   | { type: 'fanout'; config: FanoutConfig }
   | { type: 'latency'; config: LatencyConfig }
   | { type: 'catchup'; config: CatchupConfig }
@@ -59,6 +60,12 @@ export type LoadCommand =
   | { type: 'storm-open'; url: string; count: number; batch: number; topic: string }
   | { type: 'storm-killed' }
   | { type: 'storm-restarted'; downMs: number; timeoutMs: number }
+  | { type: 'failover-open'; url: string; count: number; batch: number; topic: string; capacity: number }
+  | { type: 'failover-killed'; at: number }
+  | { type: 'failover-settle'; timeoutMs: number }
+  | { type: 'failover-tally'; published: number; unacknowledged: number[]; graceMs: number }
+  | { type: 'failover-publish'; url: string; topic: string; ratePerSecond: number; payloadBytes: number; capacity: number }
+  | { type: 'failover-publish-stop'; graceMs: number }
   | { type: 'stop' };
 
 export interface OpenOutcome {
@@ -78,6 +85,11 @@ export type LoadReport =
   | ({ type: 'opened' } & OpenOutcome)
   | ({ type: 'storm-opened' } & OpenOutcome)
   | { type: 'storm'; result: StormFigures }
+  | ({ type: 'failover-opened' } & OpenOutcome)
+  | { type: 'failover-settle' }
+  | { type: 'failover-tally'; share: FailoverShare }
+  | { type: 'failover-publish' }
+  | { type: 'failover-publish-stop'; published: number; acknowledged: number; unacknowledged: number[]; errors: Record<string, number> }
   | { type: 'fatal'; message: string };
 
 /** Sends to the parent; a no-op when there is none (the file was run by hand). */

@@ -23,10 +23,24 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
   holdfastRedis: 'Holdfast reliable, Redis store',
 };
 
+/**
+ * The systems of the cluster workloads (bench/lib/cluster.ts): each on one and on two nodes
+ * sharing one private redis-server.
+ */
+export const CLUSTER_SYSTEM_IDS = ['socketioRedis', 'socketioStreams', 'holdfastRedis'] as const;
+export type ClusterSystemId = (typeof CLUSTER_SYSTEM_IDS)[number];
+
+export const CLUSTER_SYSTEM_LABELS: Record<ClusterSystemId, string> = {
+  socketioRedis: 'Socket.IO 4 + redis-adapter (pub/sub)',
+  socketioStreams: 'Socket.IO 4 + redis-streams-adapter, connection state recovery',
+  holdfastRedis: 'Holdfast reliable, Redis store',
+};
+
 export type Failed = { error: string };
 export type NotApplicable = { notApplicable: string };
 export type Entry<T> = T | Failed | NotApplicable;
 export type PerSystem<T> = Partial<Record<SystemId, Entry<T>>>;
+export type PerClusterSystem<T> = Partial<Record<ClusterSystemId, Entry<T>>>;
 
 export const isFigures = <T extends object>(entry: Entry<T> | undefined): entry is T =>
   entry !== undefined && !('error' in entry) && !('notApplicable' in entry);
@@ -121,6 +135,83 @@ export interface StormFigures {
   errors: Record<string, number>;
 }
 
+/** Cluster workload 1: closed-loop publish + confirmation, one client per node. */
+export interface ClusterThroughputFigures extends ThroughputFigures {
+  nodes: number;
+}
+
+/** Cluster workload 4: clients on a node that is SIGKILLed while a publisher on the other node goes on. */
+export interface FailoverFigures {
+  clients: number;
+  /** Load processes the clients were spread over. */
+  loadProcesses: number;
+  /** The publisher's rate (on the surviving node), messages per second. */
+  ratePerSecond: number;
+  /** How the clients reached the surviving node. */
+  route: string;
+  /** Clients whose connection the kill took (all of them, when the balancer sent every one to the killed node). */
+  onKilledNode: number;
+  /** Of those, connected again by the end. */
+  reconnected: number;
+  /** Of those, how many the system said recovered their session/state. */
+  recovered: number;
+  /** From the kill until the last of them was connected again, ms (NaN: not all). */
+  allReconnectedMs: number;
+  /** From the kill until each of them received a message published after it reconnected, ms (NaN: not all). */
+  allReceivingMs: number;
+  /**
+   * From the kill until each of them had every message, without a gap, up to one published after
+   * it reconnected: resumed and caught up (NaN: not all, e.g. a gap never filled).
+   */
+  allCompleteMs: number;
+  /** Median of the clients' complete times, ms. */
+  completeP50Ms: number;
+  /** Median of the clients' reconnect times, ms. */
+  reconnectP50Ms: number;
+  /** Connection attempts after the kill, all clients together (one each when every first try worked). */
+  attempts: number;
+  /** Clients complete by the end. */
+  complete: number;
+  /** Messages the publisher sent, and of those confirmed (acknowledged) by the system. */
+  published: number;
+  acknowledged: number;
+  /** Deliveries missing at the end: (client, acknowledged message) pairs never received. */
+  lost: number;
+  /** Clients with at least one lost message. */
+  clientsWithLosses: number;
+  /** Messages a client received more than once. */
+  duplicates: number;
+  /** From the first client's connect to the last one subscribed, ms. */
+  openMs: number;
+  errors: Record<string, number>;
+}
+
+export interface ClusterSizes {
+  nodes: number;
+  inFlight: number;
+  warmupMs: number;
+  windowMs: number;
+  windows: number;
+  subscribers: number;
+  latencyRate: number;
+  latencyMs: number;
+  failoverClients: number;
+  failoverRate: number;
+  failoverTimeoutMs: number;
+  redisFsync: string;
+}
+
+/** The cluster workloads (`--only=cluster`), each key filled when that workload ran. */
+export interface ClusterResults {
+  sizes: ClusterSizes;
+  throughput?: { oneNode: PerClusterSystem<ClusterThroughputFigures>; twoNodes: PerClusterSystem<ClusterThroughputFigures> } | undefined;
+  /** Publisher on node A, subscribers spread over both nodes. */
+  fanout?: PerClusterSystem<FanoutFigures> | undefined;
+  /** Publisher and subscriber on one node; publisher on node A and subscriber on node B. */
+  latency?: { oneNode: PerClusterSystem<LatencyFigures>; crossNode: PerClusterSystem<LatencyFigures> } | undefined;
+  failover?: PerClusterSystem<FailoverFigures> | undefined;
+}
+
 /** A target of the issue, judged within one run. */
 export interface TargetCheck {
   name: string;
@@ -132,6 +223,8 @@ export interface TargetCheck {
   met: boolean | undefined;
   /** How the value is computed, in words. */
   how: string;
+  /** The value's unit when it is not a ratio (`s`, `messages`). */
+  unit?: string;
 }
 
 export interface BenchResults {
@@ -175,4 +268,6 @@ export interface BenchResults {
   sqliteStall: SqliteStallResult | Failed | undefined;
   /** One hostile connection per flood against a fresh Holdfast server (bench/hostile/). */
   hostile?: HostileResults | undefined;
+  /** Two nodes on one Redis: Socket.IO's Redis adapters and Holdfast's Redis store (bench/lib/cluster.ts). */
+  cluster?: ClusterResults | undefined;
 }

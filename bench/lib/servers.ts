@@ -71,6 +71,14 @@ export async function startServer(system: SystemId, setup: ServerSetup, extraArg
   return NodeServer.start(system, setup, script, [...args(setup.folder), ...extraArgs]);
 }
 
+/**
+ * A Node server under test from bench/servers/<script>, pinned to the server's CPU: the cluster
+ * bench (bench/lib/cluster.ts) starts several of them on one Redis.
+ */
+export function startNodeServer(name: string, setup: ServerSetup, script: string, args: string[]): Promise<ServerHandle> {
+  return NodeServer.start(name, setup, script, args);
+}
+
 class NodeServer implements ServerHandle {
   readonly hasHeap = true;
   private constructor(
@@ -81,9 +89,9 @@ class NodeServer implements ServerHandle {
     private readonly spawnAt: (port: number) => Child,
   ) {}
 
-  static async start(system: SystemId, setup: ServerSetup, script: string, args: string[]): Promise<NodeServer> {
+  static async start(name: string, setup: ServerSetup, script: string, args: string[]): Promise<NodeServer> {
     const spawnAt = (port: number): Child =>
-      new Child(`${system} server`, `bench/servers/${script}`, {
+      new Child(`${name} server`, `bench/servers/${script}`, {
         cwd: setup.root,
         nodeArgs: ['--expose-gc', ...setup.nodeArgs],
         args: [...args, `--port=${port}`],
@@ -128,7 +136,7 @@ const TICK_US = (() => {
   }
 })();
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -139,7 +147,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -166,7 +174,7 @@ function procStat(pid: number): string[] | undefined {
 }
 
 /** CPU time (µs) the process used so far. */
-function procCpu(pid: number): number | undefined {
+export function procCpu(pid: number): number | undefined {
   const fields = procStat(pid);
   // After the command name: field 14 (utime) and 15 (stime) of proc(5) are at 11 and 12 here.
   return fields === undefined ? undefined : (Number(fields[11]) + Number(fields[12])) * TICK_US;
@@ -309,8 +317,7 @@ class RedisBacked implements ServerHandle {
 
   private constructor(
     private readonly node: NodeServer,
-    private readonly redis: ChildProcess,
-    private readonly redisExited: Promise<void>,
+    private readonly redis: PrivateRedis,
   ) {}
 
   get url(): string {
@@ -322,39 +329,25 @@ class RedisBacked implements ServerHandle {
   }
 
   static async start(setup: ServerSetup, extraArgs: string[]): Promise<RedisBacked> {
-    const binary = redisServerBinary();
-    if (binary === undefined) throw new Error('redis-server is not installed (Debian: apt-get install -y redis-server)');
-    const port = await freePort();
-    let command = [
-      binary,
-      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', setup.folder, '--daemonize', 'no', '--loglevel', 'warning'],
-      ...redisPersistence(setup.redisFsync ?? 'everysec'),
-    ];
-    if (pinning !== undefined) command = ['taskset', '-c', String(pinning.server), ...command];
-    const [file, ...args] = command as [string, ...string[]];
-    const redis = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    registerProcess(redis);
-    const exited = new Promise<void>((resolve) => redis.once('exit', () => resolve()));
+    const redis = await PrivateRedis.start(setup);
     try {
-      await waitForPort(port, 10_000);
       const prefix = `bench-${randomBytes(6).toString('hex')}`;
-      const serverArgs = ['--no-rate-limit', `--redis=redis://127.0.0.1:${port}`, `--redis-prefix=${prefix}`, ...extraArgs];
+      const serverArgs = ['--no-rate-limit', `--redis=${redis.url}`, `--redis-prefix=${prefix}`, ...extraArgs];
       const node = await NodeServer.start('holdfastRedis', setup, 'holdfast.ts', serverArgs);
-      return new RedisBacked(node, redis, exited);
+      return new RedisBacked(node, redis);
     } catch (error) {
-      redis.kill('SIGKILL');
-      await exited;
+      await redis.stop();
       throw error;
     }
   }
 
   async cpu(): Promise<CpuSample | undefined> {
-    const [sample, redis] = [await this.node.cpu(), procCpu(this.redis.pid ?? -1)];
+    const [sample, redis] = [await this.node.cpu(), this.redis.cpu()];
     return sample === undefined || redis === undefined ? undefined : { cpu: sample.cpu + redis, at: sample.at };
   }
 
   async memory(): Promise<MemorySample | undefined> {
-    const [sample, redis] = [await this.node.memory(), procRss(this.redis.pid ?? -1)];
+    const [sample, redis] = [await this.node.memory(), procRss(this.redis.pid)];
     return sample === undefined || redis === undefined ? undefined : { ...sample, rss: sample.rss + redis };
   }
 
@@ -370,12 +363,64 @@ class RedisBacked implements ServerHandle {
     try {
       await this.node.stop();
     } finally {
-      this.redis.kill('SIGTERM');
-      const late = sleep(5000).then(() => 'late');
-      if ((await Promise.race([this.redisExited.then(() => 'done'), late])) === 'late') {
-        this.redis.kill('SIGKILL');
-        await this.redisExited;
-      }
+      await this.redis.stop();
+    }
+  }
+}
+
+/**
+ * A private redis-server on a free port, its files (the AOF) in the setup's folder, pinned to the
+ * server's CPU, with the persistence of --redis-fsync: the Redis store's measurements and the
+ * cluster bench's nodes (all systems on the same kind of Redis) use one each.
+ */
+export class PrivateRedis {
+  private constructor(
+    private readonly process: ChildProcess,
+    private readonly exited: Promise<void>,
+    readonly url: string,
+  ) {}
+
+  get pid(): number {
+    return this.process.pid ?? -1;
+  }
+
+  static async start(setup: Pick<ServerSetup, 'folder' | 'redisFsync'>): Promise<PrivateRedis> {
+    const binary = redisServerBinary();
+    if (binary === undefined) throw new Error('redis-server is not installed (Debian: apt-get install -y redis-server)');
+    const port = await freePort();
+    let command = [
+      binary,
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', setup.folder, '--daemonize', 'no', '--loglevel', 'warning'],
+      ...redisPersistence(setup.redisFsync ?? 'everysec'),
+    ];
+    if (pinning !== undefined) command = ['taskset', '-c', String(pinning.server), ...command];
+    const [file, ...args] = command as [string, ...string[]];
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    registerProcess(child);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const redis = new PrivateRedis(child, exited, `redis://127.0.0.1:${port}`);
+    try {
+      await waitForPort(port, 10_000);
+    } catch (error) {
+      await redis.stop();
+      throw error;
+    }
+    return redis;
+  }
+
+  /** CPU time (µs) redis-server used so far. */
+  cpu(): number | undefined {
+    return procCpu(this.pid);
+  }
+
+  /** SIGTERM, then SIGKILL after 5 s. */
+  async stop(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    this.process.kill('SIGTERM');
+    const late = sleep(5000).then(() => 'late');
+    if ((await Promise.race([this.exited.then(() => 'done'), late])) === 'late') {
+      this.process.kill('SIGKILL');
+      await this.exited;
     }
   }
 }

@@ -1,5 +1,17 @@
 /** The console summary at the end of a run: one plain-text table per workload, then the targets. */
-import { SYSTEM_IDS, SYSTEM_LABELS, isFigures, type BenchResults, type Entry, type SystemId } from './results.js';
+import {
+  CLUSTER_SYSTEM_IDS,
+  CLUSTER_SYSTEM_LABELS,
+  SYSTEM_IDS,
+  SYSTEM_LABELS,
+  isFigures,
+  type BenchResults,
+  type ClusterResults,
+  type ClusterSystemId,
+  type Entry,
+  type PerClusterSystem,
+  type SystemId,
+} from './results.js';
 import { hostileSummaryRows } from '../report/hostile.js';
 import { millis, num, pct, stallTable, table } from './report.js';
 
@@ -85,11 +97,96 @@ export function printSummary(results: BenchResults): void {
     console.log('\nHostile connections: RSS added to a fresh server (target: peak and after it left)\n');
     console.log(table(['flood', 'peak added', 'after it left', 'met', 'outcome'], hostileSummaryRows(results.hostile)));
   }
+  if (results.cluster !== undefined) clusterSummary(results.cluster);
   console.log('\nTargets (ratios within this run)\n');
   console.log(
     table(
       ['target', 'measured', 'met'],
-      results.targets.map((t) => [t.name, t.value === undefined ? '-' : `${t.value.toFixed(2)}×`, t.met === undefined ? '-' : t.met ? 'yes' : 'NO']),
+      results.targets.map((t) => [
+        t.name,
+        t.value === undefined || t.value === null ? (t.met === false ? 'never' : '-') : `${t.value.toFixed(2)}${t.unit === undefined ? '×' : ` ${t.unit}`}`,
+        t.met === undefined ? '-' : t.met ? 'yes' : 'NO',
+      ]),
     ),
+  );
+}
+
+/** One cell per source: its figures, its failure, or nothing. */
+function clusterRows(sources: Array<PerClusterSystem<object> | undefined>, figures: (system: ClusterSystemId, found: Array<object | undefined>) => string[]): string[][] {
+  return CLUSTER_SYSTEM_IDS.filter((id) => sources.some((source) => source?.[id] !== undefined)).map((id) => {
+    const entries = sources.map((source) => source?.[id]);
+    const failed = entries.flatMap((entry) => (entry !== undefined && 'error' in entry ? [entry.error.slice(0, 70)] : []));
+    const cells = figures(
+      id,
+      entries.map((entry) => (isFigures(entry) ? entry : undefined)),
+    );
+    return [CLUSTER_SYSTEM_LABELS[id], ...cells, failed.length > 0 ? `failed: ${failed.join('; ')}` : ''];
+  });
+}
+
+function clusterSummary(c: ClusterResults): void {
+  const s = c.sizes;
+  const print = (title: string, headers: string[], rows: string[][]): void => {
+    if (rows.length === 0) return;
+    console.log(`\n${title}\n`);
+    console.log(table(['system', ...headers, ''], rows));
+  };
+  type T = { messagesPerSecond: number; serverCpu: number | undefined };
+  print(
+    `Cluster 1. Publish + ack, ${s.inFlight} in flight per node`,
+    ['one node msg/s', 'two nodes msg/s', 'server CPU (1 / 2)'],
+    clusterRows([c.throughput?.oneNode, c.throughput?.twoNodes], (_id, [one, two]) => [
+      num((one as T | undefined)?.messagesPerSecond),
+      num((two as T | undefined)?.messagesPerSecond),
+      `${pct((one as T | undefined)?.serverCpu)} / ${pct((two as T | undefined)?.serverCpu)}`,
+    ]),
+  );
+  type F = { deliveriesPerSecond: number; incomplete: number; errors: Record<string, number> };
+  print(
+    `Cluster 2. Fan-out across nodes: publisher on A, ${num(s.subscribers)} subscribers over A and B`,
+    ['deliveries/s', 'incomplete', 'errors'],
+    clusterRows([c.fanout], (_id, [f]) => {
+      const x = f as F | undefined;
+      return [num(x?.deliveriesPerSecond), num(x?.incomplete), x === undefined ? '' : errorText(x.errors)];
+    }),
+  );
+  type L = { p50: number; p99: number; p999: number };
+  const triple = (l: L | undefined): string => (l === undefined ? '-' : `${millis(l.p50)} / ${millis(l.p99)} / ${millis(l.p999)}`);
+  print(
+    `Cluster 3. Latency at ${num(s.latencyRate)} msg/s (ms, p50 / p99 / p99.9)`,
+    ['one node', 'cross-node (A → B)'],
+    clusterRows([c.latency?.oneNode, c.latency?.crossNode], (_id, [one, cross]) => [triple(one as L | undefined), triple(cross as L | undefined)]),
+  );
+  type V = {
+    allCompleteMs: number;
+    allReconnectedMs: number;
+    reconnectP50Ms: number;
+    onKilledNode: number;
+    complete: number;
+    recovered: number;
+    lost: number;
+    duplicates: number;
+    acknowledged: number;
+    published: number;
+    attempts: number;
+  };
+  print(
+    `Cluster 4. Failover: ${num(s.failoverClients)} clients on node B, SIGKILLed; publisher on A at ${num(s.failoverRate)} msg/s`,
+    ['all complete', 'all reconnected', 'median reconnected', 'complete', 'recovered', 'lost', 'dup', 'acked/published', 'attempts'],
+    clusterRows([c.failover], (_id, [f]) => {
+      const x = f as V | undefined;
+      if (x === undefined) return Array(9).fill('-');
+      return [
+        Number.isFinite(x.allCompleteMs) ? `${num(x.allCompleteMs)} ms` : 'never',
+        `${num(x.allReconnectedMs)} ms`,
+        `${num(x.reconnectP50Ms)} ms`,
+        `${num(x.complete)}/${num(x.onKilledNode)}`,
+        num(x.recovered),
+        num(x.lost),
+        num(x.duplicates),
+        `${num(x.acknowledged)}/${num(x.published)}`,
+        num(x.attempts),
+      ];
+    }),
   );
 }

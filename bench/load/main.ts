@@ -6,19 +6,23 @@
 import { driverFor } from '../drivers/index.js';
 import type { BenchClient } from '../drivers/types.js';
 import { childSafety, onParentMessage, toParent, type LoadCommand } from '../lib/ipc.js';
-import { SYSTEM_IDS, type SystemId } from '../lib/results.js';
+import { CLUSTER_SYSTEM_IDS, SYSTEM_IDS, type ClusterSystemId, type SystemId } from '../lib/results.js';
 import { openInBatches } from './common.js';
+import { FailoverClients, FailoverPublisher } from './failover.js';
 import { Storm } from './storm.js';
 import { catchup, connect, fanout, latency, throughput } from './workloads.js';
 
-const system = process.argv.find((arg) => arg.startsWith('--system='))?.slice('--system='.length) as SystemId | undefined;
-if (system === undefined || !SYSTEM_IDS.includes(system)) throw new Error(`--system=<${SYSTEM_IDS.join('|')}> is required`);
+const ALL_IDS: ReadonlyArray<SystemId | ClusterSystemId> = [...SYSTEM_IDS, ...CLUSTER_SYSTEM_IDS];
+const system = process.argv.find((arg) => arg.startsWith('--system='))?.slice('--system='.length) as SystemId | ClusterSystemId | undefined;
+if (system === undefined || !ALL_IDS.includes(system)) throw new Error(`--system=<${ALL_IDS.join('|')}> is required`);
 const driver = driverFor(system);
 const name = `${system} load`;
 childSafety(name, 600_000);
 
 const idle: BenchClient[] = [];
 let storm: Storm | undefined;
+let failover: FailoverClients | undefined;
+let publisher: FailoverPublisher | undefined;
 
 function fail(error: unknown): void {
   toParent({ type: 'fatal', message: `${name}: ${error instanceof Error ? error.message : String(error)}` });
@@ -35,7 +39,7 @@ function answer<T>(work: Promise<T>, reply: (value: T) => void, exitAfter = true
 onParentMessage<LoadCommand>((command) => {
   switch (command.type) {
     case 'throughput':
-      return answer(throughput(driver, command.config, command.topic), (result) => toParent({ type: 'throughput', result }));
+      return answer(throughput(driver, command.config, command.topic, command.urls), (result) => toParent({ type: 'throughput', result }));
     case 'fanout':
       return answer(fanout(driver, command.config), (result) => toParent({ type: 'fanout', result }));
     case 'latency':
@@ -65,10 +69,30 @@ onParentMessage<LoadCommand>((command) => {
     case 'storm-restarted':
       if (storm === undefined) return fail(new Error('storm-restarted before storm-open'));
       return answer(storm.restarted(command.downMs, command.timeoutMs), (result) => toParent({ type: 'storm', result }), false);
+    case 'failover-open':
+      failover = new FailoverClients(driver, command.url, command.count, command.capacity);
+      return answer(failover.open(command.batch, command.topic), (outcome) => toParent({ type: 'failover-opened', ...outcome, errors: failover?.errors ?? {} }), false);
+    case 'failover-killed':
+      failover?.killed(command.at);
+      return;
+    case 'failover-settle':
+      if (failover === undefined) return fail(new Error('failover-settle before failover-open'));
+      return answer(failover.settle(command.timeoutMs), () => toParent({ type: 'failover-settle' }), false);
+    case 'failover-tally':
+      if (failover === undefined) return fail(new Error('failover-tally before failover-open'));
+      return answer(failover.tally(command.published, command.unacknowledged, command.graceMs), (share) => toParent({ type: 'failover-tally', share }), false);
+    case 'failover-publish':
+      publisher = new FailoverPublisher(driver, command.url);
+      return answer(publisher.start(command.topic, command.ratePerSecond, command.payloadBytes, command.capacity), () => toParent({ type: 'failover-publish' }), false);
+    case 'failover-publish-stop':
+      if (publisher === undefined) return fail(new Error('failover-publish-stop before failover-publish'));
+      return answer(publisher.stop(command.graceMs), (outcome) => toParent({ type: 'failover-publish-stop', ...outcome }), false);
     case 'stop':
       setTimeout(() => process.exit(0), 3000).unref();
       for (const client of idle) client?.close();
       storm?.close();
+      failover?.close();
+      publisher?.close();
       setTimeout(() => process.exit(0), 100);
       return;
   }

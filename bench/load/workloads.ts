@@ -28,11 +28,14 @@ export function stamped(n: number, bytes: number): Stamped {
 }
 const isStamped = (value: unknown): value is Stamped => typeof value === 'object' && value !== null && typeof (value as Stamped).n === 'number';
 
-/** Workload 1: `inFlight` publishes awaiting their confirmation, each replaced as soon as it is confirmed. */
-export async function throughput(driver: Driver, config: ThroughputConfig, topic: string): Promise<ThroughputResult> {
-  const client = await connect(driver, config.url, 'throughput');
+/**
+ * Workload 1: `inFlight` publishes awaiting their confirmation, each replaced as soon as it is
+ * confirmed. With `urls` (the cluster's nodes), one such client per node, counted together.
+ */
+export async function throughput(driver: Driver, config: ThroughputConfig, topic: string, urls: string[] = [config.url]): Promise<ThroughputResult> {
+  const clients = await Promise.all(urls.map((url) => connect(driver, url, 'throughput')));
   const meter = new Meter();
-  const worker = async (): Promise<void> => {
+  const worker = async (client: BenchClient): Promise<void> => {
     while (meter.running) {
       try {
         await client.publish(topic, config.payload);
@@ -43,15 +46,18 @@ export async function throughput(driver: Driver, config: ThroughputConfig, topic
       }
     }
   };
-  const workers = Array.from({ length: config.inFlight }, worker);
+  const workers = clients.flatMap((client) => Array.from({ length: config.inFlight }, () => worker(client)));
   const result = await measure(config, meter);
   await withTimeout(Promise.all(workers), 5000, 'last confirmations').catch(() => undefined);
-  client.close();
+  for (const client of clients) client.close();
   return result;
 }
 
 export interface FanoutConfig {
+  /** The publisher's server (and the subscribers', without `subscriberUrls`). */
   url: string;
+  /** Subscriber i connects to subscriberUrls[i mod length] (the cluster's nodes). */
+  subscriberUrls?: string[];
   subscribers: number;
   batch: number;
   /** Messages published but not yet delivered to every subscriber, at most. */
@@ -87,7 +93,8 @@ export async function fanout(driver: Driver, config: FanoutConfig): Promise<Omit
     config.subscribers,
     config.batch,
     async (index) => {
-      const client = await connect(driver, config.url, 'subscriber');
+      const urls = config.subscriberUrls ?? [config.url];
+      const client = await connect(driver, urls[index % urls.length]!, 'subscriber');
       subscribers[index] = client;
       await withTimeout(client.subscribe(config.topic, onMessage), CONNECT_MS, 'subscribe');
     },
@@ -148,7 +155,10 @@ export async function fanout(driver: Driver, config: FanoutConfig): Promise<Omit
 }
 
 export interface LatencyConfig {
+  /** The publisher's server (and the subscriber's, without `subscriberUrl`). */
   url: string;
+  /** Another node of the cluster, for the cross-node latency. */
+  subscriberUrl?: string;
   ratePerSecond: number;
   warmupMs: number;
   durationMs: number;
@@ -163,7 +173,7 @@ export async function latency(driver: Driver, config: LatencyConfig): Promise<La
   let received = 0;
   let measuring = false;
   let measuredFrom = Infinity;
-  const subscriber = await connect(driver, config.url, 'subscriber');
+  const subscriber = await connect(driver, config.subscriberUrl ?? config.url, 'subscriber');
   await subscriber.subscribe(config.topic, (payload) => {
     if (!isStamped(payload)) return countInto(errors, 'unexpected message');
     received++;

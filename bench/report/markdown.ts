@@ -6,6 +6,7 @@
 import { SYSTEM_IDS, SYSTEM_LABELS, type BenchResults, type Entry, type PerSystem, type SystemId, type TargetCheck } from '../lib/results.js';
 import type { StallFigures } from '../lib/ipc.js';
 import { amount, bytes, cell, counts, dash, int, ms, percent, ratio, when } from './format.js';
+import { clusterSection } from './cluster.js';
 import { hostileSection } from './hostile.js';
 import { REFERENCE_LABELS, metric, ratioTo, type RatioMetricId, type Reference } from './ratios.js';
 
@@ -73,8 +74,10 @@ function header(results: BenchResults): string {
   return lines.join('\n');
 }
 
-function targetValue(value: number | undefined): string {
-  return value === undefined ? `${dash} (not measured)` : amount(value);
+function targetValue(target: TargetCheck): string {
+  // A value that is not finite (JSON null) with a verdict: the target's event never happened (a failover never complete).
+  if (target.value === undefined || target.value === null || !Number.isFinite(target.value)) return target.met === false ? 'never' : `${dash} (not measured)`;
+  return target.unit === undefined ? amount(target.value) : `${amount(target.value)} ${target.unit}`;
 }
 
 function targetBound(target: TargetCheck): string {
@@ -87,7 +90,7 @@ function targetBound(target: TargetCheck): string {
 function targets(results: BenchResults): string {
   const rows = results.targets.map((target) => [
     cell(target.name),
-    targetValue(target.value),
+    targetValue(target),
     targetBound(target),
     target.met === undefined ? `${dash} (an input failed)` : target.met ? '✓' : '✗',
     cell(target.how),
@@ -275,6 +278,6 @@ function chartAndReproduce(): string {
 }
 
 export function renderMarkdown(results: BenchResults): string {
-  const parts = [header(results), targets(results), workloads(results), sqliteStall(results), hostileSection(results.hostile), sizes(results), notes(results), chartAndReproduce()];
+  const parts = [header(results), targets(results), workloads(results), sqliteStall(results), hostileSection(results.hostile), clusterSection(results.cluster), sizes(results), notes(results), chartAndReproduce()];
   return parts.filter((part): part is string => part !== undefined).join('\n\n') + '\n';
 }

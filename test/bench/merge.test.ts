@@ -57,6 +57,27 @@ test('carryOver never carries over a workload run now', () => {
   assert.deepEqual(carried.names, ['fanout', 'latency', 'memory', 'catchup', 'storm', 'hostile']);
 });
 
+test('carryOver keeps the cluster workloads not run now, each under its own name', () => {
+  const previous = previousRun();
+  previous.cluster = {
+    sizes: { nodes: 2, inFlight: 100, warmupMs: 1, windowMs: 1, windows: 1, subscribers: 1, latencyRate: 1, latencyMs: 1, failoverClients: 1, failoverRate: 1, failoverTimeoutMs: 1, redisFsync: 'everysec' },
+    throughput: { oneNode: { holdfastRedis: { error: 'old cluster throughput' } }, twoNodes: {} },
+    failover: { holdfastRedis: { error: 'old failover' } },
+  };
+  // A full run's merge of --only=failover: the cluster throughput stays, the failover is run now.
+  const carried = carryOver(previous, (name) => name === 'failover');
+  assert.deepEqual(carried.cluster?.throughput, previous.cluster.throughput);
+  assert.equal(carried.cluster?.failover, undefined);
+  assert.ok(carried.names.includes('cluster-throughput') && !carried.names.includes('failover'));
+  // No cluster key was measured before: nothing to say about the ones never run.
+  assert.ok(!carried.names.includes('cluster-fanout') && !carried.names.includes('cluster-latency'));
+  // --only=cluster after a full run: every cluster workload is run now, none is carried.
+  const clusterRun = carryOver(previous, (name) => ['cluster-throughput', 'cluster-fanout', 'cluster-latency', 'failover'].includes(name));
+  assert.equal(clusterRun.cluster, undefined);
+  // --only=hostile after a run with the cluster: the cluster section survives whole.
+  assert.deepEqual(carryOver(previous, (name) => name === 'hostile').cluster, { sizes: previous.cluster.sizes, throughput: previous.cluster.throughput, failover: previous.cluster.failover });
+});
+
 test('carryOver of a results file from before the hostile workload carries nothing for it', () => {
   const { hostile: _, ...older } = previousRun();
   const carried = carryOver(older, () => false);

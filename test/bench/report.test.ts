@@ -13,6 +13,9 @@ import type { MemorySample } from '../../bench/lib/ipc.js';
 import type {
   BenchResults,
   CatchupFigures,
+  ClusterResults,
+  ClusterThroughputFigures,
+  FailoverFigures,
   FanoutFigures,
   LatencyFigures,
   MemoryFigures,
@@ -415,6 +418,138 @@ test('table cells cannot break the table', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Writing the files
+
+// ---------------------------------------------------------------------------------------------
+// The cluster section (issue 12)
+
+const CLUSTER_LABEL = {
+  socketioRedis: 'Socket.IO 4 + redis-adapter (pub/sub)',
+  socketioStreams: 'Socket.IO 4 + redis-streams-adapter, connection state recovery',
+  holdfastRedis: 'Holdfast reliable, Redis store',
+};
+
+const clusterThroughput = (rate: number, nodes: number): ClusterThroughputFigures => ({ ...throughput(rate), nodes });
+
+const failoverFigures = (changes: Partial<FailoverFigures>): FailoverFigures => ({
+  clients: 5000,
+  loadProcesses: 2,
+  ratePerSecond: 10,
+  route: 'synthetic route: nginx, B primary, A backup',
+  onKilledNode: 5000,
+  reconnected: 5000,
+  recovered: 5000,
+  allReconnectedMs: 2000,
+  allReceivingMs: 2100,
+  allCompleteMs: 2500,
+  completeP50Ms: 1200,
+  reconnectP50Ms: 900,
+  attempts: 5000,
+  complete: 5000,
+  published: 60,
+  acknowledged: 60,
+  lost: 0,
+  clientsWithLosses: 0,
+  duplicates: 0,
+  openMs: 9000,
+  errors: {},
+  ...changes,
+});
+
+/**
+ * Socket.IO + streams adapter at 10,000 msg/s on one node and 8,000 on two; Holdfast at 25,000 and
+ * 24,000: 2.50× and 3.00×. Holdfast's p99 goes from 4 ms on one node to 6 ms across nodes: 1.50×.
+ */
+function syntheticCluster(): ClusterResults {
+  return {
+    sizes: {
+      nodes: 2,
+      inFlight: 100,
+      warmupMs: 1000,
+      windowMs: 5000,
+      windows: 3,
+      subscribers: 1000,
+      latencyRate: 1000,
+      latencyMs: 10_000,
+      failoverClients: 5000,
+      failoverRate: 10,
+      failoverTimeoutMs: 30_000,
+      redisFsync: 'everysec',
+    },
+    throughput: {
+      oneNode: { socketioRedis: clusterThroughput(12_000, 1), socketioStreams: clusterThroughput(10_000, 1), holdfastRedis: clusterThroughput(25_000, 1) },
+      twoNodes: { socketioRedis: { error: 'synthetic two-node failure' }, socketioStreams: clusterThroughput(8000, 2), holdfastRedis: clusterThroughput(24_000, 2) },
+    },
+    fanout: { socketioStreams: fanout(90_000), holdfastRedis: fanout(180_000) },
+    latency: {
+      oneNode: { socketioStreams: latency(5), holdfastRedis: latency(4) },
+      crossNode: { socketioStreams: latency(7), holdfastRedis: latency(6) },
+    },
+    failover: {
+      socketioRedis: failoverFigures({ recovered: 0, allCompleteMs: NaN, completeP50Ms: NaN, complete: 0, lost: 12_345, clientsWithLosses: 5000 }),
+      socketioStreams: { error: 'synthetic failover failure' },
+      holdfastRedis: failoverFigures({}),
+    },
+  };
+}
+
+/** The cells of the row for `label` in the table under `### heading` of the cluster section. */
+function clusterRow(markdown: string, heading: string, label: string): string[] {
+  const section = markdown.split(/^## /m).find((part) => part.startsWith('Cluster: two nodes on one Redis\n'));
+  assert.ok(section !== undefined, 'the cluster section');
+  const sub = section.split(/^### /m).find((part) => part.startsWith(`${heading}\n`));
+  assert.ok(sub !== undefined, `### ${heading}`);
+  const line = sub.split('\n').find((text) => text.startsWith(`| ${label} |`));
+  assert.ok(line !== undefined, `row ${label} in ${heading}`);
+  return line
+    .slice(2, -2)
+    .split(' | ')
+    .map((cell) => cell.trim());
+}
+
+test('renderMarkdown has no cluster section for a run without the cluster workloads', () => {
+  assert.ok(!renderMarkdown(synthetic()).includes('## Cluster'));
+});
+
+test('renderMarkdown renders the cluster section: one and two nodes side by side, ratios to the streams adapter', () => {
+  const results = synthetic();
+  results.cluster = syntheticCluster();
+  const markdown = renderMarkdown(results);
+  // After the per-system workloads, before the sizes.
+  assert.ok(markdown.indexOf('## Reconnect storm') < markdown.indexOf('## Cluster') && markdown.indexOf('## Cluster') < markdown.indexOf('## Sizes'));
+  assert.ok(markdown.includes('`appendfsync everysec`'));
+  // system | one node | two nodes | two ÷ one | vs streams adapter | server CPU | errors
+  assert.deepEqual(clusterRow(markdown, 'Publish + ack throughput', CLUSTER_LABEL.holdfastRedis).slice(1, 5), ['25,000', '24,000', '0.96×', '2.50× / 3.00×']);
+  assert.deepEqual(clusterRow(markdown, 'Publish + ack throughput', CLUSTER_LABEL.socketioStreams).slice(1, 5), ['10,000', '8,000', '0.80×', '1.00× / 1.00×']);
+  // A failed side leaves its cells empty and says why; the other side still shows.
+  const redisAdapter = clusterRow(markdown, 'Publish + ack throughput', CLUSTER_LABEL.socketioRedis);
+  assert.deepEqual(redisAdapter.slice(1, 3), ['12,000', '–']);
+  assert.match(redisAdapter.at(-1)!, /failed: synthetic two-node failure/);
+  assert.equal(clusterRow(markdown, 'Fan-out across nodes', CLUSTER_LABEL.holdfastRedis)[1], '180,000');
+  // Latency: p50 / p99 / p99.9 on one node and across nodes, and cross ÷ one of p99.
+  assert.deepEqual(clusterRow(markdown, 'Cross-node latency', CLUSTER_LABEL.holdfastRedis).slice(1, 4), ['2.00 ms / 4.00 ms / 8.00 ms', '3.00 ms / 6.00 ms / 12.0 ms', '1.50×']);
+  // Failover: complete, or never when a gap stayed; the losses of a system without recovery.
+  const holdfast = clusterRow(markdown, 'Failover', CLUSTER_LABEL.holdfastRedis);
+  assert.deepEqual(holdfast.slice(1, 9), ['2,500 ms', '2,000 ms', '2,100 ms', '900 ms / 1,200 ms', '5,000 / 5,000', '5,000', '0', '0']);
+  const plain = clusterRow(markdown, 'Failover', CLUSTER_LABEL.socketioRedis);
+  assert.equal(plain[1], 'never (a gap not filled)');
+  assert.deepEqual(plain.slice(5, 9), ['0 / 5,000', '0', '12,345', '5,000']);
+  assert.equal(clusterRow(markdown, 'Failover', CLUSTER_LABEL.socketioStreams)[1], '**failed**: synthetic failover failure');
+  assert.ok(markdown.includes('synthetic route: nginx, B primary, A backup'));
+});
+
+test('renderMarkdown shows a target in seconds or messages with its unit, and one never reached as never', () => {
+  const results = synthetic();
+  results.targets.push(
+    { name: 'failover of 5,000 clients complete within 5 s (Redis store)', value: 2.5, max: 5, unit: 's', met: true, how: 'synthetic' },
+    { name: 'failover: 0 messages lost (Redis store)', value: 3, max: 0, unit: 'messages', met: false, how: 'synthetic' },
+    // Infinity in the run is null in the JSON.
+    { name: 'failover never complete', value: null as unknown as number, max: 5, unit: 's', met: false, how: 'synthetic' },
+  );
+  const markdown = renderMarkdown(results);
+  assert.deepEqual(row(markdown, 'Targets', 'failover of 5,000 clients complete within 5 s (Redis store)').slice(1, 4), ['2.50 s', '≤ 5', '✓']);
+  assert.deepEqual(row(markdown, 'Targets', 'failover: 0 messages lost (Redis store)').slice(1, 4), ['3 messages', '≤ 0', '✗']);
+  assert.deepEqual(row(markdown, 'Targets', 'failover never complete').slice(1, 4), ['never', '≤ 5', '✗']);
+});
 
 test('writeReport writes RESULTS.md and chart.png under the given root', () => {
   const root = mkdtempSync(join(tmpdir(), 'holdfast-report-test-'));
