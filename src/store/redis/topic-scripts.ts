@@ -53,12 +53,23 @@ for i = 0, tonumber(ARGV[5]) - 1 do
   local b = 6 + i * 8
   local data, mode, key, dk, dexp, time, create, maxKeys = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]
   local code, offset = 'n', 0
+  -- The dedupKey is claimed first (ZADD NX: one call for the common case, a new key); a key
+  -- already there is a duplicate unless its expiry passed; a claim whose entry is refused below
+  -- is given back.
+  local claimed = false
   if dk ~= '' then
-    local expiry = redis.call('ZSCORE', dedup, dk)
-    if expiry and tonumber(expiry) > tonumber(time) then
-      code = 'd'
-      duplicates = duplicates + 1
-      offset = tonumber(redis.call('HGET', dedupOffsets, dk)) or 0
+    if redis.call('ZADD', dedup, 'NX', dexp, dk) == 1 then
+      claimed = true
+    else
+      local expiry = redis.call('ZSCORE', dedup, dk)
+      if tonumber(expiry) > tonumber(time) then
+        code = 'd'
+        duplicates = duplicates + 1
+        offset = tonumber(redis.call('HGET', dedupOffsets, dk)) or 0
+      else
+        redis.call('ZADD', dedup, dexp, dk)
+        claimed = true
+      end
     end
   end
   local previous = false
@@ -89,10 +100,9 @@ for i = 0, tonumber(ARGV[5]) - 1 do
       if previous then redis.call('XDEL', log, previous .. '-0') end
       redis.call('HSET', keys, key, head)
     end
-    if dk ~= '' then
-      redis.call('ZADD', dedup, dexp, dk)
-      redis.call('HSET', dedupOffsets, dk, head)
-    end
+    if dk ~= '' then redis.call('HSET', dedupOffsets, dk, head) end
+  elseif claimed then
+    redis.call('ZREM', dedup, dk)
   end
   out[#out + 1] = code
   out[#out + 1] = offset
