@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/child-process.js';
 import { Nginx } from '../../test/support/nginx.js';
@@ -19,8 +18,8 @@ interface Node {
 }
 
 /**
- * What the chaos run breaks: a redis-server of its own that fsyncs every write to an AOF in a temp
- * folder, N `holdfast serve --redis` nodes on fixed ports (a restarted node comes back on its
+ * What the chaos run breaks: a redis-server of its own that fsyncs every write to an AOF in the
+ * logs folder (`redis/`), N `holdfast serve --redis` nodes on fixed ports (a restarted node comes back on its
  * port), and nginx in front of them, round robin without stickiness.
  */
 export class Deployment {
@@ -40,8 +39,9 @@ export class Deployment {
   }
 
   static async start(nodeCount: number, logDir: string, track: (cleanup: () => Promise<void>) => void): Promise<Deployment> {
-    const redisDir = mkdtempSync(join(tmpdir(), 'holdfast-chaos-redis-'));
-    track(async () => rmSync(redisDir, { recursive: true, force: true }));
+    // In the logs folder: a failed run keeps Redis's AOF with the logs, to look at what was stored.
+    const redisDir = join(logDir, 'redis');
+    mkdirSync(redisDir);
     // Every write fsynced before Redis answers: no acknowledged message may be lost to its SIGKILL.
     const redis = await OwnRedis.start(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir]);
     track(() => redis.kill());
@@ -49,7 +49,7 @@ export class Deployment {
     for (let i = 0; i < nodeCount; i++) ports.push(await freePort());
     const nginx = await Nginx.start(ports);
     track(() => nginx.stop());
-    const deployment = new Deployment(redis, ports, `chaos-${process.pid}`, logDir, nginx);
+    const deployment = new Deployment(redis, ports, basename(logDir), logDir, nginx);
     track(() => deployment.stop());
     await Promise.all(ports.map((_, i) => deployment.startNode(i)));
     return deployment;
