@@ -36,12 +36,14 @@ export interface ChaosReport {
   stuck: number;
   /** Client disconnects by close code (4001: a client's heartbeat found its link silent). Not a failure. */
   disconnects: Record<string, number>;
-  /** The first problems found, each with the file and message it concerns. */
+  /** Refusals of a subscriber's `sub` by error code, with `(failed)` when it left the subscription failed. Not a failure by itself. */
+  subscriptionErrors: Record<string, number>;
+  /** The first problems found of each kind, each with the file and message it concerns. */
   problems: string[];
   ok: boolean;
 }
 
-const MAX_PROBLEMS = 30;
+const MAX_PROBLEMS_PER_KIND = 10;
 
 export function checkRun(dir: string): ChaosReport {
   const files = readdirSync(dir).sort();
@@ -63,11 +65,17 @@ export function checkRun(dir: string): ChaosReport {
     diverged: 0,
     stuck: 0,
     disconnects: {},
+    subscriptionErrors: {},
     problems: [],
     ok: true,
   };
+  // The first few of each kind, so that thousands of one kind cannot hide another.
+  const shown = new Map<string, number>();
   const problem = (text: string) => {
-    if (report.problems.length < MAX_PROBLEMS) report.problems.push(text);
+    const kind = text.slice(0, text.indexOf(':'));
+    const count = shown.get(kind) ?? 0;
+    shown.set(kind, count + 1);
+    if (count < MAX_PROBLEMS_PER_KIND) report.problems.push(text);
   };
 
   if (files.includes('faults.log')) {
@@ -129,6 +137,11 @@ export function checkRun(dir: string): ChaosReport {
     const highest = new Map<string, number>();
     for (const line of read(name)) {
       if (line['k'] === 'disconnect') disconnected(line);
+      if (line['k'] === 'sub-error') {
+        const key = `${String(line['code'])}${line['state'] === 'failed' ? '(failed)' : ''}`;
+        report.subscriptionErrors[key] = (report.subscriptionErrors[key] ?? 0) + 1;
+        if (line['state'] === 'failed') problem(`failed subscription: ${name} (${String(line['s'])}) was refused for good: ${String(line['code'])} ${String(line['message'])}`);
+      }
       if (line['k'] === 'subscribed' && line['recovered'] === false) {
         report.unrecovered++;
         problem(`unrecovered: ${name} (${String(line['s'])}) was told recovered:false at epoch ${String(line['epoch'])} offset ${String(line['offset'])}`);
@@ -188,6 +201,7 @@ export function formatReport(report: ChaosReport): string[] {
     `also phantom=${report.phantom} unrecovered=${report.unrecovered} diverged=${report.diverged} stuck=${report.stuck}`,
     `faults by kind: ${FAULT_KINDS.map((kind) => `${kind}=${report.faultsByKind[kind]}`).join(' ')}`,
     `client disconnects by close code: ${Object.entries(report.disconnects).map(([code, count]) => `${code}=${count}`).join(' ') || 'none'}`,
+    `subscription errors: ${Object.entries(report.subscriptionErrors).map(([code, count]) => `${code}=${count}`).join(' ') || 'none'}`,
     ...report.problems.map((text) => `  ${text}`),
     report.ok ? 'result: ok' : 'result: FAILED',
   ];

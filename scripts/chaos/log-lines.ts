@@ -26,7 +26,9 @@ export interface SubStart { k: 'start'; s: string; position: { epoch: string; of
 export interface SubSubscribed { k: 'subscribed'; s: string; epoch: string; offset: number; recovering: boolean; recovered: boolean; resubscribe: boolean }
 /** A message handed to the subscriber: its data `{ p, n }`, and the epoch and offset it came with. */
 export interface SubMsg { k: 'msg'; s: string; p: string; n: number; e: string; o: number }
-export type SubscriberLine = SubStart | SubSubscribed | SubMsg | ClientDisconnect;
+/** The subscription's `error` event (a refusal of its `sub`), and the state it is in after it. */
+export interface SubError { k: 'sub-error'; s: string; code: string; message: string; state: string }
+export type SubscriberLine = SubStart | SubSubscribed | SubMsg | SubError | ClientDisconnect;
 
 /** The run's parameters, first line of faults.log. */
 export interface RunLine { k: 'run'; seed: number; minutes: number; nodes: number; publishers: number; subscribers: number }

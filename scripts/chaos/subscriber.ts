@@ -37,6 +37,8 @@ const subscription: Subscription = client.subscribe(
 subscription.on('subscribed', (info) =>
   appendLine(log, { k: 'subscribed', s, epoch: info.epoch, offset: info.offset, recovering: info.recovering, recovered: info.recovered, resubscribe: info.resubscribe }),
 );
+// A refused `sub` (FORBIDDEN, STORE_UNAVAILABLE…): written down, with the state it left the subscription in.
+subscription.on('error', (error) => appendLine(log, { k: 'sub-error', s, code: error.code, message: error.message, state: subscription.state }));
 process.on('SIGTERM', () => {
   client.close();
   process.exit(0);
