@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../test/support/child-process.js';
+import { restartablePort } from '../../test/support/child-process.js';
 import { Nginx } from '../../test/support/nginx.js';
 import { OwnRedis } from '../../test/support/redis.js';
 import { accepts, gone, killNow, sleep, spawnNode } from './processes.js';
@@ -43,20 +43,20 @@ export class Deployment {
     const redisDir = join(logDir, 'redis');
     mkdirSync(redisDir);
     // Every write fsynced before Redis answers: no acknowledged message may be lost to its SIGKILL.
-    const redis = await OwnRedis.start(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir]);
+    // Ports below the ephemeral range: a killed process must find its port free when it restarts.
+    const redis = await OwnRedis.start(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir], await restartablePort());
     track(() => redis.kill());
     const ports: number[] = [];
-    for (let i = 0; i < nodeCount; i++) ports.push(await freePort());
+    while (ports.length < nodeCount) {
+      const port = await restartablePort();
+      if (port !== redis.port && !ports.includes(port)) ports.push(port);
+    }
     const nginx = await Nginx.start(ports);
     track(() => nginx.stop());
     const deployment = new Deployment(redis, ports, basename(logDir), logDir, nginx);
     track(() => deployment.stop());
     await Promise.all(ports.map((_, i) => deployment.startNode(i)));
     return deployment;
-  }
-
-  get nodeCount(): number {
-    return this.nodes.length;
   }
 
   /** Starts node `i` and waits until it listens; a start that fails (Redis down) is tried again. */
@@ -72,14 +72,19 @@ export class Deployment {
         join(this.logDir, `node-${i}.out`),
       );
       node.child = child;
+      let listening = false;
       child.once('exit', (code, signal) => {
-        // A node that dies on its own (not by our SIGKILL, not while we stop) is a finding.
-        if (signal !== 'SIGKILL' && !this.stopped) this.surprises.push(`node ${i} (pid ${child.pid}) exited by itself: code ${code} signal ${signal}; see node-${i}.out`);
+        // A node that dies on its own once serving (not by our SIGKILL, not while we stop) is a
+        // finding; one that cannot start (Redis down too long) is started again below.
+        if (listening && signal !== 'SIGKILL' && !this.stopped) this.surprises.push(`node ${i} (pid ${child.pid}) exited by itself: code ${code} signal ${signal}; see node-${i}.out`);
       });
       const deadline = Date.now() + 20_000;
       while (!gone(child) && Date.now() < deadline && node.generation === generation && !(await accepts(node.port))) await sleep(50);
-      if (!gone(child) && node.generation === generation && (await accepts(node.port))) return;
       if (node.generation !== generation) return;
+      if (!gone(child) && (await accepts(node.port))) {
+        listening = true;
+        return;
+      }
       await killNow(child);
       await sleep(300);
     }
