@@ -28,6 +28,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// The run bounds each step of its drain; this bounds the whole, should one of them hang anyway.
+const limitMs = options.minutes * 60_000 + 5 * 60_000;
+setTimeout(() => {
+  console.error(`chaos: still running ${Math.round(limitMs / 1000)} s after the start; stopping everything`);
+  setTimeout(() => process.exit(1), 10_000).unref();
+  void cleanup.run().then(() => process.exit(1));
+}, limitMs).unref();
+
 try {
   const outcome = await runChaos(options, cleanup, (line) => console.log(line));
   process.exit(outcome.ok ? 0 : 1);

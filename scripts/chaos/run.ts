@@ -11,6 +11,8 @@ import type { ChaosOptions } from './options.js';
 import { planFaults, type PlannedFault } from './plan.js';
 import { sleep } from './processes.js';
 
+/** Longest wait, after the faults stopped, for every killed process to be back. */
+const RESTART_MS = 60_000;
 /** Longest wait, after the publishers stopped, for the subscribers to catch up. */
 const CATCH_UP_MS = 45_000;
 /** The subscribers' logs must stop growing for this long before they are stopped. */
@@ -86,9 +88,12 @@ export async function runChaos(options: ChaosOptions, cleanup: Cleanup, print: (
   if (left > 0) await sleep(left);
 
   print('chaos: faults stopped; draining');
-  while (recoveries.size > 0) await Promise.all([...recoveries]);
   for (const client of clients) client.proxy.heal();
-  await deployment.ensureUp();
+  const restarted = (async () => {
+    while (recoveries.size > 0) await Promise.all([...recoveries]);
+    await deployment.ensureUp();
+  })();
+  if (!(await within(RESTART_MS, restarted))) print(`chaos: the deployment was not all up again ${RESTART_MS / 1000} s after the faults stopped; draining anyway`);
   for (const client of clients) client.ensureUp();
   await Promise.all(publishers.map((client) => client.stop(PUBLISHER_DRAIN_MS + 5000)));
   const acked = publishers.reduce((sum, client) => sum + countLines(client.logFile, '"k":"ack"'), 0);
@@ -151,6 +156,15 @@ function carryOut(fault: PlannedFault, deployment: Deployment, clients: ClientPr
       return `${client.name}+${fault.latency}ms`;
     }
   }
+}
+
+/** Whether `work` settled within `ms`. */
+async function within(ms: number, work: Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const done = await Promise.race([work.then(() => true), timeout]);
+  clearTimeout(timer);
+  return done;
 }
 
 function countLines(file: string, marker: string): number {
