@@ -17,11 +17,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAULT_KINDS, parseLines, type FaultKind } from './log-lines.js';
+import { CHAOS_DEFAULTS } from './options.js';
 
 export interface ChaosReport {
   seed: number | undefined;
   minutes: number | undefined;
   nodes: number | undefined;
+  /** Flags of the run that are not their defaults, for the replay line: ` --publishers 2`. */
+  otherFlags: string;
   faults: number;
   faultsByKind: Record<FaultKind, number>;
   published: number;
@@ -52,6 +55,7 @@ export function checkRun(dir: string): ChaosReport {
     seed: undefined,
     minutes: undefined,
     nodes: undefined,
+    otherFlags: '',
     faults: 0,
     faultsByKind: Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>,
     published: 0,
@@ -84,6 +88,10 @@ export function checkRun(dir: string): ChaosReport {
         report.seed = line['seed'] as number;
         report.minutes = line['minutes'] as number;
         report.nodes = line['nodes'] as number;
+        // The plan depends on the number of clients too: a replay must name them.
+        for (const flag of ['publishers', 'subscribers', 'pace'] as const) {
+          if (line[flag] !== undefined && line[flag] !== CHAOS_DEFAULTS[flag]) report.otherFlags += ` --${flag} ${String(line[flag])}`;
+        }
       } else if (line['k'] === 'fault') {
         report.faults++;
         const kind = line['kind'] as FaultKind;
@@ -206,7 +214,7 @@ export function formatReport(report: ChaosReport): string[] {
     report.ok ? 'result: ok' : 'result: FAILED',
   ];
   if (report.seed !== undefined) {
-    lines.push(`replay: npm run chaos -- --seed ${report.seed} --minutes ${report.minutes ?? '?'} --nodes ${report.nodes ?? '?'}`);
+    lines.push(`replay: npm run chaos -- --seed ${report.seed} --minutes ${report.minutes ?? '?'} --nodes ${report.nodes ?? '?'}${report.otherFlags}`);
   }
   return lines;
 }

@@ -31,7 +31,7 @@ export interface SubError { k: 'sub-error'; s: string; code: string; message: st
 export type SubscriberLine = SubStart | SubSubscribed | SubMsg | SubError | ClientDisconnect;
 
 /** The run's parameters, first line of faults.log. */
-export interface RunLine { k: 'run'; seed: number; minutes: number; nodes: number; publishers: number; subscribers: number }
+export interface RunLine { k: 'run'; seed: number; minutes: number; nodes: number; publishers: number; subscribers: number; pace: number }
 /** A fault the scheduler carried out (`at`: ms since the traffic began). */
 export interface FaultLine { k: 'fault'; at: number; kind: FaultKind; target: string; ms: number }
 export type FaultsLine = RunLine | FaultLine;

@@ -12,6 +12,9 @@ export interface ChaosOptions {
   keep: boolean;
 }
 
+/** What the flags default to (the replay line names only the others). */
+export const CHAOS_DEFAULTS = { nodes: 3, publishers: 3, subscribers: 3, pace: 100 } as const;
+
 export const CHAOS_USAGE = `usage: npm run chaos -- --seed S --minutes M [--nodes N] [--publishers N] [--subscribers N] [--pace MS] [--keep]
   --seed S          the fault schedule's seed (a whole number; default: a fresh one, printed)
   --minutes M       how long faults are injected (then a bounded drain); may be a fraction: 0.25
@@ -48,10 +51,10 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
   return {
     seed: whole('seed', values.seed, Math.floor(Math.random() * 1_000_000), 0, 2 ** 32 - 1),
     minutes,
-    nodes: whole('nodes', values.nodes, 3, 1, 16),
-    publishers: whole('publishers', values.publishers, 3, 1, 32),
-    subscribers: whole('subscribers', values.subscribers, 3, 1, 32),
-    pace: whole('pace', values.pace, 100, 5, 60_000),
+    nodes: whole('nodes', values.nodes, CHAOS_DEFAULTS.nodes, 1, 16),
+    publishers: whole('publishers', values.publishers, CHAOS_DEFAULTS.publishers, 1, 32),
+    subscribers: whole('subscribers', values.subscribers, CHAOS_DEFAULTS.subscribers, 1, 32),
+    pace: whole('pace', values.pace, CHAOS_DEFAULTS.pace, 5, 60_000),
     keep: values.keep ?? false,
   };
 }

@@ -44,6 +44,7 @@ export async function runChaos(options: ChaosOptions, cleanup: Cleanup, print: (
     nodes: options.nodes,
     publishers: options.publishers,
     subscribers: options.subscribers,
+    pace: options.pace,
   });
   print(`chaos: seed ${options.seed}, ${options.minutes} min, ${options.nodes} nodes, ${options.publishers} publishers, ${options.subscribers} subscribers; logs in ${dir}`);
 

@@ -21,7 +21,7 @@ function cleanRun(): Logs {
   const subscribed = (s: string, offset: number, resubscribe: boolean): SubscriberLine => ({ k: 'subscribed', s, epoch: EPOCH, offset, recovering: offset > 0, recovered: true, resubscribe });
   return {
     'faults.log': [
-      { k: 'run', seed: 7, minutes: 0.5, nodes: 2, publishers: 2, subscribers: 2 },
+      { k: 'run', seed: 7, minutes: 0.5, nodes: 2, publishers: 2, subscribers: 2, pace: 100 },
       { k: 'fault', at: 900, kind: 'client-kill', target: 'pub0', ms: 300 },
       { k: 'fault', at: 1900, kind: 'cut', target: 'sub1', ms: 0 },
       { k: 'fault', at: 2500, kind: 'client-kill', target: 'sub1', ms: 300 },
@@ -107,7 +107,7 @@ describe('the chaos checker', () => {
     const lines = formatReport(report);
     assert.equal(lines[0], 'chaos seed=7 faults=3 published=9 acked=7 delivered=16 lost=0 duplicated=0 reordered=0');
     assert.ok(lines.includes('result: ok'));
-    assert.ok(lines.includes('replay: npm run chaos -- --seed 7 --minutes 0.5 --nodes 2'), lines.join('\n'));
+    assert.ok(lines.includes('replay: npm run chaos -- --seed 7 --minutes 0.5 --nodes 2 --publishers 2 --subscribers 2'), lines.join('\n'));
   });
 
   it('reports an acknowledged message missing from a subscriber as lost', () => {
