@@ -10,7 +10,8 @@
  * - phantom: a delivered message no publisher ever attempted;
  * - unrecovered: a `subscribed` with `recovered: false` (Redis fsyncs every write: no history may go);
  * - diverged: one epoch and offset carrying different messages in two logs;
- * - stuck: a publish of an incarnation that stopped cleanly, neither acknowledged nor failed.
+ * - stuck: a publish of an incarnation that stopped cleanly, neither acknowledged nor failed;
+ * - gave up: a client that closed for good by itself (it would never reconnect again).
  *
  * Counts are per subscriber: a message lost by two subscribers counts twice.
  */
@@ -37,6 +38,7 @@ export interface ChaosReport {
   unrecovered: number;
   diverged: number;
   stuck: number;
+  gaveUp: number;
   /** Client disconnects by close code (4001: a client's heartbeat found its link silent). Not a failure. */
   disconnects: Record<string, number>;
   /** Refusals of a subscriber's `sub` by error code, with `(failed)` when it left the subscription failed. Not a failure by itself. */
@@ -68,6 +70,7 @@ export function checkRun(dir: string): ChaosReport {
     unrecovered: 0,
     diverged: 0,
     stuck: 0,
+    gaveUp: 0,
     disconnects: {},
     subscriptionErrors: {},
     problems: [],
@@ -112,13 +115,18 @@ export function checkRun(dir: string): ChaosReport {
     set.add(n);
     return fresh;
   };
-  const disconnected = (line: Record<string, unknown>) => {
+  const disconnected = (line: Record<string, unknown>, file: string) => {
+    if (line['k'] === 'gave-up') {
+      report.gaveUp++;
+      problem(`gave up: ${String(line['who'])} in ${file} closed for good by itself (close ${String(line['code'])} ${String(line['reason'])}): ${String(line['error'])}`);
+    }
+    if (line['k'] !== 'disconnect') return;
     const code = String(line['code']);
     report.disconnects[code] = (report.disconnects[code] ?? 0) + 1;
   };
   for (const name of files.filter((file) => /^pub-.*\.log$/.test(file))) {
     for (const line of read(name)) {
-      if (line['k'] === 'disconnect') disconnected(line);
+      disconnected(line, name);
       const p = String(line['p']);
       const n = line['n'] as number;
       if (line['k'] === 'attempt' && add(attempted, p, n)) report.published++;
@@ -144,7 +152,7 @@ export function checkRun(dir: string): ChaosReport {
     const seen = new Map<string, Set<number>>();
     const highest = new Map<string, number>();
     for (const line of read(name)) {
-      if (line['k'] === 'disconnect') disconnected(line);
+      disconnected(line, name);
       if (line['k'] === 'sub-error') {
         const key = `${String(line['code'])}${line['state'] === 'failed' ? '(failed)' : ''}`;
         report.subscriptionErrors[key] = (report.subscriptionErrors[key] ?? 0) + 1;
@@ -198,7 +206,7 @@ export function checkRun(dir: string): ChaosReport {
     }
   }
 
-  report.ok = report.lost + report.duplicated + report.reordered + report.phantom + report.unrecovered + report.diverged + report.stuck === 0;
+  report.ok = report.lost + report.duplicated + report.reordered + report.phantom + report.unrecovered + report.diverged + report.stuck + report.gaveUp === 0;
   return report;
 }
 
@@ -206,7 +214,7 @@ export function checkRun(dir: string): ChaosReport {
 export function formatReport(report: ChaosReport): string[] {
   const lines = [
     `chaos seed=${report.seed ?? '?'} faults=${report.faults} published=${report.published} acked=${report.acked} delivered=${report.delivered} lost=${report.lost} duplicated=${report.duplicated} reordered=${report.reordered}`,
-    `also phantom=${report.phantom} unrecovered=${report.unrecovered} diverged=${report.diverged} stuck=${report.stuck}`,
+    `also phantom=${report.phantom} unrecovered=${report.unrecovered} diverged=${report.diverged} stuck=${report.stuck} gave-up=${report.gaveUp}`,
     `faults by kind: ${FAULT_KINDS.map((kind) => `${kind}=${report.faultsByKind[kind]}`).join(' ')}`,
     `client disconnects by close code: ${Object.entries(report.disconnects).map(([code, count]) => `${code}=${count}`).join(' ') || 'none'}`,
     `subscription errors: ${Object.entries(report.subscriptionErrors).map(([code, count]) => `${code}=${count}`).join(' ') || 'none'}`,

@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
-import type { ClientOptions } from 'holdfast/client';
+import type { ClientOptions, HoldfastClient } from 'holdfast/client';
+import { appendLine } from './log-lines.js';
 
 /** The topic every publisher and subscriber of the run uses (`serve` lets anonymous clients use `chat:*`). */
 export const TOPIC = 'chat:chaos';
@@ -31,4 +32,16 @@ export function namedArgs(argv: string[], names: readonly string[]): Record<stri
   }
   for (const name of names) if (values[name] === undefined) throw new Error(`--${name} is required`);
   return values;
+}
+
+/**
+ * Logs the client's disconnects, and a final close it came to by itself (`stopping()` false): a
+ * client of the run must never give up, whatever the faults.
+ */
+export function logConnection(client: HoldfastClient, log: string, who: string, stopping: () => boolean): void {
+  client.on('disconnect', ({ code, reason, willReconnect }) => appendLine(log, { k: 'disconnect', who, code, reason, willReconnect, t: Date.now() }));
+  client.on('state', ({ newState, code, reason, error }) => {
+    if (newState !== 'closed' || stopping()) return;
+    appendLine(log, { k: 'gave-up', who, code: code ?? null, reason: reason ?? '', error: String(error), t: Date.now() });
+  });
 }

@@ -17,8 +17,10 @@ export interface PubFail { k: 'fail'; p: string; n: number; error: string }
 /** The incarnation stopped on request after waiting for its acknowledgements; `pending` never came. */
 export interface PubEnd { k: 'end'; p: string; pending: number }
 /** The client's connection ended (`who`: the stream or subscriber id); 4001 is its heartbeat noticing a silent link. */
-export interface ClientDisconnect { k: 'disconnect'; who: string; code: number; reason: string }
-export type PublisherLine = PubStart | PubAttempt | PubAck | PubFail | PubEnd | ClientDisconnect;
+export interface ClientDisconnect { k: 'disconnect'; who: string; code: number; reason: string; willReconnect: boolean; t: number }
+/** The client closed for good by itself (not asked to): it will never reconnect, which the run must not see. */
+export interface ClientGaveUp { k: 'gave-up'; who: string; code: number | null; reason: string; error: string; t: number }
+export type PublisherLine = PubStart | PubAttempt | PubAck | PubFail | PubEnd | ClientDisconnect | ClientGaveUp;
 
 /** A subscriber incarnation started, from a recorded position or from the start. */
 export interface SubStart { k: 'start'; s: string; position: { epoch: string; offset: number } | null }
@@ -28,7 +30,7 @@ export interface SubSubscribed { k: 'subscribed'; s: string; epoch: string; offs
 export interface SubMsg { k: 'msg'; s: string; p: string; n: number; e: string; o: number }
 /** The subscription's `error` event (a refusal of its `sub`), and the state it is in after it. */
 export interface SubError { k: 'sub-error'; s: string; code: string; message: string; state: string }
-export type SubscriberLine = SubStart | SubSubscribed | SubMsg | SubError | ClientDisconnect;
+export type SubscriberLine = SubStart | SubSubscribed | SubMsg | SubError | ClientDisconnect | ClientGaveUp;
 
 /** The run's parameters, first line of faults.log. */
 export interface RunLine { k: 'run'; seed: number; minutes: number; nodes: number; publishers: number; subscribers: number; pace: number }

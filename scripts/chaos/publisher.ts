@@ -8,7 +8,7 @@
  */
 import { HoldfastClient } from 'holdfast/client';
 import { appendLine } from './log-lines.js';
-import { clientOptions, namedArgs, TOPIC } from './client-options.js';
+import { clientOptions, logConnection, namedArgs, TOPIC } from './client-options.js';
 
 const args = namedArgs(process.argv.slice(2), ['url', 'stream', 'log', 'pace', 'drain']);
 const p = args['stream']!;
@@ -18,9 +18,9 @@ const drainMs = Number(args['drain']);
 
 appendLine(log, { k: 'start', p });
 const client = new HoldfastClient(clientOptions(args['url']!));
-client.on('disconnect', ({ code, reason }) => appendLine(log, { k: 'disconnect', who: p, code, reason }));
 const pending = new Set<Promise<void>>();
 let stopping = false;
+logConnection(client, log, p, () => stopping);
 let wake: (() => void) | undefined;
 process.on('SIGTERM', () => {
   stopping = true;

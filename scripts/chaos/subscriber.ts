@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { HoldfastClient, type StreamPosition, type Subscription } from 'holdfast/client';
 import { appendLine, parseLines } from './log-lines.js';
-import { clientOptions, namedArgs, TOPIC } from './client-options.js';
+import { clientOptions, logConnection, namedArgs, TOPIC } from './client-options.js';
 
 const args = namedArgs(process.argv.slice(2), ['url', 'name', 'log']);
 const s = args['name']!;
@@ -24,7 +24,8 @@ if (existsSync(log)) {
 appendLine(log, { k: 'start', s, position });
 
 const client = new HoldfastClient(clientOptions(args['url']!));
-client.on('disconnect', ({ code, reason }) => appendLine(log, { k: 'disconnect', who: s, code, reason }));
+let stopping = false;
+logConnection(client, log, s, () => stopping);
 const subscription: Subscription = client.subscribe(
   TOPIC,
   (data, meta) => {
@@ -40,6 +41,7 @@ subscription.on('subscribed', (info) =>
 // A refused `sub` (FORBIDDEN, STORE_UNAVAILABLE…): written down, with the state it left the subscription in.
 subscription.on('error', (error) => appendLine(log, { k: 'sub-error', s, code: error.code, message: error.message, state: subscription.state }));
 process.on('SIGTERM', () => {
+  stopping = true;
   client.close();
   process.exit(0);
 });

@@ -47,7 +47,7 @@ function cleanRun(): Logs {
       { k: 'ack', p: 'pub1.1', n: 0 },
       { k: 'attempt', p: 'pub1.1', n: 1 },
       { k: 'ack', p: 'pub1.1', n: 1 },
-      { k: 'disconnect', who: 'pub1.1', code: 4001, reason: 'heartbeat timeout' },
+      { k: 'disconnect', who: 'pub1.1', code: 4001, reason: 'heartbeat timeout', willReconnect: true, t: 1000 },
       { k: 'attempt', p: 'pub1.1', n: 2 },
       { k: 'ack', p: 'pub1.1', n: 2 },
       { k: 'end', p: 'pub1.1', pending: 0 },
@@ -57,7 +57,7 @@ function cleanRun(): Logs {
       { k: 'start', s: 'sub1.1', position: null },
       subscribed('sub1.1', 0, false),
       ...msgs('sub1.1', 0, 3),
-      { k: 'disconnect', who: 'sub1.1', code: 1006, reason: '' },
+      { k: 'disconnect', who: 'sub1.1', code: 1006, reason: '', willReconnect: true, t: 2000 },
       subscribed('sub1.1', 3, true),
       ...msgs('sub1.1', 3, 5),
       { k: 'start', s: 'sub1.2', position: { epoch: EPOCH, offset: 5 } },
@@ -86,8 +86,9 @@ const failures = (report: ChaosReport) => ({
   unrecovered: report.unrecovered,
   diverged: report.diverged,
   stuck: report.stuck,
+  gaveUp: report.gaveUp,
 });
-const NONE = { lost: 0, duplicated: 0, reordered: 0, phantom: 0, unrecovered: 0, diverged: 0, stuck: 0 };
+const NONE = { lost: 0, duplicated: 0, reordered: 0, phantom: 0, unrecovered: 0, diverged: 0, stuck: 0, gaveUp: 0 };
 
 /** Index of the `msg` line for `{p, n}` in a log. */
 const at = (lines: Logs[string], p: string, n: number) => lines.findIndex((line) => line.k === 'msg' && line.p === p && line.n === n);
@@ -173,6 +174,16 @@ describe('the chaos checker', () => {
     logs['pub-1.log']!.splice(-1, 0, { k: 'attempt', p: 'pub1.1', n: 3 });
     const report = check(logs);
     assert.deepEqual(failures(report), { ...NONE, unrecovered: 1, diverged: 2, stuck: 1 }, report.problems.join('\n'));
+    assert.equal(report.ok, false);
+  });
+
+  it('reports a client that closed for good by itself', () => {
+    const logs = cleanRun();
+    logs['sub-0.log']!.push({ k: 'gave-up', who: 'sub0.1', code: 4409, reason: '', error: 'HoldfastError: the server closed the connection with code 4409', t: 3000 });
+    const report = check(logs);
+    assert.deepEqual(failures(report), { ...NONE, gaveUp: 1 });
+    assert.match(report.problems.join('\n'), /gave up: sub0\.1 in sub-0\.log closed for good by itself \(close 4409/);
+    assert.match(formatReport(report)[1]!, / gave-up=1$/);
     assert.equal(report.ok, false);
   });
 });

@@ -43,7 +43,7 @@ describe('npm run chaos', { skip: possible ? false : 'needs nginx and redis-serv
     const [faults, published, acked, delivered, lost, duplicated, reordered] = summary.slice(1).map(Number) as [number, number, number, number, number, number, number];
     assert.ok(faults > 0 && published > 0 && acked > 0 && delivered >= 3 * acked, output);
     assert.deepEqual({ lost, duplicated, reordered }, { lost: 0, duplicated: 0, reordered: 0 }, output);
-    assert.match(stdout, /^also phantom=0 unrecovered=0 diverged=0 stuck=0$/m, output);
+    assert.match(stdout, /^also phantom=0 unrecovered=0 diverged=0 stuck=0 gave-up=0$/m, output);
     const kinds = /^faults by kind: (.*)$/m.exec(stdout)?.[1] ?? '';
     for (const kind of ['cut', 'half-open', 'delay', 'node-kill', 'redis-kill', 'client-kill']) assert.match(kinds, new RegExp(`\\b${kind}=[1-9]`), output);
     assert.match(stdout, /^replay: npm run chaos -- --seed 1 --minutes 0.25 --nodes 2$/m);
