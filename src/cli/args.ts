@@ -29,6 +29,11 @@ Options for serve:
       --max-connections-per-address <n>
                         Open WebSockets per client IP address; more are closed with 4429
                         (default 64; 0 for no limit, e.g. behind a proxy that hides client addresses)
+      --heartbeat-interval <ms>
+                        Ping a connection after this much silence (default 25000); clients give up
+                        on a link silent for this plus their grace (10000 by default)
+      --heartbeat-timeout <ms>
+                        Drop a connection silent for the interval plus this (default 20000)
 
 Storage (the SQLite store by default, which needs the better-sqlite3 package):
       --data <folder>   Data folder of the SQLite store, created when missing (default ./data,
@@ -85,6 +90,9 @@ export type Command =
       trustedProxies: number;
       /** Infinity for no limit. */
       maxConnectionsPerAddress: number;
+      /** From --heartbeat-interval / --heartbeat-timeout, in ms: undefined for the server's default. */
+      heartbeatInterval: number | undefined;
+      heartbeatTimeout: number | undefined;
     };
 
 /** `serve`'s per-address WebSocket limit when --max-connections-per-address is not given. */
@@ -119,6 +127,8 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
         'allow-host': { type: 'string', multiple: true },
         'trusted-proxies': { type: 'string' },
         'max-connections-per-address': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
+        'heartbeat-timeout': { type: 'string' },
         data: { type: 'string' },
         memory: { type: 'boolean' },
         synchronous: { type: 'string' },
@@ -172,7 +182,17 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
     allowedHosts,
     trustedProxies: parseProxyCount(values['trusted-proxies']),
     maxConnectionsPerAddress: parseConnectionLimit(values['max-connections-per-address']),
+    heartbeatInterval: parseMilliseconds('heartbeat-interval', values['heartbeat-interval']),
+    heartbeatTimeout: parseMilliseconds('heartbeat-timeout', values['heartbeat-timeout']),
   };
+}
+
+/** A heartbeat time: whole ms from 100 (below that the one-second sweeper cannot keep up anyway) to an hour. */
+function parseMilliseconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!(ms >= 100 && ms <= 3_600_000)) throw new UsageError(`--${flag} must be a whole number of ms from 100 to 3600000: '${text}'`);
+  return ms;
 }
 
 function parseProxyCount(text: string | undefined): number {

@@ -29,7 +29,11 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
     allowedOrigins: [...LOOPBACK_ORIGINS, ...command.allowedOrigins],
     // Named hosts come on top of the loopback names; without the flag, serve's default for its --host.
     ...(command.allowedHosts === undefined ? {} : { allowedHosts: command.allowedHosts === null ? null : [...LOOPBACK_HOSTS, ...command.allowedHosts] }),
-    server: { trustedProxies: command.trustedProxies, limits: { maxConnectionsPerAddress: command.maxConnectionsPerAddress } },
+    server: {
+      trustedProxies: command.trustedProxies,
+      limits: { maxConnectionsPerAddress: command.maxConnectionsPerAddress },
+      ...heartbeatOption(command),
+    },
   });
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -63,6 +67,14 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
   if (!hasBuiltClient()) {
     console.warn('holdfast: dist/client is missing, so the demo page cannot load the client; run `npm run build` first');
   }
+}
+
+/** Only the heartbeat times given on the command line: the server's defaults fill the rest. */
+function heartbeatOption(command: Extract<Command, { kind: 'serve' }>): { heartbeat?: { interval?: number; timeout?: number } } {
+  const heartbeat: { interval?: number; timeout?: number } = {};
+  if (command.heartbeatInterval !== undefined) heartbeat.interval = command.heartbeatInterval;
+  if (command.heartbeatTimeout !== undefined) heartbeat.timeout = command.heartbeatTimeout;
+  return Object.keys(heartbeat).length === 0 ? {} : { heartbeat };
 }
 
 function storeOption(choice: StoreChoice): NonNullable<StandaloneOptions['store']> {

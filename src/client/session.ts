@@ -60,11 +60,14 @@ export class ClientSession {
       void this.restoreOutbox(this.persistence);
     }
     this.acks = new AckBatcher(options.clock, { delay: options.ackDelay, batch: options.ackBatch }, (frame) => link.send(frame));
-    this.subscriptions = new SubscriptionSet({
-      send: (frame) => link.send(frame),
-      ack: (topic, offset) => this.acks.offset(topic, offset),
-      reportError: (error) => link.reportError(error),
-    });
+    this.subscriptions = new SubscriptionSet(
+      {
+        send: (frame) => link.send(frame),
+        ack: (topic, offset) => this.acks.offset(topic, offset),
+        reportError: (error) => link.reportError(error),
+      },
+      options.clock,
+    );
   }
 
   /** Session id and newest resume token, for `hello.resume`. */

@@ -1,3 +1,5 @@
+import type { Clock, TimerHandle } from '../protocol/clock.js';
+import { ErrorCode } from '../protocol/codes.js';
 import { HoldfastError } from '../protocol/errors.js';
 import type {
   ErrorFrame,
@@ -19,6 +21,9 @@ export interface SubscriptionLink {
   reportError(error: HoldfastError): void;
 }
 
+/** ms before a `sub` refused for STORE_UNAVAILABLE is sent again (a server may say otherwise in `retryAfter`). */
+export const SUB_RETRY_DELAY = 1000;
+
 /**
  * The client's subscriptions, one per topic, and the routing of topic frames to them.
  *
@@ -31,8 +36,13 @@ export class SubscriptionSet {
   private readonly byTopic = new Map<string, Subscription>();
   /** Per topic: `unsub` frames sent on this connection and not answered yet. */
   private readonly unsubscribing = new Map<string, number>();
+  /** `sub`s refused for a passing reason (STORE_UNAVAILABLE), to send again on this connection. */
+  private readonly retries = new Map<Subscription, TimerHandle>();
 
-  constructor(private readonly link: SubscriptionLink) {}
+  constructor(
+    private readonly link: SubscriptionLink,
+    private readonly clock: Clock,
+  ) {}
 
   get(topic: string): Subscription | undefined {
     return this.byTopic.get(topic);
@@ -73,11 +83,13 @@ export class SubscriptionSet {
   /** A connection was welcomed: subscribe everything again, from positions where known. */
   restore(): void {
     this.unsubscribing.clear();
+    this.cancelRetries();
     for (const subscription of this.byTopic.values()) this.sendSub(subscription);
   }
 
   disconnected(): void {
     this.unsubscribing.clear();
+    this.cancelRetries(); // the next connection subscribes everything anyway
     for (const subscription of [...this.byTopic.values()]) subscription._disconnected();
   }
 
@@ -108,6 +120,13 @@ export class SubscriptionSet {
     if (frame.topic === undefined || frame.for !== 'sub' || this.isUnsubscribing(frame.topic)) return false;
     const subscription = this.byTopic.get(frame.topic);
     if (subscription === undefined || !subscription._awaiting) return false;
+    if (frame.code === ErrorCode.StoreUnavailable) {
+      // The server's store failed for a moment: the `sub` did not start and may be sent again
+      // (PROTOCOL.md). Giving up here would leave the application subscribed to nothing, for good.
+      subscription._deferred(new HoldfastError(frame.code, frame.message));
+      this.retryLater(subscription, frame.retryAfter ?? SUB_RETRY_DELAY);
+      return true;
+    }
     this.byTopic.delete(frame.topic);
     subscription._refused(new HoldfastError(frame.code, frame.message));
     return true;
@@ -117,6 +136,7 @@ export class SubscriptionSet {
   closeAll(error: HoldfastError, state: 'unsubscribed' | 'failed'): void {
     const all = [...this.byTopic.values()];
     this.byTopic.clear();
+    this.cancelRetries();
     this.unsubscribing.clear();
     for (const subscription of all) subscription._closed(error, state);
   }
@@ -125,9 +145,32 @@ export class SubscriptionSet {
     if (this.link.send(subscription._subFrame())) subscription._sent();
   }
 
+  private retryLater(subscription: Subscription, ms: number): void {
+    this.cancelRetry(subscription);
+    const timer = this.clock.setTimeout(() => {
+      this.retries.delete(subscription);
+      // Only while it is still this topic's subscription and its `sub` is unanswered on no connection.
+      if (this.byTopic.get(subscription.topic) === subscription && subscription.state === 'subscribing' && !subscription._awaiting) this.sendSub(subscription);
+    }, ms);
+    this.retries.set(subscription, timer);
+  }
+
+  private cancelRetry(subscription: Subscription): void {
+    const timer = this.retries.get(subscription);
+    if (timer === undefined) return;
+    this.clock.clearTimeout(timer);
+    this.retries.delete(subscription);
+  }
+
+  private cancelRetries(): void {
+    for (const timer of this.retries.values()) this.clock.clearTimeout(timer);
+    this.retries.clear();
+  }
+
   private remove(subscription: Subscription): void {
     if (this.byTopic.get(subscription.topic) !== subscription) return;
     this.byTopic.delete(subscription.topic);
+    this.cancelRetry(subscription);
     // Not connected: nothing to undo, the next connection simply will not subscribe it.
     if (this.link.send({ type: 'unsub', topic: subscription.topic })) {
       this.unsubscribing.set(subscription.topic, (this.unsubscribing.get(subscription.topic) ?? 0) + 1);

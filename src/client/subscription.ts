@@ -35,7 +35,10 @@ export interface SubscriptionHost {
  */
 export class Subscription {
   readonly topic: string;
-  /** Resolves on the first `subscribed`; rejects on a refusal, or when closed or unsubscribed before it. */
+  /**
+   * Resolves on the first `subscribed`; rejects on a refusal, or when closed or unsubscribed before
+   * it. A refusal for STORE_UNAVAILABLE is not final: the `sub` is sent again, and `ready` waits.
+   */
   readonly ready: Promise<SubscribedInfo>;
 
   private current: SubscriptionState = 'subscribing';
@@ -184,6 +187,17 @@ export class Subscription {
     this.awaiting = false;
     this.rejectReady(error);
     this.setState('failed');
+    this.events.emit('error', error);
+  }
+
+  /**
+   * @internal The server refused the `sub` for a passing reason (STORE_UNAVAILABLE): the application
+   * hears of it, and the subscription stays 'subscribing' (`ready` waits) until the `sub` sent
+   * again is answered.
+   */
+  _deferred(error: HoldfastError): void {
+    this.live = false;
+    this.awaiting = false;
     this.events.emit('error', error);
   }
 

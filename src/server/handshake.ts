@@ -36,7 +36,7 @@ export class Handshake {
     let taken: { session: HubSession; token: string } | undefined;
     let resumed = false;
     try {
-      if (frame.resume !== undefined) taken = await hub.sessions.resume(frame.resume, identity);
+      if (frame.resume !== undefined) taken = await hub.sessions.resume(frame.resume, identity, () => !connection.isClosed());
       resumed = taken !== undefined;
       if (taken === undefined && !connection.isClosed()) {
         const { maxSessions } = hub.limits;

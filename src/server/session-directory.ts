@@ -67,11 +67,21 @@ export class SessionDirectory {
    * The session `resume` names, taken over for this node with a new token; undefined when there
    * is none to resume. Refuses an expired session, another identity's session and a wrong token
    * all alike, so a guess learns nothing. Rejects when the store fails.
+   *
+   * `wanted` says whether the connection asking is still there: one that closed while the store
+   * answered takes nothing over (undefined). Its client may have resumed through another connection
+   * meanwhile, with the same token, and a takeover now would close that live connection with
+   * SESSION_REPLACED, which a client takes as final.
    */
-  async resume(resume: { session: string; token: string }, identity: Identity | null): Promise<{ session: HubSession; token: string } | undefined> {
+  async resume(
+    resume: { session: string; token: string },
+    identity: Identity | null,
+    wanted: () => boolean = () => true,
+  ): Promise<{ session: HubSession; token: string } | undefined> {
     const { store, now, sessionTtl, acks } = this.options;
     for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
       const record = await store.loadSession(resume.session);
+      if (!wanted()) return undefined;
       if (record === undefined || !resumable(record, resume.token, identity, now())) return undefined;
       // This node's object when it is the current holding (its work in progress carries on), else the record's.
       const local = this.byId.get(record.id);

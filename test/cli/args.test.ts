@@ -17,6 +17,8 @@ describe('parseCommand', () => {
       allowedHosts: undefined,
       trustedProxies: 0,
       maxConnectionsPerAddress: 64,
+      heartbeatInterval: undefined,
+      heartbeatTimeout: undefined,
     });
   });
 
@@ -33,6 +35,8 @@ describe('parseCommand', () => {
       allowedHosts: undefined,
       trustedProxies: 0,
       maxConnectionsPerAddress: 64,
+      heartbeatInterval: undefined,
+      heartbeatTimeout: undefined,
     });
     assert.equal((parseCommand(['serve', '-p', '9000']) as { port: number }).port, 9000);
     assert.equal((parseCommand(['serve', '--port=9001']) as { port: number }).port, 9001);
@@ -94,6 +98,18 @@ describe('parseCommand', () => {
     assert.throws(() => serve(['--allow-host', 'http://app.example']), /--allow-host must be a host name/);
     assert.equal(serve(['--max-connections-per-address', '10']).maxConnectionsPerAddress, 10);
     assert.equal(serve(['--max-connections-per-address', '0']).maxConnectionsPerAddress, Infinity);
+  });
+
+  it('reads --heartbeat-interval and --heartbeat-timeout in ms, each on its own', () => {
+    const serve = (argv: string[]) => parseCommand(['serve', ...argv]) as Extract<Command, { kind: 'serve' }>;
+    const both = serve(['--heartbeat-interval', '1000', '--heartbeat-timeout=3000']);
+    assert.deepEqual([both.heartbeatInterval, both.heartbeatTimeout], [1000, 3000]);
+    const one = serve(['--heartbeat-interval', '500']);
+    assert.deepEqual([one.heartbeatInterval, one.heartbeatTimeout], [500, undefined]);
+    for (const bad of ['0', '99', '1.5', '-1', '1s', '3600001']) {
+      assert.throws(() => serve([`--heartbeat-interval=${bad}`]), /--heartbeat-interval must be a whole number of ms/, bad);
+      assert.throws(() => serve([`--heartbeat-timeout=${bad}`]), /--heartbeat-timeout must be a whole number of ms/, bad);
+    }
   });
 
   it('takes the API key from HOLDFAST_API_KEY unless --api-key is given', () => {

@@ -7,7 +7,7 @@ import { cli, finished, http, listening, ROOT } from './helpers.js';
 
 describe('holdfast CLI', () => {
   it('serve --port 0 prints the real port, serves the demo and the WebSocket, and exits 0 on SIGTERM', async () => {
-    const child = cli(['serve', '--port', '0', '--api-key', 'k', '--memory']);
+    const child = cli(['serve', '--port', '0', '--api-key', 'k', '--memory', '--heartbeat-interval', '1500', '--heartbeat-timeout', '4000']);
     const done = finished(child);
     try {
       const { url, wsUrl } = await listening(child);
@@ -24,6 +24,8 @@ describe('holdfast CLI', () => {
 
       const { peer: client, welcome } = await RawPeer.handshake(wsUrl);
       assert.equal(welcome.v, 1);
+      // The heartbeat flags reach the server: clients learn its times from the welcome.
+      assert.deepEqual(welcome.heartbeat, { interval: 1500, timeout: 4000 });
       child.kill('SIGTERM');
       assert.equal((await client.closedWith(5000)).code, 1001);
       const { code, stdout } = await done;

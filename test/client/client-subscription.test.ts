@@ -275,6 +275,61 @@ describe('HoldfastClient: refusal and unsubscribe', () => {
     assert.deepEqual(second.sentOf('sub').map((f) => f.topic), ['secret'], 'only the new one');
   });
 
+  it('a STORE_UNAVAILABLE refusal is not final: the sub is sent again a second later, from the same position', async () => {
+    // Found by `npm run chaos -- --seed 2026 --minutes 4 --nodes 5 --pace 25 --publishers 4 --subscribers 4`:
+    // a subscriber whose resubscription met a Redis outage was refused once and then got nothing
+    // more, for good, while its client kept reconnecting. PROTOCOL.md: the `sub` "may be sent again".
+    const h = await startOpen();
+    const { seen, listener } = collect();
+    const subscription = h.client.subscribe('chat', listener, { position: { epoch: 'e1', offset: 7 } });
+    const errors: HoldfastError[] = [];
+    subscription.on('error', (error) => errors.push(error));
+    let settled = false;
+    void subscription.ready.then(() => (settled = true), () => (settled = true));
+    h.socket.push({ type: 'error', code: 'STORE_UNAVAILABLE', message: 'the store failed; subscribe again', topic: 'chat', for: 'sub' });
+    await tick();
+    assert.deepEqual(errors.map((e) => e.code), ['STORE_UNAVAILABLE'], 'told, as an error event of the subscription');
+    assert.equal(subscription.state, 'subscribing');
+    assert.equal(settled, false, 'ready still waits');
+    assert.equal(h.socket.sentOf('sub').length, 1);
+    h.clock.advance(999);
+    await tick();
+    assert.equal(h.socket.sentOf('sub').length, 1, 'not before the second is up');
+    h.clock.advance(1);
+    await tick();
+    assert.deepEqual(h.socket.sentOf('sub'), [
+      { type: 'sub', topic: 'chat', epoch: 'e1', offset: 7 },
+      { type: 'sub', topic: 'chat', epoch: 'e1', offset: 7 },
+    ]);
+    h.socket.push(subscribed('chat', { offset: 7, recovering: true }));
+    h.socket.push({ type: 'msg', topic: 'chat', offset: 8, data: 'after the outage' });
+    assert.equal((await subscription.ready).offset, 7);
+    assert.equal(subscription.state, 'subscribed');
+    assert.deepEqual(seen.map(([data]) => data), ['after the outage']);
+    assert.equal(h.errors.length, 0, 'not a client-level error');
+  });
+
+  it('a sub refused for STORE_UNAVAILABLE is sent once per connection: a reconnect meanwhile sends it, the timer does not again', async () => {
+    const h = await startOpen();
+    const subscription = h.client.subscribe('chat');
+    h.socket.push({ type: 'error', code: 'STORE_UNAVAILABLE', message: 'the store failed; subscribe again', topic: 'chat', for: 'sub' });
+    const second = await reconnect(h);
+    second.accept();
+    second.welcome({ resumed: true });
+    await tick();
+    assert.equal(second.sentOf('sub').length, 1, 'restored by the new connection');
+    h.clock.advance(5000);
+    await tick();
+    assert.equal(second.sentOf('sub').length, 1, 'the old retry is void');
+    second.push(subscribed('chat'));
+    assert.equal(subscription.state, 'subscribed');
+    subscription.unsubscribe();
+    second.push({ type: 'error', code: 'STORE_UNAVAILABLE', message: 'x', topic: 'chat', for: 'sub' });
+    h.clock.advance(5000);
+    await tick();
+    assert.equal(second.sentOf('sub').length, 1, 'nothing after unsubscribe');
+  });
+
   it('an error about a fire-and-forget pub is a client error, even while the sub awaits its answer', async () => {
     const h = await startOpen();
     const subscription = h.client.subscribe('chat');

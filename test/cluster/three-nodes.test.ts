@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { HoldfastClient } from '../../src/client/index.js';
 import { cli, finished, listening } from '../cli/helpers.js';
-import { freePort } from '../support/child-process.js';
+import { restartablePort } from '../support/child-process.js';
 import { Nginx, nginxPresent } from '../support/nginx.js';
 import { freshPrefix, OwnRedis, ownRedisPossible } from '../support/redis.js';
 import { sleep, waitFor } from '../support/wait.js';
@@ -43,10 +43,15 @@ describe('three nodes behind nginx on Redis', { skip: possible ? false : 'needs 
     const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-redis-'));
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
     // Every write fsynced before Redis answers: an acknowledged message survives Redis's SIGKILL.
-    const redis = await OwnRedis.start(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir]);
+    // Below the ephemeral range: a killed node or Redis must find its port free when it restarts.
+    const redis = await OwnRedis.start(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir], await restartablePort());
     cleanup.push(() => redis.kill());
     const prefix = freshPrefix();
-    const ports = [await freePort(), await freePort(), await freePort()];
+    const ports: number[] = [];
+    while (ports.length < 3) {
+      const port = await restartablePort();
+      if (port !== redis.port && !ports.includes(port)) ports.push(port);
+    }
     const nodes: Array<ChildProcess | undefined> = [undefined, undefined, undefined];
     const start = async (i: number): Promise<void> => {
       const child = cli(['serve', '--redis', redis.url, '--redis-prefix', prefix, '--port', String(ports[i]), '--no-prices']);

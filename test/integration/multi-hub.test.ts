@@ -5,6 +5,8 @@ import { HoldfastClient } from '../../src/client/index.js';
 import { CloseCode, ErrorCode } from '../../src/protocol/index.js';
 import type { ServerOptions } from '../../src/server/index.js';
 import { MemoryBackend, MemoryStore } from '../../src/store/memory/index.js';
+import type { Store } from '../../src/server/index.js';
+import { ForwardingStore } from '../support/forwarding-store.js';
 import { internals } from '../support/hub-internals.js';
 import { RawPeer } from '../support/raw-peer.js';
 import { startServer, type TestServer } from '../support/servers.js';
@@ -56,6 +58,45 @@ describe('two nodes on one store', () => {
     const record = await b.server.hub.store.loadSession(first.welcome.session);
     assert.equal(record?.version, 2);
     assert.equal(record?.lastSeq, 1);
+  });
+
+  it('a resume whose connection closed while the store answered takes nothing over: the client\'s newer connection keeps its session', async () => {
+    // Found by `npm run chaos -- --seed 31337 --minutes 5`: a client gave up a connection attempt
+    // (its hello held up on the way, then sent) and resumed through another node with the same
+    // token; the abandoned attempt's resume, finishing later, took the session over and closed the
+    // client's live connection with 4409, a final close: the client never came back.
+    const backend = new MemoryBackend();
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let loads = 0;
+    class SlowLoads extends ForwardingStore {
+      override loadSession: Store['loadSession'] = async (id) => {
+        loads++;
+        await gate;
+        return this.target.loadSession(id);
+      };
+    }
+    const a = await startServer({ store: new SlowLoads(new MemoryStore({ backend })) });
+    cleanup.push(() => a.close());
+    const b = await startServer({ store: new MemoryStore({ backend }) });
+    cleanup.push(() => b.close());
+
+    const first = await peer(b.url);
+    first.peer.close();
+    const resume = { session: first.welcome.session, token: first.welcome.token };
+    const abandoned = await RawPeer.connect(a.url);
+    abandoned.send({ type: 'hello', v: 1, resume });
+    await waitFor(() => loads === 1, 'node A to look the session up');
+    abandoned.close(); // the client gave up on this attempt
+    await waitFor(() => internals(a.server.hub).connections.size === 0, 'node A to see the close');
+    const live = await peer(b.url, { resume });
+    assert.equal(live.welcome.resumed, true);
+    openGate();
+    await sleep(100);
+    assert.equal(live.peer.closed, undefined, 'the live connection is not replaced by the abandoned attempt');
+    live.peer.send({ type: 'pub', topic: 'room', seq: 1, id: 'm1', data: 'still here' });
+    assert.deepEqual(await live.peer.next('ack', (ack) => ack.seq === 1), { type: 'ack', seq: 1 });
+    assert.equal((await b.server.hub.store.loadSession(resume.session))?.version, 2, 'one takeover: the live one');
   });
 
   it('the newest token works on either node after a move, and the one before it still does until used', async () => {

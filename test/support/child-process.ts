@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -120,4 +121,34 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A free port below the kernel's ephemeral range, for a server that is killed and restarted on
+ * the same port: while it is down, a port from the ephemeral range (what `freePort` returns) can be
+ * handed to some outgoing connection as its local port, and the restart then fails with EADDRINUSE
+ * until that connection closes. Falls back to `freePort` where the range cannot be read.
+ */
+export async function restartablePort(): Promise<number> {
+  let low = 0;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return freePort();
+  }
+  const floor = 10_000;
+  if (!(low > floor + 1000)) return freePort();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = floor + Math.floor(Math.random() * (low - floor));
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+  }
+  return freePort();
 }

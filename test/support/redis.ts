@@ -63,8 +63,9 @@ export class OwnRedis {
     private readonly extra: string[],
   ) {}
 
-  static async start(extra: string[] = []): Promise<OwnRedis> {
-    const own = new OwnRedis(await freePort(), extra);
+  /** `port`: a free one unless given (`restartablePort()` for a server that is killed and restarted). */
+  static async start(extra: string[] = [], port?: number): Promise<OwnRedis> {
+    const own = new OwnRedis(port ?? (await freePort()), extra);
     await own.restart();
     return own;
   }
