@@ -3,8 +3,9 @@ import { HoldfastError } from '../protocol/errors.js';
 import type { ErrorFrame } from '../protocol/frames.js';
 
 /**
- * Error codes for final closes that the server may end without an `error` frame first (4409 has
- * none by design; 1000 is not expected from a server at all). With an `error` frame, its code wins.
+ * Error codes for closes that the server may end without an `error` frame first (4409 has none by
+ * design, and is retried; 1000 is not expected from a server at all). With an `error` frame, its
+ * code wins.
  */
 const CODE_OF_CLOSE: ReadonlyMap<number, string> = new Map<number, string>([
   [CloseCode.Normal, ErrorCode.ServerShutdown],

@@ -26,14 +26,14 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** Close codes after which the client must not reconnect. Every other code is retried. */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
-  CloseCode.Normal,
-  CloseCode.ProtocolViolation,
-  CloseCode.Unauthenticated,
-  CloseCode.SessionReplaced,
-  CloseCode.UnsupportedVersion,
-]);
+/**
+ * Close codes after which the client must not reconnect. Every other code is retried, 4409
+ * (SESSION_REPLACED) included: a session's tokens live in one client object only, so what replaced
+ * the session is that client's own earlier attempt, one it gave up on (a connect timeout) but that
+ * a node finished later. Reconnecting resumes with the newest token, or starts a new session from
+ * the subscriptions' positions with the outbox resent, which loses nothing; giving up would.
+ */
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.Normal, CloseCode.ProtocolViolation, CloseCode.Unauthenticated, CloseCode.UnsupportedVersion]);
 
 /** Whether a client may reconnect after a close with this code. */
 export function isRetryableClose(code: number): boolean {

@@ -134,18 +134,18 @@ describe('HoldfastClient: reconnecting', () => {
     });
   }
 
-  it('4409 without an error frame rejects with SESSION_REPLACED', async () => {
+  it('reconnects after 4409 (its own abandoned attempt replaced the session), keeping what is pending', async () => {
     const h = await startOpen();
     const published = settle(h.client.publish('chat', 'hi'));
     h.socket.drop(4409, 'replaced');
     await tick();
-    assert.equal(h.client.state, 'closed');
-    assert.equal((published.error as HoldfastError).code, 'SESSION_REPLACED');
-    assert.deepEqual(h.disconnects, [{ code: 4409, reason: 'replaced', willReconnect: false }]);
+    assert.equal(h.client.state, 'reconnecting');
+    assert.equal(published.error, undefined, 'the publish stays in the outbox');
+    assert.deepEqual(h.disconnects, [{ code: 4409, reason: 'replaced', willReconnect: true }]);
   });
 
-  it('retries 4408, 4500, 4503, 1001, 1009 and unknown codes', async () => {
-    for (const code of [4408, 4500, 4503, 1001, 1009, 1012, 4999, 3000]) {
+  it('retries 4408, 4409, 4500, 4503, 1001, 1009 and unknown codes', async () => {
+    for (const code of [4408, 4409, 4500, 4503, 1001, 1009, 1012, 4999, 3000]) {
       const h = await startOpen();
       h.socket.drop(code);
       assert.equal(h.client.state, 'reconnecting', `code ${code}`);
