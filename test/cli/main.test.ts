@@ -45,9 +45,11 @@ describe('holdfast CLI', () => {
 
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const { code, stdout } = await finished(cli(['--version']));
-    assert.equal(code, 0);
-    assert.equal(stdout.trim(), version);
+    for (const args of [['--version'], ['-v'], ['serve', '--version'], ['serve', '--port', '0', '-v']]) {
+      const { code, stdout } = await finished(cli(args));
+      assert.equal(code, 0, args.join(' '));
+      assert.equal(stdout.trim(), version, args.join(' '));
+    }
   });
 
   it('exits 2 with a clear message for an unknown flag or command', async () => {
