@@ -1,12 +1,22 @@
 import { parseArgs } from 'node:util';
 import { isOriginEntry } from '../server/origins.js';
+import { loadConfigFile, type FileOnlySettings } from './config.js';
+import { envLayer, flagLayer, layerSettings, OPTIONS, type Settings } from './settings.js';
+import { ConfigError, UsageError } from './usage-error.js';
+
+export { UsageError } from './usage-error.js';
+export type { FileOnlySettings } from './config.js';
 
 export const USAGE = `Usage: holdfast <command> [options]
 
 Commands:
   serve                 Run the standalone server: demo page, WebSocket endpoint, HTTP publish API
 
-Options for serve:
+Options for serve (each also a HOLDFAST_<OPTION> variable, e.g. HOLDFAST_PORT, HOLDFAST_ALLOW_ORIGIN=a,b,
+HOLDFAST_MEMORY=1, and a key of the config file; a flag wins over the variable, the variable over the file):
+  -c, --config <file>   Read settings from this JSON file (or HOLDFAST_CONFIG); its schema is
+                        holdfast/config-schema.json; it also sets topics, anonymous permissions and
+                        limits (docs/server.md, Configuration)
   -p, --port <port>     Port to listen on; 0 picks a free one (default 8080)
       --host <host>     Interface to bind (default 127.0.0.1; 0.0.0.0 for every interface)
       --path <path>     URL path of the WebSocket endpoint (default /holdfast)
@@ -71,29 +81,30 @@ export type StoreChoice =
   | { kind: 'redis'; url: string; keyPrefix: string | undefined; waitForReplicas?: { replicas: number; timeoutMs: number } }
   | { kind: 'sqlite'; dataFolder: string; synchronous: 'normal' | 'full'; maxSizeBytes: number | undefined };
 
-export type Command =
-  | { kind: 'help' }
-  | { kind: 'version' }
-  | {
-      kind: 'serve';
-      port: number;
-      host: string;
-      path: string;
-      apiKey: string | undefined;
-      prices: boolean;
-      store: StoreChoice;
-      /** From --allow-origin, on top of the loopback origins. */
-      allowedOrigins: string[];
-      /** From --allow-host: undefined for serve's default, null for any host ('*'). */
-      allowedHosts: string[] | null | undefined;
-      /** Proxies whose X-Forwarded-For is trusted. */
-      trustedProxies: number;
-      /** Infinity for no limit. */
-      maxConnectionsPerAddress: number;
-      /** From --heartbeat-interval / --heartbeat-timeout, in ms: undefined for the server's default. */
-      heartbeatInterval: number | undefined;
-      heartbeatTimeout: number | undefined;
-    };
+export type ServeCommand = {
+  kind: 'serve';
+  port: number;
+  host: string;
+  path: string;
+  apiKey: string | undefined;
+  prices: boolean;
+  store: StoreChoice;
+  /** From --allow-origin, on top of the loopback origins. */
+  allowedOrigins: string[];
+  /** From --allow-host: undefined for serve's default, null for any host ('*'). */
+  allowedHosts: string[] | null | undefined;
+  /** Proxies whose X-Forwarded-For is trusted. */
+  trustedProxies: number;
+  /** Infinity for no limit. */
+  maxConnectionsPerAddress: number;
+  /** From --heartbeat-interval / --heartbeat-timeout, in ms: undefined for the server's default. */
+  heartbeatInterval: number | undefined;
+  heartbeatTimeout: number | undefined;
+  /** What only a config file sets (topics, permissions, limits…); absent without a file. */
+  fileOnly?: FileOnlySettings;
+};
+
+export type Command = { kind: 'help' } | { kind: 'version' } | ServeCommand;
 
 /** `serve`'s per-address WebSocket limit when --max-connections-per-address is not given. */
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 64;
@@ -101,46 +112,18 @@ export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 64;
 /** The data folder when neither --data nor --memory is given, relative to the current directory. */
 export const DEFAULT_DATA_FOLDER = './data';
 
-/** A mistake on the command line: main prints it with a hint and exits with status 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** Reads the config file named by --config or HOLDFAST_CONFIG; main passes fs, tests a fake. */
+export type ReadConfig = (path: string) => string;
 
 /**
- * Parses the command line (without `node` and the script). Pure, so the rules are testable without
- * spawning a process; `env` supplies HOLDFAST_API_KEY.
+ * Parses the command line (without `node` and the script), then layers the environment
+ * (`HOLDFAST_*`) and the config file under it: flags win over env, env over the file, the file
+ * over the defaults. Pure but for `readConfig`, so the rules are testable without a process.
  */
-export function parseCommand(argv: string[], env: Record<string, string | undefined> = {}): Command {
+export function parseCommand(argv: string[], env: Record<string, string | undefined> = {}, readConfig?: ReadConfig): Command {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        path: { type: 'string' },
-        'api-key': { type: 'string' },
-        'no-prices': { type: 'boolean' },
-        'allow-origin': { type: 'string', multiple: true },
-        'allow-host': { type: 'string', multiple: true },
-        'trusted-proxies': { type: 'string' },
-        'max-connections-per-address': { type: 'string' },
-        'heartbeat-interval': { type: 'string' },
-        'heartbeat-timeout': { type: 'string' },
-        data: { type: 'string' },
-        memory: { type: 'boolean' },
-        synchronous: { type: 'string' },
-        'max-db-size': { type: 'string' },
-        redis: { type: 'string' },
-        'redis-prefix': { type: 'string' },
-        'redis-wait-replicas': { type: 'string' },
-        'redis-wait-timeout': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
     // parseArgs explains itself well, but its text for an unknown option runs on about `--`.
     throw new UsageError(firstSentence(error instanceof Error ? error.message : String(error)));
@@ -154,139 +137,153 @@ export function parseCommand(argv: string[], env: Record<string, string | undefi
   if (command !== 'serve') throw new UsageError(`unknown command '${command}'`);
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
 
-  const path = values.path ?? '/holdfast';
-  if (!path.startsWith('/') || /[\s?#]/.test(path)) throw new UsageError(`--path must start with '/' and hold no spaces, '?' or '#': '${path}'`);
-  const host = values.host ?? '127.0.0.1';
-  if (host === '') throw new UsageError('--host must not be empty');
-  const apiKey = values['api-key'] ?? env.HOLDFAST_API_KEY;
-  if (apiKey === '') throw new UsageError('--api-key must not be empty');
-
-  const allowedOrigins = values['allow-origin'] ?? [];
-  for (const origin of allowedOrigins) {
-    if (!isOriginEntry(origin)) throw new UsageError(`--allow-origin must be an origin such as https://app.example, http://host:* or '*': '${origin}'`);
+  const { config, help: _help, version: _version, ...flags } = values;
+  const configPath = config ?? env.HOLDFAST_CONFIG;
+  if (configPath === '') throw new UsageError(`${config === undefined ? 'HOLDFAST_CONFIG' : '--config'} must not be empty`);
+  const file = configPath === undefined ? undefined : loadConfigFile(configPath, readConfig);
+  const settings = layerSettings([flagLayer(flags), envLayer(env), ...(file === undefined ? [] : [file.layer])]);
+  let serve: ServeCommand;
+  try {
+    serve = serveCommand(settings);
+  } catch (error) {
+    // A file's value that fails the flag's own check: one line naming the file and key, as the schema's.
+    if (error instanceof UsageError && configPath !== undefined && error.message.startsWith(`${configPath}: `)) throw new ConfigError(error.message);
+    throw error;
   }
-  const hosts = values['allow-host'];
-  for (const name of hosts ?? []) {
-    if (name !== '*' && !/^\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new UsageError(`--allow-host must be a host name such as app.example, .example.com or '*': '${name}'`);
+  return file?.fileOnly === undefined ? serve : { ...serve, fileOnly: file.fileOnly };
+}
+
+/** Turns merged settings into the command, checking each value; errors name where it came from. */
+function serveCommand(settings: Settings): ServeCommand {
+  const { name } = settings;
+  const path = settings.text('path') ?? '/holdfast';
+  if (!path.startsWith('/') || /[\s?#]/.test(path)) throw new UsageError(`${name('path')} must start with '/' and hold no spaces, '?' or '#': '${path}'`);
+  const host = settings.text('host') ?? '127.0.0.1';
+  if (host === '') throw new UsageError(`${name('host')} must not be empty`);
+  const apiKey = settings.text('api-key');
+  if (apiKey === '') throw new UsageError(`${name('api-key')} must not be empty`);
+
+  const allowedOrigins = settings.list('allow-origin') ?? [];
+  for (const origin of allowedOrigins) {
+    if (!isOriginEntry(origin)) throw new UsageError(`${name('allow-origin')} must be an origin such as https://app.example, http://host:* or '*': '${origin}'`);
+  }
+  const hosts = settings.list('allow-host');
+  for (const host of hosts ?? []) {
+    if (host !== '*' && !/^\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(host)) throw new UsageError(`${name('allow-host')} must be a host name such as app.example, .example.com or '*': '${host}'`);
   }
   const allowedHosts = hosts === undefined ? undefined : hosts.includes('*') ? null : hosts;
   return {
     kind: 'serve',
-    port: parsePort(values.port),
+    port: parsePort(name('port'), settings.text('port')),
     host,
     path,
     apiKey,
-    prices: !values['no-prices'],
-    store: parseStore(values),
+    prices: !settings.flag('no-prices'),
+    store: parseStore(settings),
     allowedOrigins,
     allowedHosts,
-    trustedProxies: parseProxyCount(values['trusted-proxies']),
-    maxConnectionsPerAddress: parseConnectionLimit(values['max-connections-per-address']),
-    heartbeatInterval: parseMilliseconds('heartbeat-interval', values['heartbeat-interval']),
-    heartbeatTimeout: parseMilliseconds('heartbeat-timeout', values['heartbeat-timeout']),
+    trustedProxies: parseProxyCount(name('trusted-proxies'), settings.text('trusted-proxies')),
+    maxConnectionsPerAddress: parseConnectionLimit(name('max-connections-per-address'), settings.text('max-connections-per-address')),
+    heartbeatInterval: parseMilliseconds(name('heartbeat-interval'), settings.text('heartbeat-interval')),
+    heartbeatTimeout: parseMilliseconds(name('heartbeat-timeout'), settings.text('heartbeat-timeout')),
   };
 }
 
 /** A heartbeat time: whole ms from 100 (below that the one-second sweeper cannot keep up anyway) to an hour. */
-function parseMilliseconds(flag: string, text: string | undefined): number | undefined {
+function parseMilliseconds(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const ms = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
-  if (!(ms >= 100 && ms <= 3_600_000)) throw new UsageError(`--${flag} must be a whole number of ms from 100 to 3600000: '${text}'`);
+  if (!(ms >= 100 && ms <= 3_600_000)) throw new UsageError(`${name} must be a whole number of ms from 100 to 3600000: '${text}'`);
   return ms;
 }
 
-function parseProxyCount(text: string | undefined): number {
+function parseProxyCount(name: string, text: string | undefined): number {
   if (text === undefined) return 0;
-  if (!/^\d{1,2}$/.test(text)) throw new UsageError(`--trusted-proxies must be a number of proxies from 0 to 99: '${text}'`);
+  if (!/^\d{1,2}$/.test(text)) throw new UsageError(`${name} must be a number of proxies from 0 to 99: '${text}'`);
   return Number(text);
 }
 
-function parseConnectionLimit(text: string | undefined): number {
+function parseConnectionLimit(name: string, text: string | undefined): number {
   if (text === undefined) return DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const limit = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
-  if (Number.isNaN(limit)) throw new UsageError(`--max-connections-per-address must be a whole number (0 for no limit): '${text}'`);
+  if (Number.isNaN(limit)) throw new UsageError(`${name} must be a whole number (0 for no limit): '${text}'`);
   return limit === 0 ? Infinity : limit;
 }
 
-interface StoreFlags {
-  data?: string;
-  memory?: boolean;
-  synchronous?: string;
-  'max-db-size'?: string;
-  redis?: string;
-  'redis-prefix'?: string;
-  'redis-wait-replicas'?: string;
-  'redis-wait-timeout'?: string;
-}
-
 /** The Redis store's WAIT: under the store's command timeout (5 s), which would otherwise cut it short. */
-function parseReplicaWait(replicasText: string | undefined, timeoutText: string | undefined): { replicas: number; timeoutMs: number } | undefined {
+function parseReplicaWait(settings: Settings): { replicas: number; timeoutMs: number } | undefined {
+  const { name } = settings;
+  const replicasText = settings.text('redis-wait-replicas');
+  const timeoutText = settings.text('redis-wait-timeout');
   if (replicasText === undefined) {
-    if (timeoutText !== undefined) throw new UsageError('--redis-wait-timeout needs --redis-wait-replicas');
+    if (timeoutText !== undefined) throw new UsageError(`${name('redis-wait-timeout')} needs ${name('redis-wait-replicas')}`);
     return undefined;
   }
   const replicas = Number(replicasText);
-  if (!/^\d+$/.test(replicasText) || replicas < 1) throw new UsageError(`--redis-wait-replicas must be a whole number of at least 1: '${replicasText}'`);
+  if (!/^\d+$/.test(replicasText) || replicas < 1) throw new UsageError(`${name('redis-wait-replicas')} must be a whole number of at least 1: '${replicasText}'`);
   const timeoutMs = timeoutText === undefined ? 1000 : Number(timeoutText);
   if (timeoutText !== undefined && (!/^\d+$/.test(timeoutText) || timeoutMs < 1 || timeoutMs >= 5000)) {
-    throw new UsageError(`--redis-wait-timeout must be a whole number of milliseconds from 1 to 4999: '${timeoutText}'`);
+    throw new UsageError(`${name('redis-wait-timeout')} must be a whole number of milliseconds from 1 to 4999: '${timeoutText}'`);
   }
   return { replicas, timeoutMs };
 }
 
-function parseStore(values: StoreFlags): StoreChoice {
-  if (values.redis !== undefined) {
+function parseStore(settings: Settings): StoreChoice {
+  const { name } = settings;
+  const redis = settings.text('redis');
+  if (redis !== undefined) {
     // Silently ignoring one of them would leave the operator unsure where the messages went.
     for (const flag of ['memory', 'data', 'synchronous', 'max-db-size'] as const) {
-      if (values[flag] !== undefined) throw new UsageError(`--${flag} cannot be combined with --redis`);
+      if (settings.given(flag)) throw new UsageError(`${name(flag)} cannot be combined with ${name('redis')}`);
     }
     let url: URL;
     try {
-      url = new URL(values.redis);
+      url = new URL(redis);
     } catch {
-      throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379: '${values.redis}'`);
+      throw new UsageError(`${name('redis')} must be a URL such as redis://127.0.0.1:6379: '${redis}'`);
     }
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new UsageError(`--redis must be a redis:// or rediss:// URL: '${values.redis}'`);
-    const keyPrefix = values['redis-prefix'];
-    if (keyPrefix !== undefined && (keyPrefix === '' || /[{}]/.test(keyPrefix))) throw new UsageError(`--redis-prefix must be non-empty, without { or }: '${keyPrefix}'`);
-    const waitForReplicas = parseReplicaWait(values['redis-wait-replicas'], values['redis-wait-timeout']);
-    return waitForReplicas === undefined ? { kind: 'redis', url: values.redis, keyPrefix } : { kind: 'redis', url: values.redis, keyPrefix, waitForReplicas };
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new UsageError(`${name('redis')} must be a redis:// or rediss:// URL: '${redis}'`);
+    const keyPrefix = settings.text('redis-prefix');
+    if (keyPrefix !== undefined && (keyPrefix === '' || /[{}]/.test(keyPrefix))) throw new UsageError(`${name('redis-prefix')} must be non-empty, without { or }: '${keyPrefix}'`);
+    const waitForReplicas = parseReplicaWait(settings);
+    return waitForReplicas === undefined ? { kind: 'redis', url: redis, keyPrefix } : { kind: 'redis', url: redis, keyPrefix, waitForReplicas };
   }
   for (const flag of ['redis-prefix', 'redis-wait-replicas', 'redis-wait-timeout'] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to the Redis store: give --redis too`);
+    if (settings.given(flag)) throw new UsageError(`${name(flag)} applies to the Redis store: give --redis too`);
   }
-  if (values.memory) {
+  if (settings.flag('memory')) {
     // Silently ignoring one of them would leave the operator unsure where the messages went.
     for (const flag of ['data', 'synchronous', 'max-db-size'] as const) {
-      if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to the SQLite store and cannot be combined with --memory`);
+      if (settings.given(flag)) throw new UsageError(`${name(flag)} applies to the SQLite store and cannot be combined with ${name('memory')}`);
     }
     return { kind: 'memory' };
   }
-  const dataFolder = values.data ?? DEFAULT_DATA_FOLDER;
-  if (dataFolder === '') throw new UsageError('--data must not be empty');
-  const synchronous = values.synchronous ?? 'normal';
-  if (synchronous !== 'normal' && synchronous !== 'full') throw new UsageError(`--synchronous must be 'normal' or 'full': '${synchronous}'`);
-  const maxSizeBytes = values['max-db-size'] === undefined ? undefined : parseSize(values['max-db-size']);
+  const dataFolder = settings.text('data') ?? DEFAULT_DATA_FOLDER;
+  if (dataFolder === '') throw new UsageError(`${name('data')} must not be empty`);
+  const synchronous = settings.text('synchronous') ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') throw new UsageError(`${name('synchronous')} must be 'normal' or 'full': '${synchronous}'`);
+  const maxSize = settings.text('max-db-size');
+  const maxSizeBytes = maxSize === undefined ? undefined : parseSize(name('max-db-size'), maxSize);
   return { kind: 'sqlite', dataFolder, synchronous, maxSizeBytes };
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** `65536`, `64k`, `500m`, `2g` (binary units; a trailing `b` or `ib` is allowed: `500MiB`). */
-function parseSize(text: string): number {
+function parseSize(name: string, text: string): number {
   const match = /^(\d+)\s*(?:([kmg])(?:ib|b)?|b)?$/i.exec(text.trim());
   const bytes = match === null ? NaN : Number(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()]!;
   // Below a few pages SQLite cannot even hold its schema.
   if (!(Number.isSafeInteger(bytes) && bytes >= 65536)) {
-    throw new UsageError(`--max-db-size must be a size of at least 64k, in bytes or with k, m or g (500m): '${text}'`);
+    throw new UsageError(`${name} must be a size of at least 64k, in bytes or with k, m or g (500m): '${text}'`);
   }
   return bytes;
 }
 
-function parsePort(text: string | undefined): number {
+function parsePort(name: string, text: string | undefined): number {
   if (text === undefined) return 8080;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a number from 0 to 65535: '${text}'`);
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${name} must be a number from 0 to 65535: '${text}'`);
   return port;
 }
 

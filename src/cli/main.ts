@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, isHoldfastError } from '../protocol/index.js';
-import { parseCommand, USAGE, UsageError, type Command, type StoreChoice } from './args.js';
-import { LOOPBACK_HOSTS, LOOPBACK_ORIGINS } from '../server/origins.js';
-import { hasBuiltClient, PACKAGE_ROOT, RedisUnavailableError, SqliteUnavailableError, startStandalone, type StandaloneOptions, type StorageInfo } from './standalone.js';
+import { parseCommand, USAGE, UsageError, type Command, type ServeCommand } from './args.js';
+import { standaloneOptions } from './serve-options.js';
+import { ConfigError } from './usage-error.js';
+import { hasBuiltClient, PACKAGE_ROOT, RedisUnavailableError, SqliteUnavailableError, startStandalone, type StorageInfo } from './standalone.js';
 
 /** Exit status for a command-line mistake, as most Unix tools use it. */
 const EXIT_USAGE = 2;
@@ -18,23 +19,8 @@ function version(): string {
   return manifest.version ?? 'unknown';
 }
 
-async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void> {
-  const standalone = await startStandalone({
-    port: command.port,
-    host: command.host,
-    path: command.path,
-    apiKey: command.apiKey,
-    priceFeed: command.prices,
-    store: storeOption(command.store),
-    allowedOrigins: [...LOOPBACK_ORIGINS, ...command.allowedOrigins],
-    // Named hosts come on top of the loopback names; without the flag, serve's default for its --host.
-    ...(command.allowedHosts === undefined ? {} : { allowedHosts: command.allowedHosts === null ? null : [...LOOPBACK_HOSTS, ...command.allowedHosts] }),
-    server: {
-      trustedProxies: command.trustedProxies,
-      limits: { maxConnectionsPerAddress: command.maxConnectionsPerAddress },
-      ...heartbeatOption(command),
-    },
-  });
+async function serve(command: ServeCommand): Promise<void> {
+  const standalone = await startStandalone(standaloneOptions(command));
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -69,27 +55,6 @@ async function serve(command: Extract<Command, { kind: 'serve' }>): Promise<void
   }
 }
 
-/** Only the heartbeat times given on the command line: the server's defaults fill the rest. */
-function heartbeatOption(command: Extract<Command, { kind: 'serve' }>): { heartbeat?: { interval?: number; timeout?: number } } {
-  const heartbeat: { interval?: number; timeout?: number } = {};
-  if (command.heartbeatInterval !== undefined) heartbeat.interval = command.heartbeatInterval;
-  if (command.heartbeatTimeout !== undefined) heartbeat.timeout = command.heartbeatTimeout;
-  return Object.keys(heartbeat).length === 0 ? {} : { heartbeat };
-}
-
-function storeOption(choice: StoreChoice): NonNullable<StandaloneOptions['store']> {
-  if (choice.kind === 'memory') return 'memory';
-  if (choice.kind === 'redis') {
-    return {
-      redisUrl: choice.url,
-      ...(choice.keyPrefix === undefined ? {} : { keyPrefix: choice.keyPrefix }),
-      ...(choice.waitForReplicas === undefined ? {} : { waitForReplicas: choice.waitForReplicas }),
-    };
-  }
-  const { dataFolder, synchronous, maxSizeBytes } = choice;
-  return maxSizeBytes === undefined ? { dataFolder, synchronous } : { dataFolder, synchronous, maxSizeBytes };
-}
-
 function describeStore(storage: StorageInfo): string {
   switch (storage.kind) {
     case 'sqlite':
@@ -109,7 +74,8 @@ async function main(argv: string[]): Promise<void> {
     command = parseCommand(argv, process.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`holdfast: ${error.message}\nRun 'holdfast --help' for usage.`);
+    // A config file's mistake names its key: the usage text would not help with it.
+    console.error(error instanceof ConfigError ? `holdfast: ${error.message}` : `holdfast: ${error.message}\nRun 'holdfast --help' for usage.`);
     process.exit(EXIT_USAGE);
   }
   switch (command.kind) {

@@ -12,7 +12,7 @@ import { MemoryStore } from '../store/memory/index.js';
 // dynamic import when a data folder is asked for, so the memory store works without it.
 import type { SqliteStoreOptions } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
-import { DEMO_TOPICS, describeAnonymousAccess, serverFedGuard } from './access.js';
+import { anonymousGuard, DEMO_TOPICS, describeAnonymousAccess, serverFedGuard, type AnonymousPermissions } from './access.js';
 import { createPublishApi } from './http-api.js';
 import { startPriceFeed, type PriceFeedOptions } from './price-feed.js';
 import { sendText, serveFile, type StaticResult } from './static.js';
@@ -79,6 +79,12 @@ export interface StandaloneOptions {
    * server feeds (`prices`).
    */
   server?: Omit<ServerOptions, 'server' | 'port' | 'host' | 'path' | 'store' | 'allowedOrigins' | 'headersTimeout'>;
+  /**
+   * What clients without an identity may subscribe and publish to, by topic name or `prefix*`
+   * pattern; anything else is FORBIDDEN to them. Asked before `server.authorize`.
+   * @default everything (but the server-fed topics)
+   */
+  anonymous?: AnonymousPermissions;
 }
 
 /** The SQLite store in a data folder: `openDataFolder(dataFolder, options)`. */
@@ -156,7 +162,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const allowedHosts = options.allowedHosts === undefined ? defaultHosts(host, allowedOrigins) : (options.allowedHosts ?? undefined);
   let server: HoldfastServer;
   try {
-    const authorize = serverFedGuard(options.server?.authorize);
+    const authorize = serverFedGuard(options.anonymous === undefined ? options.server?.authorize : anonymousGuard(options.anonymous, options.server?.authorize));
     server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, authorize, allowedOrigins, allowedHosts, store, server: http, path });
   } catch (error) {
     if (storage.kind !== 'custom') await store.close().catch(() => undefined);
@@ -227,7 +233,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     store,
     storage,
     http,
-    anonymousAccess: describeAnonymousAccess(options.server),
+    anonymousAccess: describeAnonymousAccess(options.server, options.anonymous),
     url: `http://${authority}`,
     wsUrl: `ws://${authority}${path}`,
     port,
