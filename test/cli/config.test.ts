@@ -177,3 +177,10 @@ describe('config file', () => {
     assert.ok(new ConfigError('x') instanceof UsageError);
   });
 });
+
+describe('docs/server.md', () => {
+  it('shows the example config as it is in docs/holdfast.example.json', () => {
+    const docs = readFileSync(join(ROOT, 'docs', 'server.md'), 'utf8');
+    assert.ok(docs.includes('```json\n' + EXAMPLE + '```'), 'the Configuration section should hold the example verbatim');
+  });
+});
