@@ -17,6 +17,8 @@ export interface TopicConfig {
   mode?: TopicMode;
   retention?: { maxCount?: number; maxAgeMs?: number };
   maxKeys?: number;
+  /** 'latest': the newest message is the snapshot of a subscriber that lost its position. @default 'none' */
+  snapshot?: 'latest' | 'none';
 }
 
 /** What anonymous clients may do, by topic pattern; a list left out allows nothing. */
@@ -90,6 +92,7 @@ export const FILE_ONLY_KEYS: readonly string[] = [
   'topics[].retention.maxCount',
   'topics[].retention.maxAgeMs',
   'topics[].maxKeys',
+  'topics[].snapshot',
   'anonymous.subscribe',
   'anonymous.publish',
 ];

@@ -3,7 +3,9 @@ import { LOOPBACK_HOSTS, LOOPBACK_ORIGINS } from '../server/origins.js';
 import { DEMO_TOPICS, matchesPattern, SERVER_FED_TOPICS } from './access.js';
 import type { ServeCommand, StoreChoice } from './args.js';
 import type { FileOnlySettings } from './config.js';
+import { latestMessageSnapshot } from './snapshot.js';
 import type { StandaloneOptions } from './standalone.js';
+import type { Store } from '../store/types.js';
 
 /** What `serve` asks of startStandalone: the command's settings in the standalone's terms. */
 export function standaloneOptions(command: ServeCommand): StandaloneOptions {
@@ -19,11 +21,11 @@ export function standaloneOptions(command: ServeCommand): StandaloneOptions {
     // Named hosts come on top of the loopback names; without the flag, serve's default for its --host.
     ...(command.allowedHosts === undefined ? {} : { allowedHosts: command.allowedHosts === null ? null : [...LOOPBACK_HOSTS, ...command.allowedHosts] }),
     ...(fileOnly.anonymous === undefined ? {} : { anonymous: { subscribe: fileOnly.anonymous.subscribe ?? [], publish: fileOnly.anonymous.publish ?? [] } }),
+    ...(fileOnly.topics === undefined ? {} : { topicsFromStore: (store: Store) => topicTable(fileOnly, command.prices, store) }),
     server: {
       trustedProxies: command.trustedProxies,
       limits: { ...fileOnly.limits, maxConnectionsPerAddress: command.maxConnectionsPerAddress },
       ...heartbeatOption(command),
-      ...(fileOnly.topics === undefined ? {} : { topics: topicTable(fileOnly, command.prices) }),
       ...(fileOnly.sessionTtl === undefined ? {} : { sessionTtl: fileOnly.sessionTtl }),
       ...(fileOnly.dedupWindow === undefined ? {} : { dedupWindow: fileOnly.dedupWindow }),
     },
@@ -35,10 +37,15 @@ export function standaloneOptions(command: ServeCommand): StandaloneOptions {
  * runs, the demo's entry for it is kept unless the file covers the name itself, or every publish
  * of the feed would fail as an unknown topic.
  */
-function topicTable(fileOnly: FileOnlySettings, prices: boolean): TopicTable {
+export function topicTable(fileOnly: FileOnlySettings, prices: boolean, store: Store): TopicTable {
   const table: Record<string, TopicOptions> = {};
-  for (const { pattern, mode, retention, maxKeys } of fileOnly.topics ?? []) {
-    table[pattern] = { mode: mode ?? 'reliable', ...(retention === undefined ? {} : { retention }), ...(maxKeys === undefined ? {} : { maxKeys }) };
+  for (const { pattern, mode, retention, maxKeys, snapshot } of fileOnly.topics ?? []) {
+    table[pattern] = {
+      mode: mode ?? 'reliable',
+      ...(retention === undefined ? {} : { retention }),
+      ...(maxKeys === undefined ? {} : { maxKeys }),
+      ...(snapshot === 'latest' ? { snapshot: latestMessageSnapshot(store) } : {}),
+    };
   }
   if (prices) {
     for (const name of SERVER_FED_TOPICS) {

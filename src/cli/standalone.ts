@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HoldfastServer, type ServerOptions } from '../server/index.js';
+import type { TopicTable } from '../server/options.js';
 import { httpTimeouts } from '../server/http-timeouts.js';
 import { hostAllowed, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, type AllowedOrigins } from '../server/origins.js';
 import { isIP } from 'node:net';
@@ -85,6 +86,11 @@ export interface StandaloneOptions {
    * @default everything (but the server-fed topics)
    */
   anonymous?: AnonymousPermissions;
+  /**
+   * The topic table, made from the store once it is open (for snapshots read from the store);
+   * replaces `server.topics`.
+   */
+  topicsFromStore?: (store: Store) => TopicTable;
 }
 
 /** The SQLite store in a data folder: `openDataFolder(dataFolder, options)`. */
@@ -161,9 +167,11 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const allowedOrigins = options.allowedOrigins ?? LOOPBACK_ORIGINS;
   const allowedHosts = options.allowedHosts === undefined ? defaultHosts(host, allowedOrigins) : (options.allowedHosts ?? undefined);
   let server: HoldfastServer;
+  let topics: TopicTable = DEMO_TOPICS;
   try {
     const authorize = serverFedGuard(options.anonymous === undefined ? options.server?.authorize : anonymousGuard(options.anonymous, options.server?.authorize));
-    server = new HoldfastServer({ topics: DEMO_TOPICS, ...options.server, authorize, allowedOrigins, allowedHosts, store, server: http, path });
+    topics = options.topicsFromStore === undefined ? (options.server?.topics ?? DEMO_TOPICS) : options.topicsFromStore(store);
+    server = new HoldfastServer({ ...options.server, topics, authorize, allowedOrigins, allowedHosts, store, server: http, path });
   } catch (error) {
     if (storage.kind !== 'custom') await store.close().catch(() => undefined);
     throw error;
@@ -233,7 +241,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     store,
     storage,
     http,
-    anonymousAccess: describeAnonymousAccess(options.server, options.anonymous),
+    anonymousAccess: describeAnonymousAccess({ ...options.server, topics }, options.anonymous),
     url: `http://${authority}`,
     wsUrl: `ws://${authority}${path}`,
     port,

@@ -7,6 +7,9 @@ import { configSchema, FILE_KEYS_WITH_FLAGS, FILE_ONLY_KEYS, loadConfigFile } fr
 import type { SchemaNode } from '../../src/cli/schema-walker.js';
 import { envName, FLAG_NAMES } from '../../src/cli/settings.js';
 import { ConfigError } from '../../src/cli/usage-error.js';
+import { topicTable } from '../../src/cli/serve-options.js';
+import type { TopicOptions } from '../../src/server/options.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { ROOT } from './helpers.js';
 
 const EXAMPLE = readFileSync(join(ROOT, 'docs', 'holdfast.example.json'), 'utf8');
@@ -58,7 +61,7 @@ describe('config file', () => {
     assert.equal(command.fileOnly?.sessionTtl, 120000);
     assert.deepEqual(command.fileOnly?.limits?.messageRate, { perSecond: 100, burst: 200 });
     assert.equal(command.fileOnly?.limits && 'maxConnectionsPerAddress' in command.fileOnly.limits, false);
-    assert.deepEqual(command.fileOnly?.topics?.[1], { pattern: 'presence:*', mode: 'latest', maxKeys: 5000 });
+    assert.deepEqual(command.fileOnly?.topics?.[2], { pattern: 'presence:*', mode: 'latest', maxKeys: 5000 });
     assert.deepEqual(command.fileOnly?.anonymous?.publish, ['chat:*', 'typing:*']);
   });
 
@@ -182,5 +185,31 @@ describe('docs/server.md', () => {
   it('shows the example config as it is in docs/holdfast.example.json', () => {
     const docs = readFileSync(join(ROOT, 'docs', 'server.md'), 'utf8');
     assert.ok(docs.includes('```json\n' + EXAMPLE + '```'), 'the Configuration section should hold the example verbatim');
+  });
+});
+
+describe('topics from the config file', () => {
+  it('snapshot "latest" hands a subscriber that lost its position the newest message; "none" no snapshot', async () => {
+    const command = serveWith({ topics: [{ pattern: 'doc:*', snapshot: 'latest' }, { pattern: 'log:*', snapshot: 'none', mode: 'reliable' }] });
+    const store = new MemoryStore();
+    try {
+      const table = topicTable(command.fileOnly!, command.prices, store) as Record<string, TopicOptions>;
+      assert.equal(table['log:*']!.snapshot, undefined);
+      const snapshot = table['doc:*']!.snapshot!;
+      const context = { identity: null, session: 's' };
+      assert.equal(await snapshot('doc:1', context), undefined, 'nothing retained, nothing to show');
+      await store.append([1, 2, 3].map((version) => ({ topic: 'doc:1', data: { version }, time: Date.now() })));
+      assert.deepEqual(await snapshot('doc:1', context), { version: 3 });
+      // The price feed's topic is kept while the feed runs, and only then.
+      assert.deepEqual(Object.keys(table), ['doc:*', 'log:*', 'prices']);
+      assert.deepEqual(Object.keys(topicTable({ topics: [{ pattern: 'p*' }] }, true, store)), ['p*']);
+      assert.deepEqual(Object.keys(topicTable({ topics: [] }, false, store)), []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses another snapshot', () => {
+    assert.throws(() => serveWith({ topics: [{ pattern: 'a', snapshot: 'all' }] }), { message: 'holdfast.json: topics[0].snapshot must be "latest" or "none", got "all"' });
   });
 });
