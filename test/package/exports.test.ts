@@ -39,8 +39,17 @@ describe('package exports (built dist)', () => {
   }
 
   it('lists every subpath it tests, and tests every subpath it lists', () => {
-    const listed = Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => (k === '.' ? 'holdfast' : `holdfast/${k.slice(2)}`));
+    // The JSON files (package.json, the config schema) are data, tested below, not modules.
+    const listed = Object.keys(pkg.exports).filter((k) => !k.endsWith('.json')).map((k) => (k === '.' ? 'holdfast' : `holdfast/${k.slice(2)}`));
     assert.deepEqual(listed.sort(), Object.keys(expected).sort());
+  });
+
+  it('holdfast/config-schema.json resolves to the JSON Schema of the config file, which is published', () => {
+    const file = fileURLToPath(import.meta.resolve('holdfast/config-schema.json'));
+    const schema = JSON.parse(readFileSync(file, 'utf8')) as { $schema?: string; properties?: Record<string, unknown> };
+    assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+    assert.ok(schema.properties?.topics !== undefined);
+    assert.ok((pkg as unknown as { files: string[] }).files.includes('holdfast.schema.json'));
   });
 
   it('the SQLite store finds its checkpoint thread in dist', async () => {
