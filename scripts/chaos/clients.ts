@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultProxy } from './fault-proxy.js';
@@ -54,8 +55,20 @@ export class ClientProcess {
     child.once('exit', (code, signal) => {
       if (signal === 'SIGKILL') return; // ours: a fault, or the end of a stop that took too long (reported there)
       if (!this.stopped) this.surprises.push(`${id} (pid ${child.pid}) exited by itself: code ${code} signal ${signal}; see ${this.role}-${this.index}.out`);
+      // Started during the drain and stopped while Node was still loading it, before its handler
+      // existed (it logs `start` only once the handler is in): it did nothing, nothing to report.
+      else if (signal === 'SIGTERM' && !this.logged(id)) return;
       else if (code !== 0) this.surprises.push(`${id} (pid ${child.pid}) exited with code ${code} signal ${signal} when asked to stop; see ${this.role}-${this.index}.out`);
     });
+  }
+
+  /** Whether incarnation `id` wrote its `start` line. */
+  private logged(id: string): boolean {
+    try {
+      return readFileSync(this.logFile, 'utf8').includes(`"k":"start","${this.role === 'pub' ? 'p' : 's'}":"${id}"`);
+    } catch {
+      return false;
+    }
   }
 
   /** SIGKILLs the process, waits `downMs`, and starts the next incarnation. */

@@ -16,16 +16,17 @@ const log = args['log']!;
 const pace = Number(args['pace']);
 const drainMs = Number(args['drain']);
 
-appendLine(log, { k: 'start', p });
-const client = new HoldfastClient(clientOptions(args['url']!));
-const pending = new Set<Promise<void>>();
 let stopping = false;
-logConnection(client, log, p, () => stopping);
 let wake: (() => void) | undefined;
+// Before the `start` line: an incarnation that logged it always stops cleanly (see ClientProcess).
 process.on('SIGTERM', () => {
   stopping = true;
   wake?.();
 });
+appendLine(log, { k: 'start', p });
+const client = new HoldfastClient(clientOptions(args['url']!));
+const pending = new Set<Promise<void>>();
+logConnection(client, log, p, () => stopping);
 
 for (let n = 0; !stopping; n++) {
   appendLine(log, { k: 'attempt', p, n });

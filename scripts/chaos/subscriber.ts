@@ -21,10 +21,17 @@ if (existsSync(log)) {
     if (line['k'] === 'msg') position = { epoch: String(line['e']), offset: line['o'] as number };
   }
 }
+let stopping = false;
+let client: HoldfastClient | undefined;
+// Before the `start` line: an incarnation that logged it always stops cleanly (see ClientProcess).
+process.on('SIGTERM', () => {
+  stopping = true;
+  client?.close();
+  process.exit(0);
+});
 appendLine(log, { k: 'start', s, position });
 
-const client = new HoldfastClient(clientOptions(args['url']!));
-let stopping = false;
+client = new HoldfastClient(clientOptions(args['url']!));
 logConnection(client, log, s, () => stopping);
 const subscription: Subscription = client.subscribe(
   TOPIC,
@@ -40,8 +47,3 @@ subscription.on('subscribed', (info) =>
 );
 // A refused `sub` (FORBIDDEN, STORE_UNAVAILABLE…): written down, with the state it left the subscription in.
 subscription.on('error', (error) => appendLine(log, { k: 'sub-error', s, code: error.code, message: error.message, state: subscription.state }));
-process.on('SIGTERM', () => {
-  stopping = true;
-  client.close();
-  process.exit(0);
-});
