@@ -97,6 +97,8 @@ export class Connection {
   readonly rate: RateLimiter;
   /** Topics this connection may still create (limits.topicCreation); created with its first stored publish. */
   topicBudget: RateLimiter | undefined;
+  /** The close code this server sent (`fail`), reported to the hub's observer when the connection closes. */
+  closeCode: number | undefined;
   /** From ConnectionInfo; kept as fields, not the info object, which would cost one more object per connection. */
   readonly remoteAddress: string | undefined;
   /** The HTTP upgrade request; released once `hello` is authenticated. */
@@ -243,6 +245,7 @@ export class Connection {
     // Past the send-buffer bound: the frame that says why is small, and the one thing still worth writing.
     message = message.slice(0, MAX_ERROR_MESSAGE);
     this.sendFinal(retryAfter === undefined ? { type: 'error', code, message } : { type: 'error', code, message, retryAfter });
+    this.closeCode = closeCode;
     this.socket.close(closeCode, code);
     // A paused socket would not read the peer's answering close frame: the transport would keep it,
     // buffers and all, until its own close timeout. What is read now is ignored (state 'closed').

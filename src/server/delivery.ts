@@ -1,4 +1,4 @@
-import type { MsgFrame } from '../protocol/index.js';
+import type { MsgFrame, TopicMode } from '../protocol/index.js';
 import { encodeFrame } from '../protocol/index.js';
 import type { StoreEvent, StoredMessage, Store } from '../store/types.js';
 import type { ServerSubscription } from './subscription.js';
@@ -37,6 +37,8 @@ export class Delivery<S extends ServerSubscription = ServerSubscription> {
     private readonly maxBufferedBytes: number,
     private readonly onGap: GapHandler<S>,
     private readonly onError: (error: unknown) => void,
+    /** `count` messages of a topic of this mode were written to subscribers (for metrics). */
+    private readonly sent: (mode: TopicMode, count: number) => void = () => undefined,
   ) {}
 
   /**
@@ -164,7 +166,10 @@ export class Delivery<S extends ServerSubscription = ServerSubscription> {
         return;
       }
       const text = (texts[i] ??= this.encode(message));
-      if (text !== '') subscription.connection.sendText(text);
+      if (text !== '') {
+        subscription.connection.sendText(text);
+        this.sent(subscription.mode, 1);
+      }
       subscription.sent = message.offset;
     }
   }
@@ -185,6 +190,7 @@ export class Delivery<S extends ServerSubscription = ServerSubscription> {
       if (subscription.state !== 'live' || subscription.connection.bufferedAmount > this.maxBufferedBytes) continue;
       const frame: MsgFrame = key === undefined ? { type: 'msg', topic, data } : { type: 'msg', topic, data, key };
       subscription.connection.sendText((text ??= encodeFrame(frame)));
+      this.sent('volatile', 1);
     }
   }
 
@@ -224,7 +230,10 @@ export class Delivery<S extends ServerSubscription = ServerSubscription> {
             return;
           }
           const text = this.encode(message);
-          if (text !== '') subscription.connection.sendText(text);
+          if (text !== '') {
+            subscription.connection.sendText(text);
+            this.sent(subscription.mode, 1);
+          }
           subscription.sent = message.offset;
         }
         const caughtUp = result.messages.length < limit && subscription.sent >= this.headOf(subscription.topic, subscription.epoch);

@@ -20,6 +20,7 @@ import { FrameRouter } from './frame-router.js';
 import { Handshake } from './handshake.js';
 import { Inbound } from './inbound.js';
 import { DEFAULT_LIMITS, DEFAULTS, type HubOptions, type RequestHandler, type ResolvedLimits } from './options.js';
+import { safeObserver, type SafeObserver } from './observer.js';
 import { RequestRuns } from './request-runs.js';
 import { SessionDirectory, type HubSession } from './session-directory.js';
 import { SessionSaves } from './session-saves.js';
@@ -80,6 +81,7 @@ export class Hub {
   /** Topics this node appended to since the last sweep. */
   private readonly appendedTopics = new Set<string>();
   private readonly context: ConnectionContext;
+  private readonly observer: SafeObserver;
   private readonly unlisten: () => void;
   private available = true;
   private closing = false;
@@ -101,6 +103,7 @@ export class Hub {
       onError: options.onError ?? ((error) => console.error('[holdfast]', error)),
     });
     const { limits, onError, sessionTtl, dedupWindow } = resolved;
+    const observer = (this.observer = safeObserver(options.observer, onError));
     const clock = (this.clock = options.clock ?? systemClock);
     const store = (this.store = options.store);
     const now = () => clock.now();
@@ -118,10 +121,11 @@ export class Hub {
       // Deferred: the gap is found inside a pump, which must finish before the restart pumps again.
       (subscription) => queueMicrotask(() => this.subscriptions.reposition(subscription).catch(onError)),
       onError,
+      observer.messageOut,
     );
     const authorizer = new Authorizer(options.authorize, resolved.cacheAuthorization, onError);
     const authorized = authorizer.allows.bind(authorizer);
-    const parts = { clock, limits, onError, store, topics: this.topics, delivery: this.delivery, saves, requests: this.requests, authorized };
+    const parts = { clock, limits, onError, observer, store, topics: this.topics, delivery: this.delivery, saves, requests: this.requests, authorized };
     this.subscriptions = new Subscriptions({ ...parts, handleDeferred: (connection) => this.router.handleDeferred(connection) });
     const inbound = new Inbound({ ...parts, dedupWindow, handlers: resolved.handlers, appends: this.appends });
     const handshake = new Handshake({
@@ -149,6 +153,7 @@ export class Hub {
       appendedTopics: this.appendedTopics,
       drained: (connection) => this.router.drained(connection),
       retryStalled: (time) => this.retryStalled(time),
+      heartbeatTimedOut: observer.heartbeatTimeout,
     });
     this.context = {
       soft: limits.maxBufferedBytes,
@@ -174,6 +179,7 @@ export class Hub {
     }
     this.perAddress.set(address, count + 1);
     this.connections.add(connection);
+    this.observer.connectionOpened();
     this.sweeper.start();
     return connection;
   }
@@ -188,8 +194,11 @@ export class Hub {
     this.router.drained(connection);
   }
 
-  /** The transport's socket closed (or errored). */
-  closed(connection: Connection): void {
+  /**
+   * The transport's socket closed (or errored). `code`: the close code the transport saw, if any;
+   * one the server sent itself (`Connection.fail`) is preferred, as the one that says why.
+   */
+  closed(connection: Connection, code?: number): void {
     if (connection.isClosed()) return;
     connection.moveTo('closed');
     connection.early = connection.congestion = connection.repliesBacklog = undefined; // input that will never be handled
@@ -198,6 +207,7 @@ export class Hub {
       const count = (this.perAddress.get(address) ?? 1) - 1;
       if (count <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, count);
+      this.observer.connectionClosed(connection.closeCode ?? code ?? CloseCode.Abnormal);
     }
     if (connection.resumeTimer !== undefined) this.clock.clearTimeout(connection.resumeTimer);
     for (const subscription of connection.subscriptions.values()) this.delivery.stop(subscription);

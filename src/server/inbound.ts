@@ -13,6 +13,7 @@ import {
 import type { KeptReply, RequestOutcome, Store } from '../store/types.js';
 import { AppendCancelled, type AppendBatcher } from './append-batcher.js';
 import type { Connection } from './connection.js';
+import type { SafeObserver } from './observer.js';
 import type { RequestHandler, ResolvedLimits } from './options.js';
 import { dedupKey } from './reply.js';
 import type { RequestRuns, RunResult } from './request-runs.js';
@@ -28,6 +29,7 @@ export interface InboundContext {
   readonly dedupWindow: number;
   readonly handlers: Readonly<Record<string, RequestHandler>>;
   readonly onError: (error: unknown) => void;
+  readonly observer: Pick<SafeObserver, 'messageIn'>;
   readonly store: Pick<Store, 'claimIds' | 'broadcast'>;
   readonly topics: Pick<TopicDirectory, 'resolve'>;
   readonly appends: Pick<AppendBatcher, 'push'>;
@@ -110,6 +112,7 @@ export class Inbound {
     const { hub } = this;
     if (session.generation !== generation) return this.abandon(connection, session, frame.seq);
     if (!('mode' in settings)) return this.finish(session, frame.seq, { ok: false, error: settings });
+    hub.observer.messageIn(settings.mode);
     const key = dedupKey(session.identity, frame.id);
     if (settings.mode === 'volatile') {
       // Nothing is stored, so the id is claimed on its own to keep a resend from a new session out.
@@ -168,6 +171,7 @@ export class Inbound {
     const settings = checked instanceof Promise ? await checked : checked;
     const about = { topic: frame.topic, for: 'pub' as const };
     if (!('mode' in settings)) return connection.refuse(settings.code, settings.message, about);
+    hub.observer.messageIn(settings.mode);
     const failed = (error: unknown) => {
       hub.onError(error);
       const failure = storeFailure(error);

@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { PROTOCOL_DEFAULTS, type Clock, type TopicMode } from '../protocol/index.js';
 import type { RetentionPolicy, Store } from '../store/types.js';
+import type { HubObserver } from './observer.js';
+
+export type { HubObserver } from './observer.js';
 
 /** Who a connection belongs to, as the `authenticate` hook decided. */
 export interface Identity {
@@ -157,6 +160,8 @@ export interface HubOptions {
   clock?: Clock;
   /** Called with errors the server recovered from (a failing hook, a store error). @default console.error */
   onError?: (error: unknown) => void;
+  /** Told of connections, messages and timeouts as they happen, for metrics (see HubObserver). */
+  observer?: HubObserver;
 }
 
 export interface ResolvedLimits {

@@ -27,6 +27,8 @@ export interface SweeperContext {
   drained(connection: Connection): void;
   /** Work that waits on a failed store call (reads, repositions, request leases) is tried again. */
   retryStalled(now: number): void;
+  /** A connection was dropped for not answering heartbeats (for metrics). */
+  heartbeatTimedOut(): void;
 }
 
 const PING_TEXT = encodeFrame({ type: 'ping' });
@@ -119,6 +121,7 @@ export class Sweeper {
     if (connection.state !== 'open') return;
     if (now - connection.lastReceivedAt >= interval + timeout) {
       connection.drop(); // no close handshake with a peer that stopped answering
+      hub.heartbeatTimedOut();
       return;
     }
     if (now - connection.lastSentAt >= interval) connection.sendText(PING_TEXT);

@@ -109,10 +109,10 @@ function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
 }
 
 // Event listeners run outside any caller that could catch: what they trip over is reported, never thrown.
-function onClose(this: WebSocket): void {
+function onClose(this: WebSocket, code: number): void {
   const ws = this as HubWebSocket;
   try {
-    ws.hub.closed(ws.connection);
+    ws.hub.closed(ws.connection, code);
   } catch (error) {
     ws.hub.options.onError(error);
   }

@@ -1,0 +1,42 @@
+import type { TopicMode } from '../protocol/index.js';
+
+/**
+ * What the hub reports as it works, for metrics. Dependency-free on purpose: the hub never loads a
+ * metrics library; a binding (the standalone server's prom-client registry, say) implements this.
+ * Every method is optional, and one that throws is reported to `onError`, never to the caller.
+ */
+export interface HubObserver {
+  /** A connection was accepted (not one refused at once: shutting down, too many per address). */
+  connectionOpened?(): void;
+  /** An accepted connection closed: the close code the server sent, the peer's, or 1006 without one. */
+  connectionClosed?(code: number): void;
+  /** A client's `pub` to a known topic, reliable or fire-and-forget, was taken in for handling. */
+  messageIn?(mode: TopicMode): void;
+  /** `count` `msg` frames written to subscribers of a topic of this mode. */
+  messageOut?(mode: TopicMode, count: number): void;
+  /** A connection was dropped for not answering heartbeats. */
+  heartbeatTimeout?(): void;
+}
+
+/** An observer whose every method exists and never throws (errors go to `onError`). */
+export type SafeObserver = Required<HubObserver>;
+
+export function safeObserver(observer: HubObserver | undefined, onError: (error: unknown) => void): SafeObserver {
+  const call = <A extends unknown[]>(method: ((...args: A) => void) | undefined): ((...args: A) => void) => {
+    if (method === undefined || observer === undefined) return () => undefined;
+    return (...args: A) => {
+      try {
+        method.apply(observer, args);
+      } catch (error) {
+        onError(error);
+      }
+    };
+  };
+  return {
+    connectionOpened: call(observer?.connectionOpened),
+    connectionClosed: call(observer?.connectionClosed),
+    messageIn: call(observer?.messageIn),
+    messageOut: call(observer?.messageOut),
+    heartbeatTimeout: call(observer?.heartbeatTimeout),
+  };
+}
