@@ -15,6 +15,8 @@ import type { SqliteStoreOptions } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
 import { anonymousGuard, DEMO_TOPICS, describeAnonymousAccess, serverFedGuard, type AnonymousPermissions } from './access.js';
 import { createPublishApi } from './http-api.js';
+import { createServerMetrics } from './metrics.js';
+import { createMetricsRoute } from './metrics-route.js';
 import { startPriceFeed, type PriceFeedOptions } from './price-feed.js';
 import { sendText, serveFile, type StaticResult } from './static.js';
 
@@ -35,6 +37,8 @@ export interface StandaloneOptions {
   path?: string;
   /** Protects `POST /api/publish` (Authorization: Bearer KEY). */
   apiKey?: string | undefined;
+  /** Protects `GET /metrics` (Authorization: Bearer KEY). @default open, like /healthz */
+  metricsKey?: string | undefined;
   /**
    * Browser origins allowed to open a WebSocket and to post to the HTTP API, besides the same origin
    * (see `ServerOptions.allowedOrigins`); others get 403.
@@ -166,16 +170,20 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const http = createServer(httpTimeouts(options.headersTimeout));
   const allowedOrigins = options.allowedOrigins ?? LOOPBACK_ORIGINS;
   const allowedHosts = options.allowedHosts === undefined ? defaultHosts(host, allowedOrigins) : (options.allowedHosts ?? undefined);
+  const metrics = createServerMetrics();
   let server: HoldfastServer;
   let topics: TopicTable = DEMO_TOPICS;
   try {
     const authorize = serverFedGuard(options.anonymous === undefined ? options.server?.authorize : anonymousGuard(options.anonymous, options.server?.authorize));
     topics = options.topicsFromStore === undefined ? (options.server?.topics ?? DEMO_TOPICS) : options.topicsFromStore(store);
-    server = new HoldfastServer({ ...options.server, topics, authorize, allowedOrigins, allowedHosts, store, server: http, path });
+    // The metrics' observer replaces one given in `server`: the standalone server owns its metrics.
+    server = new HoldfastServer({ ...options.server, observer: metrics.observer, topics, authorize, allowedOrigins, allowedHosts, store, server: http, path });
   } catch (error) {
     if (storage.kind !== 'custom') await store.close().catch(() => undefined);
     throw error;
   }
+  metrics.attach(server.hub);
+  const metricsRoute = createMetricsRoute(metrics.registry, options.metricsKey);
   const { onError } = server.hub.options;
   const publishApi = createPublishApi(server, { apiKey: options.apiKey, maxBody: 1024 * 1024, allowedOrigins, bodyTimeoutMs: options.bodyTimeoutMs, onError });
 
@@ -199,6 +207,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     }
     // For load balancers and orchestrators: the process answers, and it can serve (its store answers).
     if (rawPath === '/healthz') return sendText(response, 200, 'ok');
+    if (rawPath === '/metrics') return metricsRoute(request, response);
     if (rawPath === '/readyz') return server.hub.storeAvailable ? sendText(response, 200, 'ready') : sendText(response, 503, 'the store is unavailable');
     // The page learns the WebSocket path from here, so `--path` needs no change to the demo.
     if (rawPath === '/config.json') return sendConfig(response, path);

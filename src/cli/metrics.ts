@@ -1,0 +1,82 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TopicMode } from '../protocol/index.js';
+import type { Hub } from '../server/hub.js';
+import type { HubObserver } from '../server/observer.js';
+
+/**
+ * The standalone server's Prometheus metrics. A registry of its own, not prom-client's global one,
+ * so that several servers in one process (tests, an embedding application) do not collide.
+ */
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** Given to the hub (`ServerOptions.observer`); the counters move as it calls. */
+  readonly observer: HubObserver;
+  /** The hub whose `stats()` the gauges read on each scrape; set once the server exists. */
+  attach(hub: Pick<Hub, 'stats'>): void;
+}
+
+export function createServerMetrics(): ServerMetrics {
+  const registry = new Registry();
+  // Event-loop lag, heap, CPU, file descriptors: what tells an overloaded process from a quiet one.
+  collectDefaultMetrics({ register: registry });
+  let hub: Pick<Hub, 'stats'> | undefined;
+
+  // Gauges read the hub on collect: nothing to keep in step, and a scrape sees the present.
+  const gauge = (name: string, help: string, key: 'connections' | 'sessions' | 'subscriptions') =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (hub !== undefined) this.set(hub.stats()[key]);
+      },
+    });
+  gauge('holdfast_connections', 'Open WebSocket connections', 'connections');
+  gauge('holdfast_sessions', 'Sessions held in memory (connected, or waiting sessionTtl for a resume)', 'sessions');
+  gauge('holdfast_subscriptions', 'Live subscriptions over all connections', 'subscriptions');
+
+  const connectionsOpened = new Counter({ name: 'holdfast_connections_opened_total', help: 'Connections accepted', registers: [registry] });
+  const connectionsClosed = new Counter({
+    name: 'holdfast_connections_closed_total',
+    help: 'Accepted connections closed, by WebSocket close code (the one the server sent, else the peer\'s; 1006 without one)',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const messagesIn = new Counter({
+    name: 'holdfast_messages_in_total',
+    help: 'Client publishes to a known topic taken in for handling, by topic mode',
+    labelNames: ['mode'] as const,
+    registers: [registry],
+  });
+  const messagesOut = new Counter({
+    name: 'holdfast_messages_out_total',
+    help: 'Messages written to subscribers, by topic mode (one per subscriber)',
+    labelNames: ['mode'] as const,
+    registers: [registry],
+  });
+  const heartbeatTimeouts = new Counter({
+    name: 'holdfast_heartbeat_timeouts_total',
+    help: 'Connections dropped for not answering heartbeats',
+    registers: [registry],
+  });
+  // Zero from the start, so that a rate() over the first scrapes is not missing a series.
+  for (const mode of ['reliable', 'volatile', 'latest'] satisfies TopicMode[]) {
+    messagesIn.labels(mode).inc(0);
+    messagesOut.labels(mode).inc(0);
+  }
+
+  const observer: HubObserver = {
+    connectionOpened: () => connectionsOpened.inc(),
+    connectionClosed: (code) => connectionsClosed.labels(String(code)).inc(),
+    messageIn: (mode) => messagesIn.labels(mode).inc(),
+    messageOut: (mode, count) => messagesOut.labels(mode).inc(count),
+    heartbeatTimeout: () => heartbeatTimeouts.inc(),
+  };
+  return {
+    registry,
+    observer,
+    attach(target) {
+      hub = target;
+    },
+  };
+}
