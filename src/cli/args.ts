@@ -22,6 +22,9 @@ HOLDFAST_MEMORY=1, and a key of the config file; a flag wins over the variable, 
       --path <path>     URL path of the WebSocket endpoint (default /holdfast)
       --api-key <key>   Require "Authorization: Bearer <key>" on POST /api/publish
                         (or set HOLDFAST_API_KEY, which keeps the key out of the process list)
+      --metrics-key <key>
+                        Require "Authorization: Bearer <key>" on GET /metrics (or set
+                        HOLDFAST_METRICS_KEY); without it /metrics is open, like /healthz
       --no-prices       Do not run the demo price feed
       --allow-origin <origin>
                         Also let pages of this origin connect and use the publish API (repeatable;
@@ -87,6 +90,8 @@ export type ServeCommand = {
   host: string;
   path: string;
   apiKey: string | undefined;
+  /** Protects GET /metrics. */
+  metricsKey: string | undefined;
   prices: boolean;
   store: StoreChoice;
   /** From --allow-origin, on top of the loopback origins. */
@@ -162,6 +167,9 @@ function serveCommand(settings: Settings): ServeCommand {
   if (host === '') throw new UsageError(`${name('host')} must not be empty`);
   const apiKey = settings.text('api-key');
   if (apiKey === '') throw new UsageError(`${name('api-key')} must not be empty`);
+  const metricsKey = settings.text('metrics-key');
+  // An empty key would read as no key: /metrics open when the operator meant it closed.
+  if (metricsKey === '') throw new UsageError(`${name('metrics-key')} must not be empty`);
 
   const allowedOrigins = settings.list('allow-origin') ?? [];
   for (const origin of allowedOrigins) {
@@ -178,6 +186,7 @@ function serveCommand(settings: Settings): ServeCommand {
     host,
     path,
     apiKey,
+    metricsKey,
     prices: !settings.flag('no-prices'),
     store: parseStore(settings),
     allowedOrigins,

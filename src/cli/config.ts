@@ -55,6 +55,7 @@ export const FILE_KEYS_WITH_FLAGS: Readonly<Record<string, { flag: FlagName; val
   host: { flag: 'host' },
   path: { flag: 'path' },
   apiKey: { flag: 'api-key' },
+  metricsKey: { flag: 'metrics-key' },
   prices: { flag: 'no-prices', value: (value) => value === false },
   allowedOrigins: { flag: 'allow-origin' },
   allowedHosts: { flag: 'allow-host' },

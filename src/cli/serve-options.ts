@@ -15,6 +15,7 @@ export function standaloneOptions(command: ServeCommand): StandaloneOptions {
     host: command.host,
     path: command.path,
     apiKey: command.apiKey,
+    metricsKey: command.metricsKey,
     priceFeed: command.prices,
     store: storeOption(command.store),
     allowedOrigins: [...LOOPBACK_ORIGINS, ...command.allowedOrigins],

@@ -15,6 +15,7 @@ export const OPTIONS = {
   host: { type: 'string' },
   path: { type: 'string' },
   'api-key': { type: 'string' },
+  'metrics-key': { type: 'string' },
   'no-prices': { type: 'boolean' },
   'allow-origin': { type: 'string', multiple: true },
   'allow-host': { type: 'string', multiple: true },

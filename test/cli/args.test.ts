@@ -11,6 +11,7 @@ describe('parseCommand', () => {
       host: '127.0.0.1',
       path: '/holdfast',
       apiKey: undefined,
+      metricsKey: undefined,
       prices: true,
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
       allowedOrigins: [],
@@ -23,12 +24,13 @@ describe('parseCommand', () => {
   });
 
   it('serve with every option', () => {
-    assert.deepEqual(parseCommand(['serve', '--port', '0', '--host', '0.0.0.0', '--path', '/ws', '--api-key', 'k', '--no-prices']), {
+    assert.deepEqual(parseCommand(['serve', '--port', '0', '--host', '0.0.0.0', '--path', '/ws', '--api-key', 'k', '--metrics-key', 'm', '--no-prices']), {
       kind: 'serve',
       port: 0,
       host: '0.0.0.0',
       path: '/ws',
       apiKey: 'k',
+      metricsKey: 'm',
       prices: false,
       store: { kind: 'sqlite', dataFolder: './data', synchronous: 'normal', maxSizeBytes: undefined },
       allowedOrigins: [],

@@ -96,4 +96,16 @@ describe('GET /metrics of holdfast serve', () => {
     assert.equal(value(after, 'holdfast_connections_closed_total{code="1000"}'), 1, 'a client close() is 1000');
     assert.equal(value(after, 'holdfast_subscriptions'), 1);
   });
+
+  it('with --metrics-key (or HOLDFAST_METRICS_KEY) refuses a scrape without the key (401) and answers one with it', async () => {
+    const { url } = await serve([], { HOLDFAST_METRICS_KEY: 'scrape-me' });
+    const refused = await http(url, '/metrics');
+    assert.equal(refused.status, 401, refused.body);
+    assert.equal(refused.headers['www-authenticate'], 'Bearer');
+    assert.doesNotMatch(refused.body, /holdfast_/);
+    assert.equal((await http(url, '/metrics', { headers: { Authorization: 'Bearer wrong' } })).status, 401);
+    const scraped = await scrape(url, { Authorization: 'Bearer scrape-me' });
+    assert.equal(value(scraped, 'holdfast_connections'), 0);
+    assert.equal((await http(url, '/healthz')).status, 200, '/healthz stays open');
+  });
 });
