@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CloseCode } from '../../src/protocol/index.js';
+import type { HubObserver } from '../../src/server/index.js';
+import { FakeSocket } from '../support/fake-socket.js';
+import { hubHarness } from '../support/hub-harness.js';
+
+/** An observer that writes down every call, in order. */
+function recorder(): { calls: string[]; observer: Required<HubObserver> } {
+  const calls: string[] = [];
+  return {
+    calls,
+    observer: {
+      connectionOpened: () => calls.push('opened'),
+      connectionClosed: (code) => calls.push(`closed ${code}`),
+      messageIn: (mode) => calls.push(`in ${mode}`),
+      messageOut: (mode, count) => calls.push(`out ${mode} ${count}`),
+      heartbeatTimeout: () => calls.push('heartbeat timeout'),
+    },
+  };
+}
+
+describe('Hub observer', () => {
+  it('is told of a publish in, each delivery out, and the close code the server sent', async () => {
+    const { calls, observer } = recorder();
+    const { clock, connect } = hubHarness({ observer, topics: { 'v:*': { mode: 'volatile' }, '*': { mode: 'reliable' } } });
+    const a = await connect();
+    const b = await connect();
+    for (const peer of [a, b]) peer.send({ type: 'sub', topic: 'chat', from: 'now' });
+    await clock.idle();
+    a.send({ type: 'pub', topic: 'chat', data: 1, seq: 1, id: 'm1' });
+    a.send({ type: 'pub', topic: 'chat', data: 1, seq: 1, id: 'm1' }); // a resend of a processed seq: not counted again
+    a.send({ type: 'pub', topic: 'v:x', data: 2 });
+    a.send({ type: 'pub', topic: '', data: 3 }); // an invalid topic: refused, not taken in
+    await clock.idle();
+    assert.deepEqual(
+      calls.filter((call) => !call.startsWith('out')),
+      ['opened', 'opened', 'in reliable', 'in volatile'],
+    );
+    assert.deepEqual(calls.filter((call) => call.startsWith('out')), ['out reliable 1', 'out reliable 1'], 'one per subscriber; nobody subscribed to v:x');
+    a.connection.fail('SERVER_SHUTDOWN', CloseCode.GoingAway, 'bye');
+    assert.equal(calls.at(-1), `closed ${CloseCode.GoingAway}`);
+  });
+
+  it('counts a heartbeat timeout as a drop (1006), and never a connection refused at once', async () => {
+    const { calls, observer } = recorder();
+    const { clock, hub, connect } = hubHarness({ observer, heartbeat: { interval: 1000, timeout: 1000 }, limits: { maxConnectionsPerAddress: 1 } });
+    const peer = await connect();
+    hub.open(new FakeSocket()); // the same (absent) address again: over the limit, closed with 4429
+    clock.advance(3000);
+    assert.equal(peer.socket.terminated, true);
+    assert.deepEqual(calls, ['opened', `closed ${CloseCode.Abnormal}`, 'heartbeat timeout']);
+  });
+
+  it('an observer that throws is reported to onError and changes nothing for the client', async () => {
+    const errors: unknown[] = [];
+    const boom = () => {
+      throw new Error('observer bug');
+    };
+    const { clock, connect } = hubHarness({ observer: { connectionOpened: boom, messageIn: boom, messageOut: boom }, onError: (error) => errors.push(error) });
+    const peer = await connect();
+    peer.send({ type: 'sub', topic: 'chat', from: 'now' });
+    await clock.idle();
+    peer.send({ type: 'pub', topic: 'chat', data: 'x', seq: 1, id: 'm1' });
+    await clock.idle();
+    clock.advance(100); // the ack batch
+    assert.equal(peer.socket.ofType('msg').length, 1, 'delivered all the same');
+    assert.ok(peer.socket.ofType('ack').length >= 1, 'acknowledged all the same');
+    assert.deepEqual(
+      errors.map((error) => (error as Error).message),
+      ['observer bug', 'observer bug', 'observer bug'],
+    );
+  });
+});
