@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TopicMode } from '../protocol/index.js';
 import type { Hub } from '../server/hub.js';
 import type { HubObserver } from '../server/observer.js';
@@ -59,6 +59,20 @@ export function createServerMetrics(): ServerMetrics {
     help: 'Connections dropped for not answering heartbeats',
     registers: [registry],
   });
+  const duplicates = new Counter({
+    name: 'holdfast_duplicates_dropped_total',
+    help: 'Reliable publishes the store already held (same id within the de-duplication window): acknowledged, not stored again',
+    registers: [registry],
+  });
+  const storeSeconds = new Histogram({
+    name: 'holdfast_store_operation_seconds',
+    help: 'Wall time of store calls, failed ones included (append: one group-commit batch of publishes)',
+    labelNames: ['operation'] as const,
+    // From an in-memory append (well under 1 ms) to a stalled Redis or disk (seconds).
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  storeSeconds.zero({ operation: 'append' });
   // Zero from the start, so that a rate() over the first scrapes is not missing a series.
   for (const mode of ['reliable', 'volatile', 'latest'] satisfies TopicMode[]) {
     messagesIn.labels(mode).inc(0);
@@ -71,6 +85,8 @@ export function createServerMetrics(): ServerMetrics {
     messageIn: (mode) => messagesIn.labels(mode).inc(),
     messageOut: (mode, count) => messagesOut.labels(mode).inc(count),
     heartbeatTimeout: () => heartbeatTimeouts.inc(),
+    duplicateDropped: () => duplicates.inc(),
+    storeOperation: (operation, ms) => storeSeconds.labels(operation).observe(ms / 1000),
   };
   return {
     registry,

@@ -1,3 +1,4 @@
+import type { SafeObserver } from './observer.js';
 import { isRefusal, type AppendEntry, type AppendResult, type Store } from '../store/types.js';
 
 /** Called once per entry: with its result (an outcome or the store's refusal), or with the store's error. */
@@ -47,6 +48,8 @@ export class AppendBatcher {
     private readonly settled: () => void = () => undefined,
     private readonly appended: (topic: string) => void = () => undefined,
     private readonly onError: (error: unknown) => void = (error) => console.error('[holdfast]', error),
+    /** Told each batch's latency and each duplicate, for metrics. */
+    private readonly observer?: Pick<SafeObserver, 'storeOperation' | 'duplicateDropped'>,
   ) {}
 
   add(entry: AppendEntry): Promise<AppendResult> {
@@ -83,18 +86,24 @@ export class AppendBatcher {
       this.settled();
       if (this.entries.length > 0) this.schedule();
     };
+    // Wall time, not the injected clock: a latency is about the real store, also under a fake clock.
+    const started = performance.now();
+    const timed = (): void => this.observer?.storeOperation('append', performance.now() - started);
     const failed = (error: unknown): void => {
+      timed();
       for (const settle of settles) this.call(settle, undefined, error);
       done();
     };
     try {
       this.store.append(entries).then((outcomes) => {
+        timed();
         let last: string | undefined;
         for (let i = 0; i < settles.length; i++) {
           const outcome = outcomes[i]!;
           const { topic } = entries[i]!;
           // Batches are mostly runs of one topic: told once per run.
           if (topic !== last && !isRefusal(outcome) && !outcome.duplicate) this.appended((last = topic));
+          if (!isRefusal(outcome) && outcome.duplicate) this.observer?.duplicateDropped();
           this.call(settles[i]!, outcome);
         }
         done();

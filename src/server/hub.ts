@@ -113,7 +113,7 @@ export class Hub {
     const saves = (this.saves = new SessionSaves<HubSession>({ store, now, defer, sessionTtl, onError, replaced: (session) => void sessions.refused(session).catch(onError) }));
     const sessions = (this.sessions = new SessionDirectory({ store, saves, acks: this.acks, now, sessionTtl, onError }));
     this.requests = new RequestRuns({ store, now, ttl: dedupWindow, onError });
-    this.appends = new AppendBatcher(store, defer, () => saves.flushNow(), (topic) => this.appendedTopics.add(topic), onError);
+    this.appends = new AppendBatcher(store, defer, () => saves.flushNow(), (topic) => this.appendedTopics.add(topic), onError, observer);
     this.delivery = new Delivery<ServerSubscription<Connection>>(
       store,
       limits.maxInFlight,

@@ -16,7 +16,14 @@ export interface HubObserver {
   messageOut?(mode: TopicMode, count: number): void;
   /** A connection was dropped for not answering heartbeats. */
   heartbeatTimeout?(): void;
+  /** A reliable publish the store already held (same id within the de-duplication window): not stored again. */
+  duplicateDropped?(): void;
+  /** One store call took `ms` of wall time, failed or not (`append`: one group-commit batch). */
+  storeOperation?(name: StoreOperation, ms: number): void;
 }
+
+/** The store calls timed: the appends on every reliable publish's path. */
+export type StoreOperation = 'append';
 
 /** An observer whose every method exists and never throws (errors go to `onError`). */
 export type SafeObserver = Required<HubObserver>;
@@ -38,5 +45,7 @@ export function safeObserver(observer: HubObserver | undefined, onError: (error:
     messageIn: call(observer?.messageIn),
     messageOut: call(observer?.messageOut),
     heartbeatTimeout: call(observer?.heartbeatTimeout),
+    duplicateDropped: call(observer?.duplicateDropped),
+    storeOperation: call(observer?.storeOperation),
   };
 }

@@ -88,6 +88,11 @@ describe('GET /metrics of holdfast serve', () => {
     assert.equal(value(during, 'holdfast_sessions'), 2);
     assert.equal(value(during, 'holdfast_subscriptions'), 2);
     assert.equal(delta('holdfast_connections_opened_total'), 2);
+    assert.equal(delta('holdfast_duplicates_dropped_total'), 0, 'every publish was new');
+    // Group commit: N publishes in at most N batches, at least one.
+    const batches = delta('holdfast_store_operation_seconds_count{operation="append"}');
+    assert.ok(batches >= 1 && batches <= N, `append batches: ${batches}`);
+    assert.ok(delta('holdfast_store_operation_seconds_sum{operation="append"}') > 0);
     assert.equal(during.get('holdfast_connections_closed_total{code="1000"}'), undefined, 'nothing closed yet');
 
     listener.close();

@@ -16,6 +16,8 @@ function recorder(): { calls: string[]; observer: Required<HubObserver> } {
       messageIn: (mode) => calls.push(`in ${mode}`),
       messageOut: (mode, count) => calls.push(`out ${mode} ${count}`),
       heartbeatTimeout: () => calls.push('heartbeat timeout'),
+      duplicateDropped: () => calls.push('duplicate'),
+      storeOperation: (name, ms) => calls.push(`store ${name}${ms >= 0 ? '' : ' negative'}`),
     },
   };
 }
@@ -35,11 +37,23 @@ describe('Hub observer', () => {
     await clock.idle();
     assert.deepEqual(
       calls.filter((call) => !call.startsWith('out')),
-      ['opened', 'opened', 'in reliable', 'in volatile'],
+      ['opened', 'opened', 'in reliable', 'in volatile', 'store append'],
     );
     assert.deepEqual(calls.filter((call) => call.startsWith('out')), ['out reliable 1', 'out reliable 1'], 'one per subscriber; nobody subscribed to v:x');
     a.connection.fail('SERVER_SHUTDOWN', CloseCode.GoingAway, 'bye');
     assert.equal(calls.at(-1), `closed ${CloseCode.GoingAway}`);
+  });
+
+  it('is told of a publish the store already held (same id, new seq) and of each append batch', async () => {
+    const { calls, observer } = recorder();
+    const { clock, connect } = hubHarness({ observer });
+    const peer = await connect();
+    peer.send({ type: 'pub', topic: 'chat', data: 1, seq: 1, id: 'm1' });
+    peer.send({ type: 'pub', topic: 'chat', data: 2, seq: 2, id: 'm2' });
+    await clock.idle();
+    peer.send({ type: 'pub', topic: 'chat', data: 1, seq: 3, id: 'm1' });
+    await clock.idle();
+    assert.deepEqual(calls, ['opened', 'in reliable', 'in reliable', 'store append', 'in reliable', 'store append', 'duplicate'], 'one batch per turn; the third is a duplicate');
   });
 
   it('counts a heartbeat timeout as a drop (1006), and never a connection refused at once', async () => {
