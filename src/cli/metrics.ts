@@ -59,6 +59,11 @@ export function createServerMetrics(): ServerMetrics {
     help: 'Connections dropped for not answering heartbeats',
     registers: [registry],
   });
+  const acks = new Counter({
+    name: 'holdfast_acks_sent_total',
+    help: 'ack frames sent to clients; cumulative, so one may acknowledge many publishes',
+    registers: [registry],
+  });
   const duplicates = new Counter({
     name: 'holdfast_duplicates_dropped_total',
     help: 'Reliable publishes the store already held (same id within the de-duplication window): acknowledged, not stored again',
@@ -85,6 +90,7 @@ export function createServerMetrics(): ServerMetrics {
     messageIn: (mode) => messagesIn.labels(mode).inc(),
     messageOut: (mode, count) => messagesOut.labels(mode).inc(count),
     heartbeatTimeout: () => heartbeatTimeouts.inc(),
+    ackSent: () => acks.inc(),
     duplicateDropped: () => duplicates.inc(),
     storeOperation: (operation, ms) => storeSeconds.labels(operation).observe(ms / 1000),
   };

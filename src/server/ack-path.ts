@@ -19,6 +19,8 @@ export interface AckOwner {
 export interface AckTimer {
   note(target: AckTarget): void;
   forget(target: AckTarget): void;
+  /** An `ack` frame went out (for metrics). */
+  ackSent?(): void;
 }
 
 /**
@@ -151,6 +153,7 @@ export class AckPath implements AckTarget {
     this.owed = false;
     this.lastAckSent = seq;
     sink.send({ type: 'ack', seq });
+    this.timer.ackSent?.();
   }
 
   /** A new connection holds the session: it has been told nothing yet. */

@@ -18,6 +18,8 @@ export class AckScheduler {
     private readonly delay: number,
     private readonly batch: number,
     private readonly onError: (error: unknown) => void = (error) => console.error('[holdfast]', error),
+    /** Told of every `ack` frame sent, for metrics: the one timer every session's AckPath already holds. */
+    readonly ackSent: () => void = () => undefined,
   ) {}
 
   /** One more frame is processed for `target`. */

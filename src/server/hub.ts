@@ -109,7 +109,7 @@ export class Hub {
     const now = () => clock.now();
     const defer = deferOf(clock);
     this.topics = new TopicDirectory(options.topics);
-    this.acks = new AckScheduler(clock, options.ackDelay ?? DEFAULTS.ackDelay, options.ackBatch ?? DEFAULTS.ackBatch, onError);
+    this.acks = new AckScheduler(clock, options.ackDelay ?? DEFAULTS.ackDelay, options.ackBatch ?? DEFAULTS.ackBatch, onError, observer.ackSent);
     const saves = (this.saves = new SessionSaves<HubSession>({ store, now, defer, sessionTtl, onError, replaced: (session) => void sessions.refused(session).catch(onError) }));
     const sessions = (this.sessions = new SessionDirectory({ store, saves, acks: this.acks, now, sessionTtl, onError }));
     this.requests = new RequestRuns({ store, now, ttl: dedupWindow, onError });

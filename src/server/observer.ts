@@ -16,6 +16,8 @@ export interface HubObserver {
   messageOut?(mode: TopicMode, count: number): void;
   /** A connection was dropped for not answering heartbeats. */
   heartbeatTimeout?(): void;
+  /** An `ack` frame was sent: cumulative, so one may acknowledge many publishes (and requests). */
+  ackSent?(): void;
   /** A reliable publish the store already held (same id within the de-duplication window): not stored again. */
   duplicateDropped?(): void;
   /** One store call took `ms` of wall time, failed or not (`append`: one group-commit batch). */
@@ -45,6 +47,7 @@ export function safeObserver(observer: HubObserver | undefined, onError: (error:
     messageIn: call(observer?.messageIn),
     messageOut: call(observer?.messageOut),
     heartbeatTimeout: call(observer?.heartbeatTimeout),
+    ackSent: call(observer?.ackSent),
     duplicateDropped: call(observer?.duplicateDropped),
     storeOperation: call(observer?.storeOperation),
   };

@@ -89,6 +89,8 @@ describe('GET /metrics of holdfast serve', () => {
     assert.equal(value(during, 'holdfast_subscriptions'), 2);
     assert.equal(delta('holdfast_connections_opened_total'), 2);
     assert.equal(delta('holdfast_duplicates_dropped_total'), 0, 'every publish was new');
+    const acks = delta('holdfast_acks_sent_total');
+    assert.ok(acks >= 1 && acks <= N, `cumulative acks: ${acks} for ${N} publishes`);
     // Group commit: N publishes in at most N batches, at least one.
     const batches = delta('holdfast_store_operation_seconds_count{operation="append"}');
     assert.ok(batches >= 1 && batches <= N, `append batches: ${batches}`);

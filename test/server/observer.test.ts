@@ -5,12 +5,15 @@ import type { HubObserver } from '../../src/server/index.js';
 import { FakeSocket } from '../support/fake-socket.js';
 import { hubHarness } from '../support/hub-harness.js';
 
-/** An observer that writes down every call, in order. */
-function recorder(): { calls: string[]; observer: Required<HubObserver> } {
+/** An observer that writes down every call, in order; acks, whose timing is the ack batcher's, only counted. */
+function recorder(): { calls: string[]; acks: { sent: number }; observer: Required<HubObserver> } {
   const calls: string[] = [];
+  const acks = { sent: 0 };
   return {
     calls,
+    acks,
     observer: {
+      ackSent: () => acks.sent++,
       connectionOpened: () => calls.push('opened'),
       connectionClosed: (code) => calls.push(`closed ${code}`),
       messageIn: (mode) => calls.push(`in ${mode}`),
@@ -54,6 +57,18 @@ describe('Hub observer', () => {
     peer.send({ type: 'pub', topic: 'chat', data: 1, seq: 3, id: 'm1' });
     await clock.idle();
     assert.deepEqual(calls, ['opened', 'in reliable', 'in reliable', 'store append', 'in reliable', 'store append', 'duplicate'], 'one batch per turn; the third is a duplicate');
+  });
+
+  it('counts exactly the ack frames the client gets', async () => {
+    const { acks, observer } = recorder();
+    const { clock, connect } = hubHarness({ observer });
+    const peer = await connect();
+    for (let seq = 1; seq <= 5; seq++) peer.send({ type: 'pub', topic: 'chat', data: seq, seq, id: `m${seq}` });
+    await clock.idle();
+    clock.advance(1000);
+    const frames = peer.socket.ofType('ack');
+    assert.ok(frames.length >= 1 && frames.length < 5, `cumulative acks: ${frames.length} for 5 publishes`);
+    assert.equal(acks.sent, frames.length);
   });
 
   it('counts a heartbeat timeout as a drop (1006), and never a connection refused at once', async () => {
