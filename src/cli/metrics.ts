@@ -78,6 +78,17 @@ export function createServerMetrics(): ServerMetrics {
     registers: [registry],
   });
   storeSeconds.zero({ operation: 'append' });
+  const replays = new Histogram({
+    name: 'holdfast_replay_messages',
+    help: 'Messages a resumed subscription had to catch up on (head minus its position; an upper bound on latest topics)',
+    buckets: [0, 1, 10, 100, 1000, 10000, 100000],
+    registers: [registry],
+  });
+  const snapshots = new Counter({
+    name: 'holdfast_snapshots_sent_total',
+    help: 'Snapshots sent to subscribers that lost their position, instead of the messages they missed',
+    registers: [registry],
+  });
   // Zero from the start, so that a rate() over the first scrapes is not missing a series.
   for (const mode of ['reliable', 'volatile', 'latest'] satisfies TopicMode[]) {
     messagesIn.labels(mode).inc(0);
@@ -90,6 +101,8 @@ export function createServerMetrics(): ServerMetrics {
     messageIn: (mode) => messagesIn.labels(mode).inc(),
     messageOut: (mode, count) => messagesOut.labels(mode).inc(count),
     heartbeatTimeout: () => heartbeatTimeouts.inc(),
+    replay: (size) => replays.observe(size),
+    snapshotSent: () => snapshots.inc(),
     ackSent: () => acks.inc(),
     duplicateDropped: () => duplicates.inc(),
     storeOperation: (operation, ms) => storeSeconds.labels(operation).observe(ms / 1000),

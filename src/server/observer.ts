@@ -14,6 +14,13 @@ export interface HubObserver {
   messageIn?(mode: TopicMode): void;
   /** `count` `msg` frames written to subscribers of a topic of this mode. */
   messageOut?(mode: TopicMode, count: number): void;
+  /**
+   * A subscription resumed from a position (`recovering: true`, a snapshot aside) with up to `size`
+   * messages to send again: head minus position (an upper bound on a `latest` topic, whose offsets have gaps).
+   */
+  replay?(size: number): void;
+  /** A subscriber that lost its position was sent the topic's snapshot instead of the messages it missed. */
+  snapshotSent?(): void;
   /** A connection was dropped for not answering heartbeats. */
   heartbeatTimeout?(): void;
   /** An `ack` frame was sent: cumulative, so one may acknowledge many publishes (and requests). */
@@ -47,6 +54,8 @@ export function safeObserver(observer: HubObserver | undefined, onError: (error:
     messageIn: call(observer?.messageIn),
     messageOut: call(observer?.messageOut),
     heartbeatTimeout: call(observer?.heartbeatTimeout),
+    replay: call(observer?.replay),
+    snapshotSent: call(observer?.snapshotSent),
     ackSent: call(observer?.ackSent),
     duplicateDropped: call(observer?.duplicateDropped),
     storeOperation: call(observer?.storeOperation),

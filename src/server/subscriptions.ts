@@ -2,6 +2,7 @@ import { ErrorCode, isValidTopic, payloadError, type ClientAckFrame, type SubFra
 import type { Store, StreamInfo } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { Delivery } from './delivery.js';
+import type { SafeObserver } from './observer.js';
 import type { ResolvedLimits } from './options.js';
 import { dedupKey } from './reply.js';
 import type { RequestRuns } from './request-runs.js';
@@ -15,6 +16,7 @@ type HubSubscription = ServerSubscription<Connection>;
 export interface SubscriptionsContext {
   readonly limits: ResolvedLimits;
   readonly onError: (error: unknown) => void;
+  readonly observer: Pick<SafeObserver, 'replay' | 'snapshotSent'>;
   readonly store: Pick<Store, 'info'>;
   readonly topics: Pick<TopicDirectory, 'resolve'>;
   readonly delivery: Delivery<ServerSubscription<Connection>>;
@@ -68,6 +70,7 @@ export class Subscriptions {
       if (!current()) return;
       if (position !== undefined && this.recoverable(settings, position, info)) {
         const offset = Math.min(position.offset, info.head);
+        hub.observer.replay(info.head - offset);
         this.begin(connection, subscription, info.epoch, offset, { recovering: true, recovered: true });
         return;
       }
@@ -138,6 +141,7 @@ export class Subscriptions {
       // The same rule as a `sub` with this position: one that saw nothing of the old epoch loses nothing.
       const position = { epoch: subscription.epoch, offset: subscription.sent };
       if (position.offset === 0 && this.recoverable(settings, position, info)) {
+        hub.observer.replay(info.head);
         this.begin(subscription.connection, subscription, info.epoch, 0, { recovering: true, recovered: true });
         return;
       }
@@ -163,12 +167,14 @@ export class Subscriptions {
     const snapshot = settings.snapshot === undefined ? undefined : await settings.snapshot(topic, { identity: connection.identity, session: connection.session!.id });
     if (!current()) return;
     if (snapshot === undefined) {
+      this.hub.observer.replay(stream.head - (stream.first - 1));
       this.begin(connection, subscription, stream.epoch, stream.first - 1, { recovering: true, recovered: false });
       return;
     }
     const { maxDepth } = this.hub.limits;
     if (payloadError(snapshot, { maxPayload: Infinity, maxDepth }) !== undefined) throw new Error(`the snapshot of "${topic}" is not JSON within ${maxDepth} levels`);
     // head was read before the snapshot, so the snapshot may already include what follows it.
+    this.hub.observer.snapshotSent();
     this.begin(connection, subscription, stream.epoch, stream.head, { recovering: true, recovered: false, snapshot });
   }
 

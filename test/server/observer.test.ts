@@ -19,6 +19,8 @@ function recorder(): { calls: string[]; acks: { sent: number }; observer: Requir
       messageIn: (mode) => calls.push(`in ${mode}`),
       messageOut: (mode, count) => calls.push(`out ${mode} ${count}`),
       heartbeatTimeout: () => calls.push('heartbeat timeout'),
+      replay: (size) => calls.push(`replay ${size}`),
+      snapshotSent: () => calls.push('snapshot'),
       duplicateDropped: () => calls.push('duplicate'),
       storeOperation: (name, ms) => calls.push(`store ${name}${ms >= 0 ? '' : ' negative'}`),
     },
@@ -57,6 +59,23 @@ describe('Hub observer', () => {
     peer.send({ type: 'pub', topic: 'chat', data: 1, seq: 3, id: 'm1' });
     await clock.idle();
     assert.deepEqual(calls, ['opened', 'in reliable', 'in reliable', 'store append', 'in reliable', 'store append', 'duplicate'], 'one batch per turn; the third is a duplicate');
+  });
+
+  it('is told how much a resumed subscription replays, and of a snapshot sent instead', async () => {
+    const { calls, observer } = recorder();
+    const { clock, hub, store, connect } = hubHarness({
+      observer,
+      topics: { 'doc:*': { mode: 'reliable', snapshot: () => ({ state: 'now' }) }, '*': { mode: 'reliable' } },
+    });
+    for (const topic of ['chat', 'doc:1']) for (let i = 1; i <= 3; i++) await hub.publish(topic, i);
+    const { epoch } = await store.info('chat');
+    const peer = await connect();
+    calls.length = 0;
+    peer.send({ type: 'sub', topic: 'chat', epoch, offset: 1 }); // missed 2 and 3
+    peer.send({ type: 'sub', topic: 'doc:1', epoch: 'gone', offset: 5 }); // an epoch the store no longer has
+    await clock.idle();
+    assert.deepEqual(calls.filter((call) => !call.startsWith('out')).sort(), ['replay 2', 'snapshot']);
+    assert.equal(peer.socket.ofType('subscribed').find((frame) => frame.topic === 'doc:1')?.snapshot !== undefined, true);
   });
 
   it('counts exactly the ack frames the client gets', async () => {
