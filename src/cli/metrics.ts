@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TopicMode } from '../protocol/index.js';
+import { CloseCode, type TopicMode } from '../protocol/index.js';
 import type { Hub } from '../server/hub.js';
 import type { HubObserver } from '../server/observer.js';
 
@@ -13,6 +13,17 @@ export interface ServerMetrics {
   readonly observer: HubObserver;
   /** The hub whose `stats()` the gauges read on each scrape; set once the server exists. */
   attach(hub: Pick<Hub, 'stats'>): void;
+}
+
+/**
+ * Close codes labelled as themselves: the protocol's, and the WebSocket layer's a client may send.
+ * Any other (a client may close with any of 3000–4999) is `other`, so that clients cannot make
+ * the server keep thousands of series.
+ */
+const LABELLED_CLOSE_CODES: ReadonlySet<number> = new Set<number>([...Object.values(CloseCode), 1005, 1011]);
+
+export function closeCodeLabel(code: number): string {
+  return LABELLED_CLOSE_CODES.has(code) ? String(code) : 'other';
 }
 
 export function createServerMetrics(): ServerMetrics {
@@ -38,7 +49,7 @@ export function createServerMetrics(): ServerMetrics {
   const connectionsOpened = new Counter({ name: 'holdfast_connections_opened_total', help: 'Connections accepted', registers: [registry] });
   const connectionsClosed = new Counter({
     name: 'holdfast_connections_closed_total',
-    help: 'Accepted connections closed, by WebSocket close code (the one the server sent, else the peer\'s; 1006 without one)',
+    help: 'Accepted connections closed, by WebSocket close code (the one the server sent, else the peer\'s; 1006 without one; other for codes outside the protocol)',
     labelNames: ['code'] as const,
     registers: [registry],
   });
@@ -97,7 +108,7 @@ export function createServerMetrics(): ServerMetrics {
 
   const observer: HubObserver = {
     connectionOpened: () => connectionsOpened.inc(),
-    connectionClosed: (code) => connectionsClosed.labels(String(code)).inc(),
+    connectionClosed: (code) => connectionsClosed.labels(closeCodeLabel(code)).inc(),
     messageIn: (mode) => messagesIn.labels(mode).inc(),
     messageOut: (mode, count) => messagesOut.labels(mode).inc(count),
     heartbeatTimeout: () => heartbeatTimeouts.inc(),

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { HoldfastClient } from '../../src/client/index.js';
+import { createServerMetrics } from '../../src/cli/metrics.js';
 import { cli, http, listening } from './helpers.js';
 
 const children: ChildProcess[] = [];
@@ -114,5 +115,18 @@ describe('GET /metrics of holdfast serve', () => {
     const scraped = await scrape(url, { Authorization: 'Bearer scrape-me' });
     assert.equal(value(scraped, 'holdfast_connections'), 0);
     assert.equal((await http(url, '/healthz')).status, 200, '/healthz stays open');
+  });
+
+  it('labels close codes outside the protocol as other: a client cannot make the server keep a series per code', async () => {
+    const metrics = createServerMetrics();
+    for (const code of [1000, 4413, 4001, 3000, 4999, 4998]) metrics.observer.connectionClosed!(code);
+    const scraped = samples(await metrics.registry.metrics());
+    const closed = [...scraped].filter(([series]) => series.startsWith('holdfast_connections_closed_total'));
+    assert.deepEqual(new Map(closed), new Map([
+      ['holdfast_connections_closed_total{code="1000"}', 1],
+      ['holdfast_connections_closed_total{code="4413"}', 1],
+      ['holdfast_connections_closed_total{code="4001"}', 1],
+      ['holdfast_connections_closed_total{code="other"}', 3],
+    ]));
   });
 });
