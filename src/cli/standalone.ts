@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HoldfastServer, type ServerOptions } from '../server/index.js';
 import type { TopicTable } from '../server/options.js';
+import { bothObservers } from '../server/observer.js';
 import { httpTimeouts } from '../server/http-timeouts.js';
 import { hostAllowed, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, type AllowedOrigins } from '../server/origins.js';
 import { isIP } from 'node:net';
@@ -176,8 +177,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   try {
     const authorize = serverFedGuard(options.anonymous === undefined ? options.server?.authorize : anonymousGuard(options.anonymous, options.server?.authorize));
     topics = options.topicsFromStore === undefined ? (options.server?.topics ?? DEMO_TOPICS) : options.topicsFromStore(store);
-    // The metrics' observer replaces one given in `server`: the standalone server owns its metrics.
-    server = new HoldfastServer({ ...options.server, observer: metrics.observer, topics, authorize, allowedOrigins, allowedHosts, store, server: http, path });
+    // An application's own observer is told too: the metrics must not cost it its hook.
+    server = new HoldfastServer({ ...options.server, observer: bothObservers(metrics.observer, options.server?.observer), topics, authorize, allowedOrigins, allowedHosts, store, server: http, path });
   } catch (error) {
     if (storage.kind !== 'custom') await store.close().catch(() => undefined);
     throw error;

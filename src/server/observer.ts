@@ -34,6 +34,34 @@ export interface HubObserver {
 /** The store calls timed: the appends on every reliable publish's path. */
 export type StoreOperation = 'append';
 
+/**
+ * Both observers, each told everything (the standalone server's metrics and an application's own).
+ * `second` is told even when `first` throws; what threw is thrown after, for `safeObserver` to report.
+ */
+export function bothObservers(first: HubObserver, second: HubObserver | undefined): HubObserver {
+  if (second === undefined) return first;
+  const both = <A extends unknown[]>(a: ((...args: A) => void) | undefined, b: ((...args: A) => void) | undefined) =>
+    (...args: A): void => {
+      try {
+        a?.apply(first, args);
+      } finally {
+        b?.apply(second, args);
+      }
+    };
+  return {
+    connectionOpened: both(first.connectionOpened, second.connectionOpened),
+    connectionClosed: both(first.connectionClosed, second.connectionClosed),
+    messageIn: both(first.messageIn, second.messageIn),
+    messageOut: both(first.messageOut, second.messageOut),
+    ackSent: both(first.ackSent, second.ackSent),
+    duplicateDropped: both(first.duplicateDropped, second.duplicateDropped),
+    replay: both(first.replay, second.replay),
+    snapshotSent: both(first.snapshotSent, second.snapshotSent),
+    heartbeatTimeout: both(first.heartbeatTimeout, second.heartbeatTimeout),
+    storeOperation: both(first.storeOperation, second.storeOperation),
+  } satisfies SafeObserver; // every method: one added to HubObserver must be passed on here too
+}
+
 /** An observer whose every method exists and never throws (errors go to `onError`). */
 export type SafeObserver = Required<HubObserver>;
 

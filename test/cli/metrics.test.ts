@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { HoldfastClient } from '../../src/client/index.js';
 import { createServerMetrics } from '../../src/cli/metrics.js';
+import { startStandalone } from '../../src/cli/standalone.js';
 import { cli, http, listening } from './helpers.js';
 
 const children: ChildProcess[] = [];
@@ -128,5 +129,26 @@ describe('GET /metrics of holdfast serve', () => {
       ['holdfast_connections_closed_total{code="4001"}', 1],
       ['holdfast_connections_closed_total{code="other"}', 3],
     ]));
+  });
+
+  it('startStandalone tells an observer given in server too, and counts all the same', async () => {
+    const seen: string[] = [];
+    const app = await startStandalone({
+      port: 0,
+      priceFeed: false,
+      store: 'memory',
+      server: { observer: { connectionOpened: () => seen.push('opened'), messageIn: (mode) => seen.push(`in ${mode}`) } },
+    });
+    try {
+      const one = client(app.wsUrl);
+      await one.publish('chat:own', 'x');
+      assert.deepEqual(seen, ['opened', 'in reliable']);
+      const scraped = await scrape(app.url);
+      assert.equal(value(scraped, 'holdfast_messages_in_total{mode="reliable"}'), 1);
+      assert.equal(value(scraped, 'holdfast_connections_opened_total'), 1);
+      one.close();
+    } finally {
+      await app.close();
+    }
   });
 });
