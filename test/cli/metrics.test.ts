@@ -113,6 +113,10 @@ describe('GET /metrics of holdfast serve', () => {
     assert.equal(refused.headers['www-authenticate'], 'Bearer');
     assert.doesNotMatch(refused.body, /holdfast_/);
     assert.equal((await http(url, '/metrics', { headers: { Authorization: 'Bearer wrong' } })).status, 401);
+    // Garbage in the header is a refusal, never a crash of the server.
+    for (const garbage of ['Bearer', 'Bearer    ', 'Basic c2NyYXBlLW1l', 'scrape-me', 'Bearer scrape-me extra', 'x'.repeat(8000)]) {
+      assert.equal((await http(url, '/metrics', { headers: { Authorization: garbage } })).status, 401, JSON.stringify(garbage.slice(0, 30)));
+    }
     const scraped = await scrape(url, { Authorization: 'Bearer scrape-me' });
     assert.equal(value(scraped, 'holdfast_connections'), 0);
     assert.equal((await http(url, '/healthz')).status, 200, '/healthz stays open');
