@@ -102,7 +102,10 @@ for i = 0, tonumber(ARGV[5]) - 1 do
     end
     if dk ~= '' then redis.call('HSET', dedupOffsets, dk, head) end
   elseif claimed then
+    -- Both: a claim taken over from an expired key would otherwise leave that key's offset behind
+    -- with no expiry left for the sweep to find it by.
     redis.call('ZREM', dedup, dk)
+    redis.call('HDEL', dedupOffsets, dk)
   end
   out[#out + 1] = code
   out[#out + 1] = offset
