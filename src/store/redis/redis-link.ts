@@ -70,6 +70,13 @@ export class RedisLink {
       connection.on('ready', this.onReady);
       connection.on('close', this.onClose);
       connection.on('error', this.onError);
+      // A Cluster says `close` only once it gave up on every node (seconds later, and never for
+      // one shard): a node dropped is already an outage for the topics and channels it serves,
+      // and a node (re)added is when to try coming back.
+      if (connection.isCluster) {
+        connection.on('-node', this.onClose);
+        connection.on('+node', this.onReady);
+      }
     }
     if (this.commands.status === 'ready') this.onReady();
     this.pinger = setInterval(() => this.watchSubscriber(), pingIntervalMs);
@@ -110,6 +117,8 @@ export class RedisLink {
     for (const connection of [this.commands, this.subscriber]) {
       connection.off('ready', this.onReady);
       connection.off('close', this.onClose);
+      connection.off('-node', this.onClose);
+      connection.off('+node', this.onReady);
     }
     this.subscriber.disconnect();
     if (this.ownsCommands) this.commands.disconnect();

@@ -55,8 +55,9 @@ for i = 0, tonumber(ARGV[5]) - 1 do
   local code, offset = 'n', 0
   -- The dedupKey is claimed first (ZADD NX: one call for the common case, a new key); a key
   -- already there is a duplicate unless its expiry passed; a claim whose entry is refused below
-  -- is given back.
-  local claimed = false
+  -- is given back: removed, or, when it had taken over an expired key, that key's expiry put back
+  -- (the key stays as it was until the sweep removes it, offset field and all).
+  local claimed, expired = false, false
   if dk ~= '' then
     if redis.call('ZADD', dedup, 'NX', dexp, dk) == 1 then
       claimed = true
@@ -68,7 +69,7 @@ for i = 0, tonumber(ARGV[5]) - 1 do
         offset = tonumber(redis.call('HGET', dedupOffsets, dk)) or 0
       else
         redis.call('ZADD', dedup, dexp, dk)
-        claimed = true
+        claimed, expired = true, expiry
       end
     end
   end
@@ -101,11 +102,10 @@ for i = 0, tonumber(ARGV[5]) - 1 do
       redis.call('HSET', keys, key, head)
     end
     if dk ~= '' then redis.call('HSET', dedupOffsets, dk, head) end
+  elseif expired then
+    redis.call('ZADD', dedup, expired, dk)
   elseif claimed then
-    -- Both: a claim taken over from an expired key would otherwise leave that key's offset behind
-    -- with no expiry left for the sweep to find it by.
     redis.call('ZREM', dedup, dk)
-    redis.call('HDEL', dedupOffsets, dk)
   end
   out[#out + 1] = code
   out[#out + 1] = offset
